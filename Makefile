@@ -1,0 +1,39 @@
+# Glimpse: `make demo` and `make test` do all set-up on a fresh Debian 12
+# machine (scripts/setup.sh is idempotent and quick when everything is there).
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+GLIMPSE_CACHE ?= $(HOME)/.cache/glimpse
+export GLIMPSE_CACHE
+WITH_ENV := source $(GLIMPSE_CACHE)/v1/env.sh &&
+DATA ?= ../shared/data/megc2019-composite
+WEIGHTS ?= weights/epir-megc2019.safetensors
+BIN := ./target/release/glimpse
+
+.PHONY: setup build test demo bench loso weights
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	@$(WITH_ENV) cargo build --release
+
+test: setup
+	@$(WITH_ENV) cargo test --release
+
+# The main job on what ships today: the bundled EPIR weights, timed, and
+# scored on the labelled set (their own training data, so a sanity check,
+# not a generalisation estimate: see weights/README.md for LOSO).
+demo: build
+	@$(BIN) bench model --weights $(WEIGHTS)
+	@if [ -f $(DATA)/labels.csv ]; then $(BIN) eval --weights $(WEIGHTS) --data $(DATA); \
+	else echo "($(DATA) not found: skipping eval)"; fi
+
+bench: build
+	@$(BIN) bench model --weights $(WEIGHTS)
+
+# Reproduce the LOSO report and the shipped weights + model card.
+loso: build
+	@$(BIN) train --protocol loso --data $(DATA) --out reports/loso-megc2019.json
+
+weights: build
+	@$(BIN) train --protocol all --data $(DATA) --weights-out $(WEIGHTS) --loso-report reports/loso-megc2019.json

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Idempotent set-up for Glimpse on Debian 12: system packages, a torch wheel
+# (our libtorch) in a versioned cache outside the clone, and an env file that
+# the Makefile sources so cargo finds libtorch. With everything present it
+# only checks and returns in a second or two.
+set -euo pipefail
+
+TORCH_VERSION=2.11.0
+CACHE_ROOT="${GLIMPSE_CACHE:-$HOME/.cache/glimpse}"
+CACHE="$CACHE_ROOT/v1"
+VENV="$CACHE/venv-torch-$TORCH_VERSION"
+ENV_FILE="$CACHE/env.sh"
+
+APT_PACKAGES=(
+  pkg-config clang libclang-dev
+  libopencv-dev opencv-data
+  xvfb xauth libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6
+)
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v cargo >/dev/null; then
+  log "cargo (Rust 1.85 or newer, from rustup) is required and is not on PATH"
+  exit 1
+fi
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+mkdir -p "$CACHE"
+if [ ! -f "$VENV/.complete" ]; then
+  log "creating torch $TORCH_VERSION virtualenv in $VENV (about 2.7 GB, once)"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+  touch "$VENV/.complete"
+fi
+
+if [ ! -f "$ENV_FILE" ] || [ "$VENV/.complete" -nt "$ENV_FILE" ]; then
+  # Ask torch itself once; later runs reuse the answer (importing torch costs seconds).
+  LIBTORCH="$("$VENV/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)"
+  CXX11_ABI="$("$VENV/bin/python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))' 2>/dev/null)"
+  cat > "$ENV_FILE.tmp" <<ENV
+export GLIMPSE_VENV="$VENV"
+export LIBTORCH="$LIBTORCH"
+export LIBTORCH_CXX11_ABI="$CXX11_ABI"
+ENV
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+fi
+. "$ENV_FILE"
+log "ready: LIBTORCH=$LIBTORCH (env in $ENV_FILE)"

@@ -1,0 +1,2 @@
+//! `glimpse bench …`: measured speed, printed as a table and saved as JSON.
+pub mod model;

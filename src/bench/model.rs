@@ -1,0 +1,110 @@
+//! `glimpse bench model`: size, per-layer FLOPs and forward latency of EPIR.
+use std::time::Instant;
+
+use serde::Serialize;
+use tch::{Device, Kind, Tensor};
+
+use crate::model::flops::{layer_costs, LayerCost};
+use crate::model::{EpirModel, ModelError};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Latency {
+    pub device: String,
+    pub batch: i64,
+    pub runs: usize,
+    pub median_ms: f64,
+    pub p95_ms: f64,
+    pub min_ms: f64,
+    pub per_sample_ms: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelBench {
+    pub params: u64,
+    pub flops_per_sample: u64,
+    pub layers: Vec<LayerCost>,
+    pub cpu_threads: i32,
+    pub latencies: Vec<Latency>,
+}
+
+/// Times the forward pass (no gradients) of `model` at each batch size:
+/// `warmup` untimed runs, then `runs` timed ones.
+pub fn time_forward(model: &EpirModel, batch: i64, warmup: usize, runs: usize) -> Result<Latency, ModelError> {
+    let c = &model.config;
+    let input = Tensor::rand([batch, c.in_channels, c.image_size, c.image_size], (Kind::Float, model.device));
+    let sync = || {
+        if let Device::Cuda(index) = model.device {
+            tch::Cuda::synchronize(index as i64);
+        }
+    };
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..warmup + runs {
+        sync();
+        let start = Instant::now();
+        let out = tch::no_grad(|| model.forward_checked(&input))?;
+        // Reading one value forces the computation to finish on any device.
+        let _ = f64::try_from(out.logits.sum(Kind::Float));
+        sync();
+        if i >= warmup {
+            times.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let pick = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    let median = pick(0.5);
+    Ok(Latency {
+        device: crate::device::describe(model.device),
+        batch,
+        runs,
+        median_ms: median,
+        p95_ms: pick(0.95),
+        min_ms: times[0],
+        per_sample_ms: median / batch as f64,
+    })
+}
+
+pub fn bench_model(models: &[&EpirModel], batches: &[i64], runs: usize) -> Result<ModelBench, ModelError> {
+    let Some(first) = models.first() else {
+        return Ok(ModelBench { params: 0, flops_per_sample: 0, layers: vec![], cpu_threads: 0, latencies: vec![] });
+    };
+    let layers = layer_costs(&first.config);
+    let mut latencies = Vec::new();
+    for model in models {
+        for &batch in batches {
+            let runs_here = if batch > 1 { runs.div_ceil(4).max(10) } else { runs };
+            latencies.push(time_forward(model, batch, runs_here.div_ceil(5).max(5), runs_here)?);
+        }
+    }
+    Ok(ModelBench {
+        params: first.param_count(),
+        flops_per_sample: layers.iter().map(LayerCost::flops).sum(),
+        layers,
+        cpu_threads: tch::get_num_threads(),
+        latencies,
+    })
+}
+
+pub fn table(bench: &ModelBench) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("{:<40} {:>10} {:>12}\n", "layer", "params", "FLOPs"));
+    for layer in &bench.layers {
+        out.push_str(&format!("{:<40} {:>10} {:>12}\n", layer.name, layer.params, layer.flops()));
+    }
+    out.push_str(&format!(
+        "{:<40} {:>10} {:>12}\n\n",
+        "total",
+        bench.params,
+        bench.flops_per_sample
+    ));
+    out.push_str(&format!(
+        "{:<22} {:>6} {:>6} {:>11} {:>9} {:>9} {:>12}\n",
+        "device", "batch", "runs", "median ms", "p95 ms", "min ms", "ms/sample"
+    ));
+    for l in &bench.latencies {
+        out.push_str(&format!(
+            "{:<22} {:>6} {:>6} {:>11.3} {:>9.3} {:>9.3} {:>12.4}\n",
+            l.device, l.batch, l.runs, l.median_ms, l.p95_ms, l.min_ms, l.per_sample_ms
+        ));
+    }
+    out
+}

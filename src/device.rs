@@ -1,0 +1,71 @@
+//! Chooses the compute device once, at start-up, and says which it is.
+use serde::{Deserialize, Serialize};
+use tch::Device;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// CUDA when libtorch sees a GPU, otherwise the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("--device cuda was asked for, but libtorch sees no CUDA device ({0})")]
+    CudaUnavailable(String),
+}
+
+/// Loads libtorch's CUDA backend if it is installed. The linker drops
+/// `libtorch_cuda.so` (no symbol of ours references it), and without it
+/// libtorch reports no GPU even on a GPU machine, so we load it by hand.
+/// Returns why CUDA cannot be used, if it cannot.
+pub fn maybe_init_cuda() -> Result<(), String> {
+    use std::sync::OnceLock;
+    static LOADED: OnceLock<Result<(), String>> = OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            let name = c"libtorch_cuda.so";
+            // SAFETY: dlopen with a valid NUL-terminated name; the handle is
+            // deliberately kept open for the life of the process.
+            let handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+            if handle.is_null() {
+                Err("libtorch_cuda.so could not be loaded".to_string())
+            } else {
+                Ok(())
+            }
+        })
+        .clone()
+}
+
+/// Picks the device for a `--device` choice. `Auto` never fails.
+pub fn select_device(choice: DeviceChoice) -> Result<Device, DeviceError> {
+    match choice {
+        DeviceChoice::Cpu => Ok(Device::Cpu),
+        DeviceChoice::Cuda => match cuda_device() {
+            Ok(device) => Ok(device),
+            Err(why) => Err(DeviceError::CudaUnavailable(why)),
+        },
+        DeviceChoice::Auto => Ok(cuda_device().unwrap_or(Device::Cpu)),
+    }
+}
+
+fn cuda_device() -> Result<Device, String> {
+    maybe_init_cuda()?;
+    if tch::Cuda::is_available() {
+        Ok(Device::Cuda(0))
+    } else {
+        Err("no CUDA device is visible".to_string())
+    }
+}
+
+/// A one-line description for logs and reports, e.g. `cpu (2 threads)`.
+pub fn describe(device: Device) -> String {
+    match device {
+        Device::Cpu => format!("cpu ({} threads)", tch::get_num_threads()),
+        Device::Cuda(index) => format!("cuda:{index} ({} visible)", tch::Cuda::device_count()),
+        other => format!("{other:?}"),
+    }
+}

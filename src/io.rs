@@ -1,0 +1,107 @@
+//! File writes that never leave a half-written file behind.
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct WriteError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it
+/// over `path`: readers see the old file or the new one, never a torn one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let wrap = |source| WriteError { path: path.to_path_buf(), source };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(wrap)?;
+    }
+    let tmp = temp_path_for(path);
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(wrap)
+}
+
+/// Runs `write` against a temporary path beside `path`, then renames it into
+/// place; for writers (such as libtorch's) that insist on opening a path.
+pub fn write_atomic_with<E>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), AtomicWithError<E>> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)
+            .map_err(|source| AtomicWithError::Io(WriteError { path: path.to_path_buf(), source }))?;
+    }
+    let tmp = temp_path_for(path);
+    if let Err(err) = write(&tmp) {
+        let _ = fs::remove_file(&tmp);
+        return Err(AtomicWithError::Writer(err));
+    }
+    fs::rename(&tmp, path).map_err(|source| {
+        let _ = fs::remove_file(&tmp);
+        AtomicWithError::Io(WriteError { path: path.to_path_buf(), source })
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AtomicWithError<E> {
+    #[error(transparent)]
+    Io(WriteError),
+    #[error("{0}")]
+    Writer(E),
+}
+
+fn temp_path_for(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // Keep the real extension last: some writers pick the format from it.
+    let tmp_name = format!(".{name}.{}.tmp.{}", std::process::id(), extension_of(path));
+    path.with_file_name(tmp_name)
+}
+
+fn extension_of(path: &Path) -> String {
+    path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "part".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_file_and_leaves_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("glimpse-io-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let target = dir.join("nested/report.json");
+        write_atomic(&target, b"first").expect("first write");
+        write_atomic(&target, b"second").expect("second write");
+        assert_eq!(fs::read(&target).expect("read back"), b"second");
+        let leftovers: Vec<_> = fs::read_dir(dir.join("nested"))
+            .expect("list")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_earlier_file() {
+        let dir = std::env::temp_dir().join(format!("glimpse-io-fail-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let target = dir.join("weights.safetensors");
+        write_atomic(&target, b"good").expect("write");
+        let result: Result<(), AtomicWithError<String>> =
+            write_atomic_with(&target, |_| Err("writer failed".to_string()));
+        assert!(result.is_err());
+        assert_eq!(fs::read(&target).expect("read back"), b"good");
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}

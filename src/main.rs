@@ -1,0 +1,279 @@
+//! The `glimpse` command line: training, evaluation and benchmarks.
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use glimpse::bench;
+use glimpse::device::{describe, select_device, DeviceChoice};
+use glimpse::io::write_atomic;
+use glimpse::model::{EpirConfig, EpirModel};
+use glimpse::train::card::{model_card, CardFacts};
+use glimpse::train::metrics::Confusion;
+use glimpse::train::protocol::{scores_table, subset_order, unix_now};
+use glimpse::train::{run_loso, train, Dataset, LosoReport, LosoSettings, TrainOptions};
+
+const DEFAULT_DATA: &str = "../shared/data/megc2019-composite";
+const DEFAULT_WEIGHTS: &str = "weights/epir-megc2019.safetensors";
+
+#[derive(Parser)]
+#[command(name = "glimpse", version, about = "Micro-expression analysis with the EPIR transformer")]
+struct Cli {
+    /// Compute device, chosen once and printed.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto, global = true)]
+    device: DeviceChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train EPIR: leave-one-subject-out evaluation, or the shipped model on all data.
+    Train(TrainArgs),
+    /// Score a weights file on a labelled flow data set.
+    Eval {
+        #[arg(long, default_value = DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+        /// Also write the scores as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Benchmarks; each prints a table and can write JSON.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Protocol {
+    /// Leave one subject out: one fold per subject, pooled MEGC2019 scores.
+    Loso,
+    /// Train on every sample and write the shipped weights and model card.
+    All,
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    #[arg(long, default_value = DEFAULT_DATA)]
+    data: PathBuf,
+    #[arg(long, value_enum, default_value_t = Protocol::Loso)]
+    protocol: Protocol,
+    /// Architecture RON (default: the built-in EPIR config).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Folds trained in parallel (CPU: one thread each). Default: CPU cores, or 1 on CUDA.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// LOSO: run only the first N folds (sorted by dataset/subject).
+    #[arg(long)]
+    folds: Option<usize>,
+    /// LOSO report JSON.
+    #[arg(long, default_value = "reports/loso-megc2019.json")]
+    out: PathBuf,
+    /// `--protocol all`: where the weights go (the config RON goes beside them).
+    #[arg(long, default_value = DEFAULT_WEIGHTS)]
+    weights_out: PathBuf,
+    /// `--protocol all`: LOSO report whose scores go into the model card.
+    #[arg(long)]
+    loso_report: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Parameters, per-layer FLOPs and forward latency (batch 1 and 32).
+    Model {
+        /// Weights to time (default: a fresh model of --config or the built-in config).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Timed runs at batch 1 (fewer at batch 32).
+        #[arg(long, default_value_t = 300)]
+        runs: usize,
+        #[arg(long, default_value = "reports/bench-model.json")]
+        out: PathBuf,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(err) = run(cli) {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let device = select_device(cli.device)?;
+    eprintln!("device: {}", describe(device));
+    match cli.command {
+        Command::Train(args) => run_train(args, device),
+        Command::Eval { weights, data, out } => run_eval(&weights, &data, out.as_deref(), device),
+        Command::Bench(BenchCommand::Model { weights, config, runs, out }) => {
+            run_bench_model(weights.as_deref(), config.as_deref(), runs, &out, device)
+        }
+    }
+}
+
+/// The command as a user would retype it (program name without its path).
+fn command_line() -> String {
+    std::iter::once("glimpse".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ")
+}
+
+fn load_config(path: Option<&Path>) -> Result<EpirConfig> {
+    Ok(match path {
+        Some(path) => EpirConfig::load(path)?,
+        None => EpirConfig::default(),
+    })
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let json = serde_json::to_string_pretty(value).context("serialising JSON")?;
+    write_atomic(path, json.as_bytes())?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
+    let config = load_config(args.config.as_deref())?;
+    let defaults = TrainOptions::default();
+    let options = TrainOptions {
+        epochs: args.epochs.unwrap_or(defaults.epochs),
+        batch_size: args.batch_size.unwrap_or(defaults.batch_size),
+        learning_rate: args.lr.unwrap_or(defaults.learning_rate),
+        seed: args.seed.unwrap_or(defaults.seed),
+        ..defaults
+    };
+    if options.epochs == 0 || options.batch_size == 0 {
+        bail!("--epochs and --batch-size must be at least 1");
+    }
+    let dataset = Dataset::load(&args.data, &config.class_names)?;
+    eprintln!(
+        "data: {} samples, {} subjects, class counts {:?} from {}",
+        dataset.samples.len(),
+        dataset.folds().len(),
+        dataset.class_counts(),
+        args.data.display()
+    );
+    match args.protocol {
+        Protocol::Loso => {
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let jobs = args.jobs.unwrap_or(if device.is_cuda() { 1 } else { cores });
+            if jobs > 1 && !device.is_cuda() {
+                // Parallel folds beat parallel kernels for a model this small.
+                tch::set_num_threads(1);
+            }
+            let settings = LosoSettings {
+                config: &config,
+                options: &options,
+                device,
+                jobs,
+                max_folds: args.folds,
+                command: command_line(),
+            };
+            eprintln!("loso: {} epochs, seed {}, {jobs} fold(s) at a time", options.epochs, options.seed);
+            let report = run_loso(&dataset, &settings, &|line| eprintln!("{line}"))?;
+            println!("{}", scores_table(&report));
+            println!("wall time {:.1} s", report.wall_time_s);
+            write_json(&args.out, &report)
+        }
+        Protocol::All => {
+            let started = Instant::now();
+            let all: Vec<_> = dataset.samples.iter().collect();
+            let trained = train(&config, &all, &[], &options, options.seed, device)?;
+            let wall_time_s = started.elapsed().as_secs_f64();
+            eprintln!(
+                "trained on all {} samples in {wall_time_s:.1} s; loss {:.3} -> {:.3}",
+                all.len(),
+                trained.losses.first().copied().unwrap_or(f64::NAN),
+                trained.losses.last().copied().unwrap_or(f64::NAN)
+            );
+            trained.model.save(&args.weights_out)?;
+            eprintln!("wrote {} and {}", args.weights_out.display(), EpirConfig::path_beside(&args.weights_out).display());
+            let loso: Option<LosoReport> = match &args.loso_report {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                    Some(serde_json::from_str(&text).with_context(|| format!("{} is not a LOSO report", path.display()))?)
+                }
+                None => None,
+            };
+            let weights_name = args.weights_out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let card = model_card(&CardFacts {
+                weights_file: &weights_name,
+                config: &config,
+                options: &options,
+                data: &args.data.display().to_string(),
+                samples: dataset.samples.len(),
+                subjects: dataset.folds().len(),
+                class_counts: &dataset.class_counts(),
+                device: &describe(device),
+                wall_time_s,
+                finished_unix_s: unix_now(),
+                command: &command_line(),
+                loso: loso.as_ref(),
+            });
+            let card_path = args.weights_out.with_file_name("README.md");
+            write_atomic(&card_path, card.as_bytes())?;
+            eprintln!("wrote {}", card_path.display());
+            Ok(())
+        }
+    }
+}
+
+fn run_eval(weights: &Path, data: &Path, out: Option<&Path>, device: tch::Device) -> Result<()> {
+    let model = EpirModel::load(weights, device)?;
+    let dataset = Dataset::load(data, &model.config.class_names)?;
+    let mut confusions: std::collections::BTreeMap<String, Confusion> = Default::default();
+    for chunk in dataset.samples.chunks(256) {
+        let flows: Vec<&[f32]> = chunk.iter().map(|s| s.flow.as_slice()).collect();
+        for (sample, prediction) in chunk.iter().zip(model.predict(&flows)?) {
+            for subset in ["full", sample.dataset.as_str()] {
+                confusions
+                    .entry(subset.to_string())
+                    .or_insert_with(|| Confusion::new(model.config.class_names.len()))
+                    .add(sample.label, prediction.class);
+            }
+        }
+    }
+    let scores: std::collections::BTreeMap<String, _> = confusions.into_iter().map(|(k, c)| (k, c.scores())).collect();
+    println!("{} on {} ({} samples)", weights.display(), data.display(), dataset.samples.len());
+    println!("subset        UF1     UAR     acc     n");
+    for (name, s) in subset_order(&scores) {
+        println!("{name:<10} {:.4}  {:.4}  {:.4}  {}", s.uf1, s.uar, s.accuracy, s.samples);
+    }
+    if let Some(out) = out {
+        write_json(out, &scores)?;
+    }
+    Ok(())
+}
+
+fn run_bench_model(
+    weights: Option<&Path>,
+    config: Option<&Path>,
+    runs: usize,
+    out: &Path,
+    device: tch::Device,
+) -> Result<()> {
+    let make = |device| -> Result<EpirModel> {
+        Ok(match weights {
+            Some(path) => EpirModel::load(path, device)?,
+            None => EpirModel::new(load_config(config)?, device)?,
+        })
+    };
+    let cpu = make(tch::Device::Cpu)?;
+    let gpu = if device.is_cuda() { Some(make(device)?) } else { None };
+    let mut models = vec![&cpu];
+    models.extend(gpu.as_ref());
+    let result = bench::model::bench_model(&models, &[1, 32], runs.max(10))?;
+    println!("{}", bench::model::table(&result));
+    write_json(out, &result)
+}

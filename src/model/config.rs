@@ -1,0 +1,176 @@
+//! EPIR hyper-parameters, stored as RON next to the weights so a weights file
+//! is always read with the architecture it was trained with.
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpirConfig {
+    /// Input channels: u, v, optical strain.
+    pub in_channels: i64,
+    /// Square input side in pixels.
+    pub image_size: i64,
+    /// Square patch side; the DNSPT shift is half of it.
+    pub patch_size: i64,
+    /// Token width of each cascaded stage.
+    pub dims: Vec<i64>,
+    /// Transformer blocks in each stage.
+    pub depths: Vec<i64>,
+    /// Attention heads in each stage.
+    pub heads: Vec<i64>,
+    /// MLP hidden width as a multiple of the token width.
+    pub mlp_ratio: f64,
+    /// Share of the last stage's tokens DTSM keeps for the classifier.
+    pub select_ratio: f64,
+    /// Class names, in logit order.
+    pub class_names: Vec<String>,
+}
+
+impl Default for EpirConfig {
+    fn default() -> Self {
+        Self {
+            in_channels: 3,
+            image_size: 28,
+            patch_size: 4,
+            dims: vec![64, 128],
+            depths: vec![2, 2],
+            heads: vec![4, 4],
+            mlp_ratio: 2.0,
+            select_ratio: 0.5,
+            class_names: vec!["negative".into(), "positive".into(), "surprise".into()],
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read model config {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("model config {path} is not valid RON: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid EPIR config: {0}")]
+    Invalid(String),
+}
+
+impl EpirConfig {
+    pub fn num_classes(&self) -> i64 {
+        self.class_names.len() as i64
+    }
+
+    pub fn num_stages(&self) -> usize {
+        self.dims.len()
+    }
+
+    /// Token grid (rows, cols) of each stage: the patch grid, then halved
+    /// (rounding up) by each token integration.
+    pub fn grids(&self) -> Vec<(i64, i64)> {
+        let side = self.image_size / self.patch_size;
+        let mut grids = vec![(side, side)];
+        for _ in 1..self.num_stages() {
+            let (h, w) = grids[grids.len() - 1];
+            grids.push(((h + 1) / 2, (w + 1) / 2));
+        }
+        grids
+    }
+
+    /// How many last-stage tokens DTSM keeps (at least one).
+    pub fn kept_tokens(&self) -> i64 {
+        let (h, w) = self.grids()[self.num_stages() - 1];
+        ((self.select_ratio * (h * w) as f64).round() as i64).clamp(1, h * w)
+    }
+
+    pub fn mlp_hidden(&self, dim: i64) -> i64 {
+        (dim as f64 * self.mlp_ratio).round() as i64
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        let stages = self.dims.len();
+        if stages == 0 {
+            return bad("at least one stage is needed (dims is empty)".into());
+        }
+        if self.depths.len() != stages || self.heads.len() != stages {
+            return bad(format!(
+                "dims, depths and heads must have one entry per stage; found {}, {} and {}",
+                stages,
+                self.depths.len(),
+                self.heads.len()
+            ));
+        }
+        if self.in_channels < 1 {
+            return bad(format!("in_channels must be positive, found {}", self.in_channels));
+        }
+        if self.patch_size < 2 || self.patch_size % 2 != 0 {
+            return bad(format!("patch_size must be even and >= 2 (DNSPT shifts by half a patch), found {}", self.patch_size));
+        }
+        if self.image_size < self.patch_size || self.image_size % self.patch_size != 0 {
+            return bad(format!(
+                "image_size {} must be a multiple of patch_size {}",
+                self.image_size, self.patch_size
+            ));
+        }
+        for (stage, ((&dim, &depth), &heads)) in
+            self.dims.iter().zip(&self.depths).zip(&self.heads).enumerate()
+        {
+            if dim < 1 || depth < 1 || heads < 1 {
+                return bad(format!("stage {stage}: dims, depths and heads must be positive"));
+            }
+            if dim % heads != 0 {
+                return bad(format!("stage {stage}: dim {dim} is not divisible by {heads} heads"));
+            }
+        }
+        if !(self.mlp_ratio > 0.0) {
+            return bad(format!("mlp_ratio must be positive, found {}", self.mlp_ratio));
+        }
+        if !(self.select_ratio > 0.0 && self.select_ratio <= 1.0) {
+            return bad(format!("select_ratio must be in (0, 1], found {}", self.select_ratio));
+        }
+        if self.class_names.len() < 2 {
+            return bad("at least two class names are needed".into());
+        }
+        Ok(())
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let config: Self = ron::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn to_ron(&self) -> String {
+        let pretty = ron::ser::PrettyConfig::new().depth_limit(2);
+        // Serialising plain numbers, strings and vectors cannot fail.
+        ron::ser::to_string_pretty(self, pretty).unwrap_or_else(|e| format!("/* {e} */"))
+    }
+
+    /// The config file that sits beside a weights file:
+    /// `epir-megc2019.safetensors` -> `epir-megc2019.ron`.
+    pub fn path_beside(weights: &Path) -> PathBuf {
+        weights.with_extension("ron")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_grids_halve_with_rounding_up() {
+        let config = EpirConfig { dims: vec![8, 8, 8], depths: vec![1, 1, 1], heads: vec![1, 1, 1], ..Default::default() };
+        assert_eq!(config.grids(), vec![(7, 7), (4, 4), (2, 2)]);
+        assert_eq!(EpirConfig::default().kept_tokens(), 8);
+    }
+
+    #[test]
+    fn ron_round_trip_and_validation() {
+        let config = EpirConfig::default();
+        let back: EpirConfig = ron::from_str(&config.to_ron()).expect("parse");
+        assert_eq!(back, config);
+        let bad = EpirConfig { heads: vec![3, 4], ..Default::default() };
+        let message = bad.validate().expect_err("64 is not divisible by 3").to_string();
+        assert!(message.contains("stage 0") && message.contains("3 heads"), "{message}");
+    }
+}

@@ -1,0 +1,210 @@
+//! EPIR: efficient patch tokenization, integration and representation.
+//!
+//! DNSPT tokens -> stage 0 blocks -> token integration -> stage 1 blocks ...
+//! -> DTSM keeps the most attended tokens -> classifier. The forward pass
+//! returns the logits and the class token's attention over the input patch
+//! grid, composed across stages, for heatmaps.
+pub mod attention;
+pub mod block;
+pub mod config;
+pub mod dnspt;
+pub mod dtsm;
+pub mod flops;
+pub mod integration;
+pub mod weights_io;
+
+use tch::{nn, Kind, Tensor};
+
+pub use config::{ConfigError, EpirConfig};
+pub use weights_io::{EpirModel, ModelError};
+
+use block::TransformerBlock;
+use dnspt::Dnspt;
+use dtsm::Dtsm;
+use integration::TokenIntegration;
+
+#[derive(Debug)]
+pub struct Epir {
+    grids: Vec<(i64, i64)>,
+    tokenizer: Dnspt,
+    class_token: Tensor,
+    positions: Tensor,
+    /// Non-empty stages of non-empty block lists (checked by the config).
+    stages: Vec<Vec<TransformerBlock>>,
+    integrations: Vec<TokenIntegration>,
+    final_norm: nn::LayerNorm,
+    dtsm: Dtsm,
+    head_norm: nn::LayerNorm,
+    head: nn::Linear,
+}
+
+#[derive(Debug)]
+pub struct EpirOutput {
+    /// `[B, classes]`.
+    pub logits: Tensor,
+    /// Class-token attention over the input patch grid, `[B, rows, cols]`,
+    /// each map summing to one.
+    pub attention: Tensor,
+    /// Last-stage grid indices DTSM kept, `[B, keep]`.
+    pub selected: Tensor,
+}
+
+impl Epir {
+    pub fn new(path: &nn::Path, config: &EpirConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let grids = config.grids();
+        let d0 = config.dims[0];
+        let first_tokens = grids[0].0 * grids[0].1;
+        let stages = (0..config.num_stages())
+            .map(|s| {
+                (0..config.depths[s])
+                    .map(|b| {
+                        TransformerBlock::new(
+                            &(path / format!("stage{s}") / format!("block{b}")),
+                            config.dims[s],
+                            config.heads[s],
+                            config.mlp_hidden(config.dims[s]),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        let integrations = (1..config.num_stages())
+            .map(|s| {
+                TokenIntegration::new(&(path / format!("integration{s}")), config.dims[s - 1], config.dims[s])
+            })
+            .collect();
+        let last = config.dims[config.num_stages() - 1];
+        let small = nn::Init::Randn { mean: 0.0, stdev: 0.02 };
+        Ok(Self {
+            tokenizer: Dnspt::new(&(path / "dnspt"), config.in_channels, config.patch_size, d0),
+            class_token: path.var("class_token", &[1, 1, d0], small),
+            positions: path.var("positions", &[1, first_tokens, d0], small),
+            stages,
+            integrations,
+            final_norm: nn::layer_norm(path / "final_norm", vec![last], Default::default()),
+            dtsm: Dtsm::new(config.kept_tokens()),
+            head_norm: nn::layer_norm(path / "head_norm", vec![2 * last], Default::default()),
+            head: nn::linear(path / "head", 2 * last, config.num_classes(), Default::default()),
+            grids,
+        })
+    }
+
+    /// `[B, C, H, W]` flow images -> logits, attention grid, DTSM choice.
+    pub fn forward(&self, images: &Tensor) -> EpirOutput {
+        let batch = images.size()[0];
+        let d0 = self.class_token.size()[2];
+        let patches = self.tokenizer.forward(images) + &self.positions;
+        let mut tokens = Tensor::cat(&[self.class_token.expand([batch, 1, d0], false), patches], 1);
+        let mut class_maps = Vec::with_capacity(self.stages.len());
+        for (stage, blocks) in self.stages.iter().enumerate() {
+            if stage > 0 {
+                tokens = self.integrations[stage - 1].forward(&tokens, self.grids[stage - 1]);
+            }
+            let (mut out, mut attention) = blocks[0].forward(&tokens);
+            for block in &blocks[1..] {
+                (out, attention) = block.forward(&out);
+            }
+            tokens = out;
+            class_maps.push(class_attention(&attention));
+        }
+        let tokens = tokens.apply(&self.final_norm);
+        let count = tokens.size()[1];
+        let class_feature = tokens.select(1, 0);
+        let last_map = &class_maps[class_maps.len() - 1];
+        let selection = self.dtsm.select(&tokens.narrow(1, 1, count - 1), last_map);
+        let logits = Tensor::cat(&[class_feature, selection.pooled], -1).apply(&self.head_norm).apply(&self.head);
+        EpirOutput { logits, attention: compose_attention(&class_maps, &self.grids), selected: selection.indices }
+    }
+}
+
+/// `[B, heads, 1+N, 1+N]` -> `[B, N]`: the class token's attention over the
+/// patch tokens, mean over heads. Because self-attention is masked, the
+/// class token's row already sums to one over the patches.
+fn class_attention(attention: &Tensor) -> Tensor {
+    let count = attention.size()[3];
+    attention.select(2, 0).narrow(2, 1, count - 1).mean_dim(1, false, Kind::Float)
+}
+
+/// Spreads the last stage's class attention down to the input patch grid:
+/// each merged token's share goes to the tokens it was merged from, in
+/// proportion to the earlier stage's class attention over them. Every map
+/// keeps summing to one.
+pub fn compose_attention(class_maps: &[Tensor], grids: &[(i64, i64)]) -> Tensor {
+    let last = class_maps.len() - 1;
+    let batch = class_maps[last].size()[0];
+    let (rows, cols) = grids[last];
+    let mut map = class_maps[last].reshape([batch, rows, cols]);
+    for stage in (0..last).rev() {
+        let (rows, cols) = grids[stage];
+        let child = class_maps[stage].reshape([batch, rows, cols]);
+        let (up_rows, up_cols) = ((rows + 1) / 2, (cols + 1) / 2);
+        let block_sums = child
+            .constant_pad_nd([0, cols % 2, 0, rows % 2])
+            .reshape([batch, up_rows, 2, up_cols, 2])
+            .sum_dim_intlist([2i64, 4].as_slice(), false, Kind::Float);
+        let upsample = |t: &Tensor| {
+            t.repeat_interleave_self_int(2, 1, None)
+                .repeat_interleave_self_int(2, 2, None)
+                .narrow(1, 0, rows)
+                .narrow(2, 0, cols)
+        };
+        map = upsample(&map) * &child / upsample(&block_sums).clamp_min(1e-12);
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    fn count_params(vs: &nn::VarStore) -> u64 {
+        vs.variables().values().map(|t| t.numel() as u64).sum()
+    }
+
+    #[test]
+    fn forward_shapes_and_attention_map_sums_to_one() {
+        let config = EpirConfig::default();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Epir::new(&vs.root(), &config).expect("valid config");
+        let images = Tensor::rand([4, 3, 28, 28], (Kind::Float, Device::Cpu));
+        let out = model.forward(&images);
+        assert_eq!(out.logits.size(), vec![4, 3]);
+        assert_eq!(out.attention.size(), vec![4, 7, 7]);
+        assert_eq!(out.selected.size(), vec![4, 8]);
+        let sums = out.attention.sum_dim_intlist([1i64, 2].as_slice(), false, Kind::Float);
+        let worst = f64::try_from((sums - 1.0).abs().max()).unwrap();
+        assert!(worst < 1e-5, "attention maps sum off by {worst}");
+        assert!(f64::try_from(out.attention.min()).unwrap() > 0.0);
+    }
+
+    #[test]
+    fn counted_params_match_the_variables_for_several_shapes() {
+        for config in [
+            EpirConfig::default(),
+            EpirConfig { dims: vec![32, 48, 64], depths: vec![1, 2, 1], heads: vec![2, 4, 4], ..Default::default() },
+            EpirConfig { patch_size: 2, dims: vec![16], depths: vec![3], heads: vec![2], select_ratio: 0.25, ..Default::default() },
+        ] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let model = Epir::new(&vs.root(), &config).expect("valid config");
+            assert_eq!(flops::total_params(&config), count_params(&vs), "{config:?}");
+            let images = Tensor::rand([2, 3, 28, 28], (Kind::Float, Device::Cpu));
+            let out = model.forward(&images);
+            let (rows, cols) = config.grids()[0];
+            assert_eq!(out.attention.size(), vec![2, rows, cols]);
+            assert_eq!(out.selected.size(), vec![2, config.kept_tokens()]);
+        }
+    }
+
+    #[test]
+    fn composed_attention_follows_the_earlier_stage_within_each_block() {
+        // Stage 1 (1x1 grid) gives everything to its single token; stage 0
+        // (2x2) split 1:1:2:4, so the composed map is that split normalised.
+        let stage0 = Tensor::from_slice(&[1.0f32, 1.0, 2.0, 4.0]).reshape([1, 4]) / 8.0;
+        let stage1 = Tensor::ones([1, 1], (Kind::Float, Device::Cpu));
+        let map = compose_attention(&[stage0, stage1], &[(2, 2), (1, 1)]);
+        let values = Vec::<f32>::try_from(map.flatten(0, -1)).unwrap();
+        assert_eq!(values, vec![0.125, 0.125, 0.25, 0.5]);
+    }
+}

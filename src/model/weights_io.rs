@@ -1,0 +1,229 @@
+//! A trained EPIR: its variables, config and device, saved as safetensors
+//! with the config RON beside it, and loaded back with every tensor checked
+//! against the architecture before use.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use tch::{nn, Device, Kind, Tensor};
+
+use super::{ConfigError, Epir, EpirConfig, EpirOutput};
+use crate::io::{write_atomic, write_atomic_with, AtomicWithError, WriteError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot read weights {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("weights {path} do not fit the architecture in {config}: {problems}")]
+    Mismatch { path: PathBuf, config: PathBuf, problems: String },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("cannot write weights {path}: {message}")]
+    WriteWeights { path: PathBuf, message: String },
+    #[error("input batch has shape {found:?}, expected [batch, {channels}, {side}, {side}]")]
+    InputShape { found: Vec<i64>, channels: i64, side: i64 },
+}
+
+/// An EPIR with its own variable store, on one device.
+pub struct EpirModel {
+    pub config: EpirConfig,
+    pub device: Device,
+    pub vars: nn::VarStore,
+    pub net: Epir,
+}
+
+/// Class probabilities and attention for one input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    pub class: usize,
+    pub probabilities: Vec<f32>,
+    /// Row-major attention over the input patch grid, summing to one.
+    pub attention: Vec<f32>,
+}
+
+impl EpirModel {
+    /// A freshly initialised model (initialisation uses libtorch's global RNG).
+    pub fn new(config: EpirConfig, device: Device) -> Result<Self, ModelError> {
+        let vars = nn::VarStore::new(device);
+        let net = Epir::new(&vars.root(), &config)?;
+        Ok(Self { config, device, vars, net })
+    }
+
+    /// Reads `weights` and the config RON beside it.
+    pub fn load(weights: &Path, device: Device) -> Result<Self, ModelError> {
+        let config_path = EpirConfig::path_beside(weights);
+        let config = EpirConfig::load(&config_path)?;
+        let mut model = Self::new(config, device)?;
+        let stored = Tensor::read_safetensors(weights)
+            .map_err(|e| ModelError::Read { path: weights.to_path_buf(), message: first_line(&e.to_string()) })?;
+        let problems = mismatches(&model.vars, &stored);
+        if !problems.is_empty() {
+            return Err(ModelError::Mismatch {
+                path: weights.to_path_buf(),
+                config: config_path,
+                problems: problems.join("; "),
+            });
+        }
+        model
+            .vars
+            .load(weights)
+            .map_err(|e| ModelError::Read { path: weights.to_path_buf(), message: first_line(&e.to_string()) })?;
+        Ok(model)
+    }
+
+    /// Writes the weights (safetensors) and the config RON beside them, each
+    /// atomically.
+    pub fn save(&self, weights: &Path) -> Result<(), ModelError> {
+        write_atomic_with(weights, |tmp| self.vars.save(tmp)).map_err(|e| match e {
+            AtomicWithError::Io(io) => ModelError::Write(io),
+            AtomicWithError::Writer(err) => {
+                ModelError::WriteWeights { path: weights.to_path_buf(), message: first_line(&err.to_string()) }
+            }
+        })?;
+        write_atomic(&EpirConfig::path_beside(weights), self.config.to_ron().as_bytes())?;
+        Ok(())
+    }
+
+    pub fn param_count(&self) -> u64 {
+        self.vars.variables().values().map(|t| t.numel() as u64).sum()
+    }
+
+    /// Forward pass on a `[B, C, H, W]` batch, checked for shape first.
+    pub fn forward_checked(&self, batch: &Tensor) -> Result<EpirOutput, ModelError> {
+        let size = batch.size();
+        let (channels, side) = (self.config.in_channels, self.config.image_size);
+        if size.len() != 4 || size[1] != channels || size[2] != side || size[3] != side || size[0] < 1 {
+            return Err(ModelError::InputShape { found: size, channels, side });
+        }
+        Ok(self.net.forward(&batch.to_device(self.device)))
+    }
+
+    /// Classifies flow images given as CHW floats in 0..1, batched.
+    pub fn predict(&self, flows: &[&[f32]]) -> Result<Vec<Prediction>, ModelError> {
+        let (channels, side) = (self.config.in_channels, self.config.image_size);
+        let per_image = (channels * side * side) as usize;
+        if let Some(bad) = flows.iter().find(|f| f.len() != per_image) {
+            return Err(ModelError::InputShape { found: vec![bad.len() as i64], channels, side });
+        }
+        if flows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let flat: Vec<f32> = flows.iter().flat_map(|f| f.iter().copied()).collect();
+        let batch = normalise_input(&Tensor::from_slice(&flat).reshape([flows.len() as i64, channels, side, side]));
+        let out = tch::no_grad(|| self.forward_checked(&batch))?;
+        let probabilities = to_rows(&out.logits.softmax(-1, Kind::Float), self.config.num_classes());
+        let (rows, cols) = self.config.grids()[0];
+        let attention = to_rows(&out.attention.reshape([-1, rows * cols]), rows * cols);
+        Ok(probabilities
+            .into_iter()
+            .zip(attention)
+            .map(|(probabilities, attention)| {
+                let class = argmax(&probabilities);
+                Prediction { class, probabilities, attention }
+            })
+            .collect())
+    }
+}
+
+/// Flow images arrive in 0..1 (per-channel min-max scaled); the network sees
+/// them centred on zero.
+pub fn normalise_input(images: &Tensor) -> Tensor {
+    (images - 0.5) * 2.0
+}
+
+pub fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+        .0
+}
+
+fn to_rows(tensor: &Tensor, width: i64) -> Vec<Vec<f32>> {
+    let flat = Vec::<f32>::try_from(tensor.to_device(Device::Cpu).to_kind(Kind::Float).flatten(0, -1))
+        .unwrap_or_default();
+    flat.chunks(width as usize).map(<[f32]>::to_vec).collect()
+}
+
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or(message).to_string()
+}
+
+/// Names missing, unexpected, or of the wrong shape, as human-readable lines.
+fn mismatches(vars: &nn::VarStore, stored: &[(String, Tensor)]) -> Vec<String> {
+    let expected: BTreeMap<String, Vec<i64>> =
+        vars.variables().into_iter().map(|(name, t)| (name, t.size())).collect();
+    let found: BTreeMap<&str, Vec<i64>> = stored.iter().map(|(name, t)| (name.as_str(), t.size())).collect();
+    let mut problems = Vec::new();
+    for (name, shape) in &expected {
+        match found.get(name.as_str()) {
+            None => problems.push(format!("missing tensor {name} (expected shape {shape:?})")),
+            Some(got) if got != shape => {
+                problems.push(format!("tensor {name} has shape {got:?}, expected {shape:?}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for name in found.keys().filter(|n| !expected.contains_key(**n)) {
+        problems.push(format!("unexpected tensor {name}"));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("glimpse-weights-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn save_then_load_gives_identical_predictions() {
+        let dir = temp_dir("roundtrip");
+        let model = EpirModel::new(EpirConfig::default(), Device::Cpu).expect("model");
+        let path = dir.join("epir.safetensors");
+        model.save(&path).expect("save");
+        assert!(dir.join("epir.ron").exists());
+        let loaded = EpirModel::load(&path, Device::Cpu).expect("load");
+        let flow: Vec<f32> = (0..3 * 28 * 28).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
+        let a = model.predict(&[&flow]).expect("predict");
+        let b = loaded.predict(&[&flow]).expect("predict");
+        assert_eq!(a, b);
+        assert_eq!(a[0].attention.len(), 49);
+        assert!((a[0].probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn weights_of_another_shape_are_refused_with_names_and_shapes() {
+        let dir = temp_dir("mismatch");
+        let small = EpirModel::new(EpirConfig { dims: vec![32, 64], ..Default::default() }, Device::Cpu).expect("model");
+        let path = dir.join("epir.safetensors");
+        small.save(&path).expect("save");
+        // Pretend the config says the default (wider) architecture.
+        write_atomic(&dir.join("epir.ron"), EpirConfig::default().to_ron().as_bytes()).expect("config");
+        let message = match EpirModel::load(&path, Device::Cpu) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("a mismatched file loaded"),
+        };
+        assert!(message.contains("epir.safetensors"), "{message}");
+        assert!(message.contains("dnspt.proj.weight has shape [32, 240], expected [64, 240]"), "{message}");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn corrupt_weights_name_the_file() {
+        let dir = temp_dir("corrupt");
+        let path = dir.join("epir.safetensors");
+        write_atomic(&path, b"not a safetensors file").expect("write");
+        write_atomic(&dir.join("epir.ron"), EpirConfig::default().to_ron().as_bytes()).expect("config");
+        let message = EpirModel::load(&path, Device::Cpu).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.starts_with(&format!("cannot read weights {}", path.display())), "{message}");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}

@@ -1,0 +1,152 @@
+//! Deterministic randomness and the flow-image augmentations used in training.
+//! Our own generator (not libtorch's global one) keeps training reproducible
+//! from `--seed` even when several folds train on parallel threads.
+use super::dataset::{FLOW_CHANNELS, FLOW_SIDE};
+
+/// SplitMix64: tiny, fast, and plenty for shuffling and augmentation.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Augmentation {
+    /// Probability of a left-right mirror.
+    pub flip: f64,
+    /// Largest translation in pixels, each axis.
+    pub max_shift: i64,
+}
+
+impl Default for Augmentation {
+    fn default() -> Self {
+        Self { flip: 0.5, max_shift: 2 }
+    }
+}
+
+impl Augmentation {
+    /// One random variant of a CHW flow image in 0..1.
+    pub fn apply(&self, flow: &[f32], rng: &mut Rng) -> Vec<f32> {
+        let mut out = flow.to_vec();
+        if rng.unit() < self.flip {
+            out = mirror(&out);
+        }
+        if self.max_shift > 0 {
+            let span = (2 * self.max_shift + 1) as usize;
+            let dy = rng.below(span) as i64 - self.max_shift;
+            let dx = rng.below(span) as i64 - self.max_shift;
+            out = translate(&out, dy, dx);
+        }
+        out
+    }
+}
+
+/// Left-right mirror of a flow image. Mirroring negates horizontal motion;
+/// with u min-max scaled to 0..1 per image, -u scales to exactly 1 - u.
+/// v and strain are unchanged by a mirror.
+pub fn mirror(flow: &[f32]) -> Vec<f32> {
+    let side = FLOW_SIDE;
+    let mut out = vec![0.0; flow.len()];
+    for channel in 0..FLOW_CHANNELS {
+        for y in 0..side {
+            for x in 0..side {
+                let value = flow[(channel * side + y) * side + (side - 1 - x)];
+                out[(channel * side + y) * side + x] = if channel == 0 { 1.0 - value } else { value };
+            }
+        }
+    }
+    out
+}
+
+/// Moves the image by (dy, dx) pixels, repeating the edge pixels into the
+/// gap (flow near a face crop's border is smooth, zeros would be a false edge).
+pub fn translate(flow: &[f32], dy: i64, dx: i64) -> Vec<f32> {
+    let side = FLOW_SIDE as i64;
+    let clamp = |v: i64| v.clamp(0, side - 1) as usize;
+    let mut out = vec![0.0; flow.len()];
+    for channel in 0..FLOW_CHANNELS {
+        let base = channel * FLOW_SIDE * FLOW_SIDE;
+        for y in 0..side {
+            for x in 0..side {
+                let source = base + clamp(y - dy) * FLOW_SIDE + clamp(x - dx);
+                out[base + y as usize * FLOW_SIDE + x as usize] = flow[source];
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::dataset::FLOW_LEN;
+
+    fn ramp() -> Vec<f32> {
+        (0..FLOW_LEN).map(|i| (i % 97) as f32 / 96.0).collect()
+    }
+
+    #[test]
+    fn mirror_twice_is_identity_and_negates_u() {
+        let flow = ramp();
+        let once = mirror(&flow);
+        // u at (0, 0) becomes 1 - u at (0, 27); v is just moved.
+        assert!((once[0] - (1.0 - flow[27])).abs() < 1e-6);
+        assert_eq!(once[28 * 28], flow[28 * 28 + 27]);
+        let twice = mirror(&once);
+        assert!(twice.iter().zip(&flow).all(|(a, b)| (a - b).abs() < 1e-6));
+    }
+
+    #[test]
+    fn translate_moves_content_and_repeats_edges() {
+        let flow = ramp();
+        let moved = translate(&flow, 1, 2);
+        assert_eq!(moved[5 * 28 + 10], flow[4 * 28 + 8]);
+        assert_eq!(moved[0], flow[0]);
+        assert_eq!(translate(&flow, 0, 0), flow);
+    }
+
+    #[test]
+    fn same_seed_same_stream() {
+        let mut a = Rng::new(7);
+        let mut b = Rng::new(7);
+        let mut c = Rng::new(8);
+        let draws_a: Vec<u64> = (0..5).map(|_| a.next_u64()).collect();
+        let draws_b: Vec<u64> = (0..5).map(|_| b.next_u64()).collect();
+        let draws_c: Vec<u64> = (0..5).map(|_| c.next_u64()).collect();
+        assert_eq!(draws_a, draws_b);
+        assert_ne!(draws_a, draws_c);
+        let mut items: Vec<u32> = (0..50).collect();
+        Rng::new(1).shuffle(&mut items);
+        let mut sorted = items.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..50).collect::<Vec<_>>());
+        assert_ne!(items, sorted);
+    }
+}

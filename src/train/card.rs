@@ -1,0 +1,162 @@
+//! The model card written beside the shipped weights: what data, what
+//! protocol, what it scored, and the command that reproduces it.
+use super::protocol::{subset_order, LosoReport};
+use super::trainer::TrainOptions;
+use crate::model::{flops, EpirConfig};
+
+pub struct CardFacts<'a> {
+    pub weights_file: &'a str,
+    pub config: &'a EpirConfig,
+    pub options: &'a TrainOptions,
+    pub data: &'a str,
+    pub samples: usize,
+    pub subjects: usize,
+    pub class_counts: &'a [usize],
+    pub device: &'a str,
+    pub wall_time_s: f64,
+    pub finished_unix_s: u64,
+    pub command: &'a str,
+    pub loso: Option<&'a LosoReport>,
+}
+
+pub fn model_card(facts: &CardFacts<'_>) -> String {
+    let c = facts.config;
+    let o = facts.options;
+    let mut md = String::new();
+    md.push_str("# EPIR model card: `");
+    md.push_str(facts.weights_file);
+    md.push_str("`\n\n");
+    md.push_str("Micro-expression classifier (negative / positive / surprise) from onset-to-apex optical flow, \
+EPIR architecture (dual-norm shifted patch tokenization, token integration between cascaded transformer stages, \
+self-excluding attention with learnable temperature, dynamic token selection). Written by `glimpse train --protocol all`.\n\n");
+    md.push_str("## Data\n\n");
+    md.push_str(&format!(
+        "MEGC2019 composite set (CASME II + SAMM + SMIC-HS), {} samples from {} subjects, as published with HTNet: \
+28x28 onset-to-apex TV-L1 flow images (R = u, G = v, B = optical strain, each min-max scaled per image). \
+Class counts {:?} ({}). Read from `{}`. The source data sets are released for research only; so are these weights.\n\n",
+        facts.samples,
+        facts.subjects,
+        facts.class_counts,
+        c.class_names.join(" / "),
+        facts.data
+    ));
+    md.push_str("## Architecture\n\n");
+    md.push_str(&format!(
+        "Patch {p}x{p} on {s}x{s} input (grids {grids:?}), stage widths {dims:?}, depths {depths:?}, heads {heads:?}, \
+MLP ratio {mlp}, DTSM keeps {keep} tokens ({ratio:.0}%). {params} parameters, {mflops:.2} MFLOPs per sample \
+(2 x multiply-accumulates, counted per layer by `glimpse bench model`). Config: the `.ron` file beside the weights.\n\n",
+        p = c.patch_size,
+        s = c.image_size,
+        grids = c.grids(),
+        dims = c.dims,
+        depths = c.depths,
+        heads = c.heads,
+        mlp = c.mlp_ratio,
+        keep = c.kept_tokens(),
+        ratio = c.select_ratio * 100.0,
+        params = flops::total_params(c),
+        mflops = flops::total_flops(c) as f64 / 1e6,
+    ));
+    md.push_str("## Training\n\n");
+    md.push_str(&format!(
+        "All {} samples, {} epochs, batch {}, AdamW (lr {} with {} warm-up epochs then cosine to {}, weight decay {}), \
+label smoothing {}, {} loss, augmentation: mirror (with u negated) p={} and shifts up to {} px; seed {}. \
+No sample was held out: the LOSO table below estimates how this recipe generalises to unseen people.\n\n",
+        facts.samples,
+        o.epochs,
+        o.batch_size,
+        o.learning_rate,
+        o.warmup_epochs,
+        o.min_learning_rate,
+        o.weight_decay,
+        o.label_smoothing,
+        if o.class_weighting { "inverse-class-frequency weighted" } else { "unweighted" },
+        o.augmentation.flip,
+        o.augmentation.max_shift,
+        o.seed
+    ));
+    md.push_str(&format!(
+        "Trained on {} in {:.0} s, finished {} (UTC).\n\n```\n{}\n```\n\n",
+        facts.device,
+        facts.wall_time_s,
+        utc_date(facts.finished_unix_s),
+        facts.command
+    ));
+    md.push_str("## Leave-one-subject-out results\n\n");
+    match facts.loso {
+        None => md.push_str("No LOSO report was given to `--loso-report`; none is claimed.\n"),
+        Some(report) => {
+            md.push_str(&format!(
+                "Same recipe, {} folds (one per subject), predictions pooled over folds as in MEGC2019 \
+(UF1 = mean per-class F1, UAR = mean per-class recall). **Honest**: the last epoch of the fixed schedule is scored. \
+**Optimistic**: per subject, the epoch that scored best on that subject (the protocol behind HTNet's published \
+figures; shown only for comparison). {} on {}, {:.0} s wall time, finished {} (UTC):\n\n```\n{}\n```\n\n",
+                report.folds_run,
+                if report.folds_run == report.subjects { "All subjects" } else { "A subset of subjects" },
+                report.device,
+                report.wall_time_s,
+                utc_date(report.finished_unix_s),
+                report.command
+            ));
+            md.push_str("| method | protocol | full UF1 / UAR | SMIC | CASME II | SAMM |\n|---|---|---|---|---|---|\n");
+            for (label, scores) in [("honest", &report.honest), ("optimistic", &report.optimistic_best_epoch_per_subject)] {
+                let cell = |name: &str| {
+                    scores.get(name).map(|s| format!("{:.4} / {:.4}", s.uf1, s.uar)).unwrap_or_else(|| "–".into())
+                };
+                md.push_str(&format!(
+                    "| Glimpse EPIR (this file's recipe) | {label} | {} | {} | {} | {} |\n",
+                    cell("full"),
+                    cell("smic"),
+                    cell("casme2"),
+                    cell("samm")
+                ));
+            }
+            md.push_str("| HTNet (2024, published) | optimistic | 0.8603 / 0.8475 | 0.8049 / 0.7905 | 0.9532 / 0.9516 | 0.8131 / 0.8124 |\n");
+            md.push_str("| EPIR paper (2026, published UF1) | as published | 0.8852 | 0.8279 | 0.9882 | 0.8383 |\n\n");
+            if let Some(full) = report.honest.get("full") {
+                md.push_str("Honest confusion matrix (rows truth, columns predicted; ");
+                md.push_str(&c.class_names.join(", "));
+                md.push_str("):\n\n```\n");
+                for row in &full.confusion {
+                    md.push_str(&format!("{row:?}\n"));
+                }
+                md.push_str("```\n\n");
+                md.push_str("Accuracy: ");
+                let parts: Vec<String> =
+                    subset_order(&report.honest).iter().map(|(n, s)| format!("{n} {:.4}", s.accuracy)).collect();
+                md.push_str(&parts.join(", "));
+                md.push_str(".\n");
+            }
+        }
+    }
+    md
+}
+
+/// `YYYY-MM-DD HH:MM` from Unix seconds (UTC), without a date library.
+pub fn utc_date(unix_s: u64) -> String {
+    let days = (unix_s / 86_400) as i64;
+    let (hour, minute) = ((unix_s % 86_400) / 3600, (unix_s % 3600) / 60);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(utc_date(0), "1970-01-01 00:00");
+        assert_eq!(utc_date(951_782_400), "2000-02-29 00:00");
+        assert_eq!(utc_date(1_795_435_200 + 3_660), "2026-11-23 13:01");
+    }
+}

@@ -1,0 +1,166 @@
+//! The labelled flow data set (`labels.csv` + 28x28 flow PNGs), loaded and
+//! checked row by row: a bad row names the file, the line and the problem.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use opencv::core::Mat;
+use opencv::prelude::*;
+use opencv::imgcodecs;
+
+pub const FLOW_SIDE: usize = 28;
+pub const FLOW_CHANNELS: usize = 3;
+pub const FLOW_LEN: usize = FLOW_CHANNELS * FLOW_SIDE * FLOW_SIDE;
+const HEADER: [&str; 7] = ["dataset", "subject", "sample", "label", "label_name", "flow", "apex"];
+
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub dataset: String,
+    pub subject: String,
+    pub sample: String,
+    pub label: usize,
+    /// CHW floats in 0..1; channels u, v, optical strain.
+    pub flow: Vec<f32>,
+}
+
+impl Sample {
+    /// Subjects are unique within a source data set, so this is the LOSO fold.
+    pub fn fold_key(&self) -> String {
+        format!("{}/{}", self.dataset, self.subject)
+    }
+}
+
+#[derive(Debug)]
+pub struct Dataset {
+    pub root: PathBuf,
+    pub class_names: Vec<String>,
+    pub samples: Vec<Sample>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: the header must be `{expected}`, found `{found}`")]
+    Header { path: PathBuf, expected: String, found: String },
+    #[error("{path}, line {line}: {problem}")]
+    Row { path: PathBuf, line: usize, problem: String },
+    #[error("{image} (from {csv}, line {line}): {problem}")]
+    Image { image: PathBuf, csv: PathBuf, line: usize, problem: String },
+    #[error("{path}: no samples")]
+    Empty { path: PathBuf },
+}
+
+impl Dataset {
+    /// Loads `<root>/labels.csv` and every flow image it names. Labels must
+    /// be indices into `class_names` and agree with the `label_name` column.
+    pub fn load(root: &Path, class_names: &[String]) -> Result<Self, DataError> {
+        let csv = root.join("labels.csv");
+        let text = std::fs::read_to_string(&csv).map_err(|source| DataError::Read { path: csv.clone(), source })?;
+        let mut lines = text.lines().enumerate();
+        let header = lines.next().map(|(_, l)| l.trim()).unwrap_or("");
+        if header.split(',').map(str::trim).ne(HEADER) {
+            return Err(DataError::Header { path: csv, expected: HEADER.join(","), found: header.to_string() });
+        }
+        let mut samples = Vec::new();
+        for (index, line) in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            samples.push(parse_row(root, &csv, index + 1, line, class_names)?);
+        }
+        if samples.is_empty() {
+            return Err(DataError::Empty { path: csv });
+        }
+        Ok(Self { root: root.to_path_buf(), class_names: class_names.to_vec(), samples })
+    }
+
+    /// Samples per class, in class order.
+    pub fn class_counts(&self) -> Vec<usize> {
+        count_classes(self.samples.iter(), self.class_names.len())
+    }
+
+    /// Fold keys in sorted order with the indices of their samples.
+    pub fn folds(&self) -> BTreeMap<String, Vec<usize>> {
+        let mut folds: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, sample) in self.samples.iter().enumerate() {
+            folds.entry(sample.fold_key()).or_default().push(i);
+        }
+        folds
+    }
+}
+
+pub fn count_classes<'a>(samples: impl Iterator<Item = &'a Sample>, classes: usize) -> Vec<usize> {
+    let mut counts = vec![0; classes];
+    for sample in samples {
+        counts[sample.label] += 1;
+    }
+    counts
+}
+
+fn parse_row(root: &Path, csv: &Path, line: usize, text: &str, class_names: &[String]) -> Result<Sample, DataError> {
+    let row_error = |problem: String| DataError::Row { path: csv.to_path_buf(), line, problem };
+    if text.contains('"') {
+        return Err(row_error("quoted fields are not supported".into()));
+    }
+    let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+    if fields.len() != HEADER.len() {
+        return Err(row_error(format!("expected {} fields, found {}", HEADER.len(), fields.len())));
+    }
+    for (name, value) in HEADER.iter().zip(&fields) {
+        if value.is_empty() && *name != "apex" {
+            return Err(row_error(format!("the `{name}` field is empty")));
+        }
+    }
+    let label: usize = fields[3]
+        .parse()
+        .map_err(|_| row_error(format!("label `{}` is not a class index", fields[3])))?;
+    let expected_name = class_names.get(label).ok_or_else(|| {
+        row_error(format!("label {label} is out of range: there are {} classes", class_names.len()))
+    })?;
+    if fields[4] != expected_name {
+        return Err(row_error(format!("label {label} is `{expected_name}`, but the row names it `{}`", fields[4])));
+    }
+    let image = root.join(fields[5]);
+    let flow = read_flow_image(&image)
+        .map_err(|problem| DataError::Image { image, csv: csv.to_path_buf(), line, problem })?;
+    Ok(Sample {
+        dataset: fields[0].to_string(),
+        subject: fields[1].to_string(),
+        sample: fields[2].to_string(),
+        label,
+        flow,
+    })
+}
+
+/// Reads a 28x28 flow PNG (R = u, G = v, B = strain) into CHW floats in 0..1.
+pub fn read_flow_image(path: &Path) -> Result<Vec<f32>, String> {
+    if !path.is_file() {
+        return Err("file not found".into());
+    }
+    let name = path.to_str().ok_or("the path is not valid UTF-8")?;
+    let image = imgcodecs::imread(name, imgcodecs::IMREAD_COLOR).map_err(|e| e.message.clone())?;
+    if image.empty() {
+        return Err("not a readable image".into());
+    }
+    flow_from_bgr(&image)
+}
+
+/// A BGR 8-bit image (OpenCV's order) -> CHW floats u, v, strain in 0..1.
+pub fn flow_from_bgr(image: &Mat) -> Result<Vec<f32>, String> {
+    let (rows, cols, channels) = (image.rows(), image.cols(), image.channels());
+    if rows != FLOW_SIDE as i32 || cols != FLOW_SIDE as i32 || channels != 3 {
+        return Err(format!(
+            "expected a {FLOW_SIDE}x{FLOW_SIDE} 3-channel image, found {cols}x{rows} with {channels} channels"
+        ));
+    }
+    let bytes = image.data_bytes().map_err(|e| e.message.clone())?;
+    let plane = FLOW_SIDE * FLOW_SIDE;
+    let mut flow = vec![0.0f32; FLOW_LEN];
+    for (pixel, bgr) in bytes.chunks_exact(3).enumerate() {
+        // BGR -> R (u), G (v), B (strain).
+        flow[pixel] = bgr[2] as f32 / 255.0;
+        flow[plane + pixel] = bgr[1] as f32 / 255.0;
+        flow[2 * plane + pixel] = bgr[0] as f32 / 255.0;
+    }
+    Ok(flow)
+}

@@ -1,0 +1,11 @@
+//! Training and evaluation of EPIR on labelled flow data.
+pub mod augment;
+pub mod card;
+pub mod dataset;
+pub mod metrics;
+pub mod protocol;
+pub mod trainer;
+
+pub use dataset::{DataError, Dataset, Sample};
+pub use protocol::{run_loso, LosoReport, LosoSettings};
+pub use trainer::{train, TrainError, TrainOptions};
