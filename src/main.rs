@@ -70,6 +70,9 @@ struct TrainArgs {
     lr: Option<f64>,
     #[arg(long)]
     seed: Option<u64>,
+    /// Score and keep an exponential moving average of the weights (decay per step, e.g. 0.995).
+    #[arg(long)]
+    ema: Option<f64>,
     /// Folds trained in parallel (CPU: one thread each). Default: CPU cores, or 1 on CUDA.
     #[arg(long)]
     jobs: Option<usize>,
@@ -151,10 +154,14 @@ fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
         batch_size: args.batch_size.unwrap_or(defaults.batch_size),
         learning_rate: args.lr.unwrap_or(defaults.learning_rate),
         seed: args.seed.unwrap_or(defaults.seed),
+        ema_decay: args.ema.or(defaults.ema_decay),
         ..defaults
     };
     if options.epochs == 0 || options.batch_size == 0 {
         bail!("--epochs and --batch-size must be at least 1");
+    }
+    if let Some(decay) = options.ema_decay.filter(|d| !(0.0..1.0).contains(d)) {
+        bail!("--ema must be in [0, 1), found {decay}");
     }
     let dataset = Dataset::load(&args.data, &config.class_names)?;
     eprintln!(

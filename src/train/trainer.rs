@@ -26,6 +26,11 @@ pub struct TrainOptions {
     /// getting the rare classes right as much as the common one).
     pub class_weighting: bool,
     pub augmentation: Augmentation,
+    /// Keep an exponential moving average of the weights with this decay
+    /// (per step) and return / score it instead of the raw weights: the last
+    /// epoch of a small-data run is then an average over the final epochs
+    /// rather than one noisy point.
+    pub ema_decay: Option<f64>,
     pub seed: u64,
 }
 
@@ -41,6 +46,7 @@ impl Default for TrainOptions {
             label_smoothing: 0.1,
             class_weighting: true,
             augmentation: Augmentation::default(),
+            ema_decay: None,
             seed: 42,
         }
     }
@@ -87,6 +93,10 @@ pub fn train(
         tch::manual_seed(seed as i64);
         EpirModel::new(config.clone(), device)?
     };
+    let mut average = match options.ema_decay {
+        Some(decay) => Some(WeightAverage::new(&model, decay)?),
+        None => None,
+    };
     let mut optimizer = nn::AdamW { wd: options.weight_decay, ..Default::default() }
         .build(&model.vars, options.learning_rate)?;
     let class_weights = Tensor::from_slice(&class_weights(train_set, config.class_names.len(), options.class_weighting))
@@ -114,6 +124,9 @@ pub fn train(
             let logits = model.net.forward(&images).logits;
             let loss = smoothed_weighted_cross_entropy(&logits, &targets, &class_weights, options.label_smoothing);
             optimizer.backward_step(&loss);
+            if let Some(average) = &mut average {
+                average.update();
+            }
             loss_sum += f64::try_from(&loss)? * chunk.len() as f64;
         }
         let mean_loss = loss_sum / train_set.len() as f64;
@@ -122,10 +135,48 @@ pub fn train(
         }
         losses.push(mean_loss);
         if let Some(batch) = &held_out_batch {
-            held_out_predictions.push(predict_classes(&model, batch)?);
+            let scored = average.as_ref().map_or(&model, |a| &a.model);
+            held_out_predictions.push(predict_classes(scored, batch)?);
         }
     }
+    let model = average.map_or(model, |a| a.model);
     Ok(TrainedModel { model, losses, held_out_predictions })
+}
+
+/// An exponential moving average of a model's weights, in a model of its own.
+struct WeightAverage {
+    model: EpirModel,
+    /// (average, live) variable pairs, matched by name.
+    pairs: Vec<(Tensor, Tensor)>,
+    decay: f64,
+    updates: u64,
+}
+
+impl WeightAverage {
+    fn new(live: &EpirModel, decay: f64) -> Result<Self, TrainError> {
+        let mut model = EpirModel::new(live.config.clone(), live.device)?;
+        model.vars.copy(&live.vars)?;
+        let live_vars = live.vars.variables();
+        let pairs = model
+            .vars
+            .variables()
+            .into_iter()
+            .filter_map(|(name, average)| live_vars.get(&name).map(|v| (average, v.shallow_clone())))
+            .collect();
+        Ok(Self { model, pairs, decay, updates: 0 })
+    }
+
+    fn update(&mut self) {
+        self.updates += 1;
+        // Early on, average over fewer steps so the random start fades fast.
+        let t = self.updates as f64;
+        let decay = self.decay.min((1.0 + t) / (10.0 + t));
+        tch::no_grad(|| {
+            for (average, live) in &mut self.pairs {
+                let _ = average.lerp_(&*live, 1.0 - decay);
+            }
+        });
+    }
 }
 
 /// Arg-max classes for a prepared batch, without gradients.
@@ -212,6 +263,24 @@ mod tests {
         assert!((schedule.learning_rate(10) - 1e-3).abs() < 1e-12);
         assert!((schedule.learning_rate(49) - 1e-5).abs() < 1e-6);
         assert!(schedule.learning_rate(30) < schedule.learning_rate(20));
+    }
+
+    #[test]
+    fn weight_average_moves_towards_the_live_weights_by_the_decay() {
+        let live = EpirModel::new(EpirConfig::default(), Device::Cpu).expect("model");
+        let mut average = WeightAverage::new(&live, 0.5).expect("average");
+        let name = "head.bias";
+        let before = average.model.vars.variables()[name].copy();
+        tch::no_grad(|| {
+            let _ = live.vars.variables()[name].shallow_clone().fill_(1.0);
+        });
+        average.update();
+        // First update: decay = min(0.5, 2/11) = 2/11.
+        let decay = 2.0 / 11.0;
+        let expected = before * decay + (1.0 - decay);
+        let after = &average.model.vars.variables()[name];
+        let worst = f64::try_from((after - expected).abs().max()).unwrap();
+        assert!(worst < 1e-6, "off by {worst}");
     }
 
     #[test]

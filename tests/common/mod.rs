@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use opencv::core::{Mat, Scalar, Vector, CV_8UC3};
 use opencv::imgcodecs;
-use opencv::prelude::*;
 
 /// The real MEGC2019 composite set, beside the clone as in CI.
 pub fn shared_data() -> PathBuf {
