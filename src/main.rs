@@ -5,6 +5,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use glimpse::bench;
+use glimpse::bench::model::ModelBench;
 use glimpse::device::{describe, select_device, DeviceChoice};
 use glimpse::io::write_atomic;
 use glimpse::model::{EpirConfig, EpirModel};
@@ -88,6 +89,9 @@ struct TrainArgs {
     /// `--protocol all`: LOSO report whose scores go into the model card.
     #[arg(long)]
     loso_report: Option<PathBuf>,
+    /// `--protocol all`: `glimpse bench model` JSON whose latencies go into the model card.
+    #[arg(long)]
+    bench_report: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -206,13 +210,10 @@ fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
             );
             trained.model.save(&args.weights_out)?;
             eprintln!("wrote {} and {}", args.weights_out.display(), EpirConfig::path_beside(&args.weights_out).display());
-            let loso: Option<LosoReport> = match &args.loso_report {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                    Some(serde_json::from_str(&text).with_context(|| format!("{} is not a LOSO report", path.display()))?)
-                }
-                None => None,
-            };
+            let loso: Option<LosoReport> = args.loso_report.as_deref().map(|p| read_json(p, "a LOSO report")).transpose()?;
+            let bench: Option<ModelBench> =
+                args.bench_report.as_deref().map(|p| read_json(p, "a `glimpse bench model` report")).transpose()?;
+            let machine = machine_description();
             let weights_name = args.weights_out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let card = model_card(&CardFacts {
                 weights_file: &weights_name,
@@ -227,6 +228,7 @@ fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
                 finished_unix_s: unix_now(),
                 command: &command_line(),
                 loso: loso.as_ref(),
+                bench: bench.as_ref().map(|b| (b, machine.as_str())),
             });
             let card_path = args.weights_out.with_file_name("README.md");
             write_atomic(&card_path, card.as_bytes())?;
@@ -234,6 +236,21 @@ fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not {what}", path.display()))
+}
+
+/// CPU model and core count, from /proc/cpuinfo where there is one.
+fn machine_description() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| info.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!("{cpu}, {cores} cores")
 }
 
 fn run_eval(weights: &Path, data: &Path, out: Option<&Path>, device: tch::Device) -> Result<()> {

@@ -1,13 +1,13 @@
 //! `glimpse bench model`: size, per-layer FLOPs and forward latency of EPIR.
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use crate::model::flops::{layer_costs, LayerCost};
 use crate::model::{EpirModel, ModelError};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Latency {
     pub device: String,
     pub batch: i64,
@@ -18,7 +18,7 @@ pub struct Latency {
     pub per_sample_ms: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ModelBench {
     pub params: u64,
     pub flops_per_sample: u64,

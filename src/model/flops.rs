@@ -1,12 +1,12 @@
 //! Parameter and FLOP count of EPIR, layer by layer, from the config alone.
 //! FLOPs are 2 x multiply-accumulates of the linear layers and attention
 //! matmuls (norms, softmax and GELU are elementwise and left out).
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::config::EpirConfig;
 use super::dnspt::patch_features;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerCost {
     pub name: String,
     pub params: u64,

@@ -2,6 +2,7 @@
 //! protocol, what it scored, and the command that reproduces it.
 use super::protocol::{subset_order, LosoReport};
 use super::trainer::TrainOptions;
+use crate::bench::model::ModelBench;
 use crate::model::{flops, EpirConfig};
 
 pub struct CardFacts<'a> {
@@ -17,6 +18,8 @@ pub struct CardFacts<'a> {
     pub finished_unix_s: u64,
     pub command: &'a str,
     pub loso: Option<&'a LosoReport>,
+    /// `glimpse bench model` output, with the machine it ran on.
+    pub bench: Option<(&'a ModelBench, &'a str)>,
 }
 
 pub fn model_card(facts: &CardFacts<'_>) -> String {
@@ -126,6 +129,22 @@ figures; shown only for comparison). {} on {}, {:.0} s wall time, finished {} (U
                     subset_order(&report.honest).iter().map(|(n, s)| format!("{n} {:.4}", s.accuracy)).collect();
                 md.push_str(&parts.join(", "));
                 md.push_str(".\n");
+            }
+        }
+    }
+    md.push_str("\n## Speed\n\n");
+    match facts.bench {
+        None => md.push_str("No benchmark was given to `--bench-report`; none is claimed.\n"),
+        Some((bench, machine)) => {
+            md.push_str(&format!(
+                "`glimpse bench model` on {machine}: forward pass without gradients, median of many runs.\n\n\
+| device | batch | median ms | p95 ms | ms per sample |\n|---|---|---|---|---|\n"
+            ));
+            for l in &bench.latencies {
+                md.push_str(&format!(
+                    "| {} | {} | {:.3} | {:.3} | {:.4} |\n",
+                    l.device, l.batch, l.median_ms, l.p95_ms, l.per_sample_ms
+                ));
             }
         }
     }
