@@ -10,7 +10,7 @@ use glimpse::device::{describe, select_device, DeviceChoice};
 use glimpse::io::write_atomic;
 use glimpse::model::{EpirConfig, EpirModel};
 use glimpse::train::card::{model_card, CardFacts};
-use glimpse::train::metrics::Confusion;
+use glimpse::train::metrics::scores_by_subset;
 use glimpse::train::protocol::{scores_table, subset_order, unix_now};
 use glimpse::train::{run_loso, train, Dataset, LosoReport, LosoSettings, TrainOptions};
 
@@ -256,19 +256,14 @@ fn machine_description() -> String {
 fn run_eval(weights: &Path, data: &Path, out: Option<&Path>, device: tch::Device) -> Result<()> {
     let model = EpirModel::load(weights, device)?;
     let dataset = Dataset::load(data, &model.config.class_names)?;
-    let mut confusions: std::collections::BTreeMap<String, Confusion> = Default::default();
+    let mut outcomes = Vec::with_capacity(dataset.samples.len());
     for chunk in dataset.samples.chunks(256) {
         let flows: Vec<&[f32]> = chunk.iter().map(|s| s.flow.as_slice()).collect();
         for (sample, prediction) in chunk.iter().zip(model.predict(&flows)?) {
-            for subset in ["full", sample.dataset.as_str()] {
-                confusions
-                    .entry(subset.to_string())
-                    .or_insert_with(|| Confusion::new(model.config.class_names.len()))
-                    .add(sample.label, prediction.class);
-            }
+            outcomes.push((sample.dataset.as_str(), sample.label, prediction.class));
         }
     }
-    let scores: std::collections::BTreeMap<String, _> = confusions.into_iter().map(|(k, c)| (k, c.scores())).collect();
+    let scores = scores_by_subset(model.config.class_names.len(), outcomes);
     println!("{} on {} ({} samples)", weights.display(), data.display(), dataset.samples.len());
     println!("subset        UF1     UAR     acc     n");
     for (name, s) in subset_order(&scores) {
@@ -295,9 +290,7 @@ fn run_bench_model(
     };
     let cpu = make(tch::Device::Cpu)?;
     let gpu = if device.is_cuda() { Some(make(device)?) } else { None };
-    let mut models = vec![&cpu];
-    models.extend(gpu.as_ref());
-    let result = bench::model::bench_model(&models, &[1, 32], runs.max(10))?;
+    let result = bench::model::bench_model(&cpu, gpu.as_ref(), &[1, 32], runs.max(10))?;
     println!("{}", bench::model::table(&result));
     write_json(out, &result)
 }

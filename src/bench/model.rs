@@ -63,20 +63,18 @@ pub fn time_forward(model: &EpirModel, batch: i64, warmup: usize, runs: usize) -
     })
 }
 
-pub fn bench_model(models: &[&EpirModel], batches: &[i64], runs: usize) -> Result<ModelBench, ModelError> {
-    let Some(first) = models.first() else {
-        return Ok(ModelBench { params: 0, flops_per_sample: 0, layers: vec![], cpu_threads: 0, latencies: vec![] });
-    };
-    let layers = layer_costs(&first.config);
+/// Benchmarks the CPU model, and the GPU one when given, at each batch size.
+pub fn bench_model(cpu: &EpirModel, gpu: Option<&EpirModel>, batches: &[i64], runs: usize) -> Result<ModelBench, ModelError> {
+    let layers = layer_costs(&cpu.config);
     let mut latencies = Vec::new();
-    for model in models {
+    for model in std::iter::once(cpu).chain(gpu) {
         for &batch in batches {
             let runs_here = if batch > 1 { runs.div_ceil(4).max(10) } else { runs };
             latencies.push(time_forward(model, batch, runs_here.div_ceil(5).max(5), runs_here)?);
         }
     }
     Ok(ModelBench {
-        params: first.param_count(),
+        params: cpu.param_count(),
         flops_per_sample: layers.iter().map(LayerCost::flops).sum(),
         layers,
         cpu_threads: tch::get_num_threads(),

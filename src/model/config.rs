@@ -48,6 +48,8 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("model config {path} is not valid RON: {message}")]
     Parse { path: PathBuf, message: String },
+    #[error("cannot serialise the model config: {0}")]
+    Serialize(String),
     #[error("invalid EPIR config: {0}")]
     Invalid(String),
 }
@@ -140,10 +142,9 @@ impl EpirConfig {
         Ok(config)
     }
 
-    pub fn to_ron(&self) -> String {
+    pub fn to_ron(&self) -> Result<String, ConfigError> {
         let pretty = ron::ser::PrettyConfig::new().depth_limit(2);
-        // Serialising plain numbers, strings and vectors cannot fail.
-        ron::ser::to_string_pretty(self, pretty).unwrap_or_else(|e| format!("/* {e} */"))
+        ron::ser::to_string_pretty(self, pretty).map_err(|e| ConfigError::Serialize(e.to_string()))
     }
 
     /// The config file that sits beside a weights file:
@@ -167,7 +168,7 @@ mod tests {
     #[test]
     fn ron_round_trip_and_validation() {
         let config = EpirConfig::default();
-        let back: EpirConfig = ron::from_str(&config.to_ron()).expect("parse");
+        let back: EpirConfig = ron::from_str(&config.to_ron().expect("serialise")).expect("parse");
         assert_eq!(back, config);
         let bad = EpirConfig { heads: vec![3, 4], ..Default::default() };
         let message = bad.validate().expect_err("64 is not divisible by 3").to_string();

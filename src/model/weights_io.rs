@@ -21,6 +21,8 @@ pub enum ModelError {
     Write(#[from] WriteError),
     #[error("cannot write weights {path}: {message}")]
     WriteWeights { path: PathBuf, message: String },
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
     #[error("input batch has shape {found:?}, expected [batch, {channels}, {side}, {side}]")]
     InputShape { found: Vec<i64>, channels: i64, side: i64 },
 }
@@ -81,7 +83,7 @@ impl EpirModel {
                 ModelError::WriteWeights { path: weights.to_path_buf(), message: first_line(&err.to_string()) }
             }
         })?;
-        write_atomic(&EpirConfig::path_beside(weights), self.config.to_ron().as_bytes())?;
+        write_atomic(&EpirConfig::path_beside(weights), self.config.to_ron()?.as_bytes())?;
         Ok(())
     }
 
@@ -112,9 +114,9 @@ impl EpirModel {
         let flat: Vec<f32> = flows.iter().flat_map(|f| f.iter().copied()).collect();
         let batch = normalise_input(&Tensor::from_slice(&flat).reshape([flows.len() as i64, channels, side, side]));
         let out = tch::no_grad(|| self.forward_checked(&batch))?;
-        let probabilities = to_rows(&out.logits.softmax(-1, Kind::Float), self.config.num_classes());
+        let probabilities = to_rows(&out.logits.softmax(-1, Kind::Float), self.config.num_classes())?;
         let (rows, cols) = self.config.grids()[0];
-        let attention = to_rows(&out.attention.reshape([-1, rows * cols]), rows * cols);
+        let attention = to_rows(&out.attention.reshape([-1, rows * cols]), rows * cols)?;
         Ok(probabilities
             .into_iter()
             .zip(attention)
@@ -140,10 +142,9 @@ pub fn argmax(values: &[f32]) -> usize {
         .0
 }
 
-fn to_rows(tensor: &Tensor, width: i64) -> Vec<Vec<f32>> {
-    let flat = Vec::<f32>::try_from(tensor.to_device(Device::Cpu).to_kind(Kind::Float).flatten(0, -1))
-        .unwrap_or_default();
-    flat.chunks(width as usize).map(<[f32]>::to_vec).collect()
+fn to_rows(tensor: &Tensor, width: i64) -> Result<Vec<Vec<f32>>, tch::TchError> {
+    let flat = Vec::<f32>::try_from(tensor.to_device(Device::Cpu).to_kind(Kind::Float).flatten(0, -1))?;
+    Ok(flat.chunks(width as usize).map(<[f32]>::to_vec).collect())
 }
 
 fn first_line(message: &str) -> String {
@@ -206,7 +207,7 @@ mod tests {
         let path = dir.join("epir.safetensors");
         small.save(&path).expect("save");
         // Pretend the config says the default (wider) architecture.
-        write_atomic(&dir.join("epir.ron"), EpirConfig::default().to_ron().as_bytes()).expect("config");
+        write_atomic(&dir.join("epir.ron"), EpirConfig::default().to_ron().expect("ron").as_bytes()).expect("config");
         let message = match EpirModel::load(&path, Device::Cpu) {
             Err(e) => e.to_string(),
             Ok(_) => panic!("a mismatched file loaded"),
@@ -221,7 +222,7 @@ mod tests {
         let dir = temp_dir("corrupt");
         let path = dir.join("epir.safetensors");
         write_atomic(&path, b"not a safetensors file").expect("write");
-        write_atomic(&dir.join("epir.ron"), EpirConfig::default().to_ron().as_bytes()).expect("config");
+        write_atomic(&dir.join("epir.ron"), EpirConfig::default().to_ron().expect("ron").as_bytes()).expect("config");
         let message = EpirModel::load(&path, Device::Cpu).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.starts_with(&format!("cannot read weights {}", path.display())), "{message}");
         std::fs::remove_dir_all(&dir).expect("cleanup");

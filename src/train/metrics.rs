@@ -2,6 +2,8 @@
 //! per-class F1, UAR the mean of per-class recall. As in the MEGC reference
 //! evaluation, a class absent from the ground truth of the scored subset is
 //! left out of both means.
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,6 +91,21 @@ impl Confusion {
     }
 }
 
+/// Pooled scores over everything (`full`) and per source data set, from
+/// (source data set, truth, predicted) triples.
+pub fn scores_by_subset<'a>(
+    classes: usize,
+    outcomes: impl IntoIterator<Item = (&'a str, usize, usize)>,
+) -> BTreeMap<String, Scores> {
+    let mut confusions: BTreeMap<String, Confusion> = BTreeMap::new();
+    for (dataset, truth, predicted) in outcomes {
+        for subset in ["full", dataset] {
+            confusions.entry(subset.to_string()).or_insert_with(|| Confusion::new(classes)).add(truth, predicted);
+        }
+    }
+    confusions.into_iter().map(|(name, c)| (name, c.scores())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +138,16 @@ mod tests {
         // neg F1 = 4/(4+1+0) = 0.8; UF1 over the two present classes.
         assert!((scores.uf1 - 0.4).abs() < 1e-12);
         assert!((scores.uar - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn subsets_pool_their_own_samples_and_full_pools_all() {
+        let scores = scores_by_subset(3, [("samm", 0, 0), ("samm", 1, 0), ("smic", 2, 2)]);
+        assert_eq!(scores.keys().collect::<Vec<_>>(), vec!["full", "samm", "smic"]);
+        assert_eq!(scores["full"].samples, 3);
+        assert_eq!(scores["samm"].samples, 2);
+        assert_eq!(scores["smic"].accuracy, 1.0);
+        assert!((scores["samm"].accuracy - 0.5).abs() < 1e-12);
     }
 
     #[test]

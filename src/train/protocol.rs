@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use super::dataset::{Dataset, Sample};
-use super::metrics::{Confusion, Scores};
+use super::metrics::{scores_by_subset, Scores};
 use super::trainer::{train, TrainError, TrainOptions, TrainedModel};
 use crate::model::EpirConfig;
 
@@ -184,15 +184,12 @@ fn score_subsets(
     classes: usize,
     predictions: impl Fn(&FoldResult) -> &Vec<usize>,
 ) -> BTreeMap<String, Scores> {
-    let mut confusions: BTreeMap<String, Confusion> = BTreeMap::new();
-    for fold in folds {
-        for ((dataset, &truth), &predicted) in fold.datasets.iter().zip(&fold.truth).zip(predictions(fold)) {
-            for subset in ["full", dataset.as_str()] {
-                confusions.entry(subset.to_string()).or_insert_with(|| Confusion::new(classes)).add(truth, predicted);
-            }
-        }
-    }
-    confusions.into_iter().map(|(name, c)| (name, c.scores())).collect()
+    scores_by_subset(
+        classes,
+        folds.iter().flat_map(|fold| {
+            fold.datasets.iter().zip(&fold.truth).zip(predictions(fold)).map(|((d, &t), &p)| (d.as_str(), t, p))
+        }),
+    )
 }
 
 fn mean_curve(folds: &[FoldResult]) -> Vec<f64> {
