@@ -89,6 +89,9 @@ struct TrainArgs {
     /// `--protocol all`: LOSO report whose scores go into the model card.
     #[arg(long)]
     loso_report: Option<PathBuf>,
+    /// `--protocol all`: LOSO reports of other recipes tried, listed in the model card.
+    #[arg(long, num_args = 1..)]
+    also_tried: Vec<PathBuf>,
     /// `--protocol all`: `glimpse bench model` JSON whose latencies go into the model card.
     #[arg(long)]
     bench_report: Option<PathBuf>,
@@ -213,6 +216,8 @@ fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
             let loso: Option<LosoReport> = args.loso_report.as_deref().map(|p| read_json(p, "a LOSO report")).transpose()?;
             let bench: Option<ModelBench> =
                 args.bench_report.as_deref().map(|p| read_json(p, "a `glimpse bench model` report")).transpose()?;
+            let also_tried: Vec<LosoReport> =
+                args.also_tried.iter().map(|p| read_json(p, "a LOSO report")).collect::<Result<_>>()?;
             let machine = machine_description();
             let weights_name = args.weights_out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let card = model_card(&CardFacts {
@@ -228,6 +233,7 @@ fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
                 finished_unix_s: unix_now(),
                 command: &command_line(),
                 loso: loso.as_ref(),
+                also_tried: &also_tried,
                 bench: bench.as_ref().map(|b| (b, machine.as_str())),
             });
             let card_path = args.weights_out.with_file_name("README.md");

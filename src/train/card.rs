@@ -18,6 +18,8 @@ pub struct CardFacts<'a> {
     pub finished_unix_s: u64,
     pub command: &'a str,
     pub loso: Option<&'a LosoReport>,
+    /// Other recipes' LOSO reports, listed so the choice among them is visible.
+    pub also_tried: &'a [LosoReport],
     /// `glimpse bench model` output, with the machine it ran on.
     pub bench: Option<(&'a ModelBench, &'a str)>,
 }
@@ -130,6 +132,28 @@ figures; shown only for comparison). {} on {}, {:.0} s wall time, finished {} (U
                 md.push_str(&parts.join(", "));
                 md.push_str(".\n");
             }
+        }
+    }
+    if !facts.also_tried.is_empty() {
+        md.push_str("\n### Recipes tried\n\n");
+        md.push_str("Every LOSO run made for this release, the shipped recipe first. The shipped recipe was chosen \
+among these by honest full UF1, so its figure carries a small selection bias of its own.\n\n");
+        md.push_str("| epochs | lr | EMA decay | seed | honest UF1 / UAR | optimistic UF1 / UAR | wall time s |\n|---|---|---|---|---|---|---|\n");
+        for report in facts.loso.into_iter().chain(facts.also_tried) {
+            let o = &report.options;
+            let pair = |s: Option<&super::metrics::Scores>| {
+                s.map(|s| format!("{:.4} / {:.4}", s.uf1, s.uar)).unwrap_or_else(|| "–".into())
+            };
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {:.0} |\n",
+                o.epochs,
+                o.learning_rate,
+                o.ema_decay.map(|d| d.to_string()).unwrap_or_else(|| "off".into()),
+                o.seed,
+                pair(report.honest.get("full")),
+                pair(report.optimistic_best_epoch_per_subject.get("full")),
+                report.wall_time_s
+            ));
         }
     }
     md.push_str("\n## Speed\n\n");
