@@ -74,6 +74,9 @@ struct TrainArgs {
     /// Score and keep an exponential moving average of the weights (decay per step, e.g. 0.995).
     #[arg(long)]
     ema: Option<f64>,
+    /// Mixup with Beta(alpha, alpha) blending weights, alpha in (0, 1] (e.g. 0.4).
+    #[arg(long)]
+    mixup: Option<f64>,
     /// Folds trained in parallel (CPU: one thread each). Default: CPU cores, or 1 on CUDA.
     #[arg(long)]
     jobs: Option<usize>,
@@ -162,6 +165,7 @@ fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
         learning_rate: args.lr.unwrap_or(defaults.learning_rate),
         seed: args.seed.unwrap_or(defaults.seed),
         ema_decay: args.ema.or(defaults.ema_decay),
+        mixup_alpha: args.mixup.or(defaults.mixup_alpha),
         ..defaults
     };
     if options.epochs == 0 || options.batch_size == 0 {
@@ -169,6 +173,9 @@ fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
     }
     if let Some(decay) = options.ema_decay.filter(|d| !(0.0..1.0).contains(d)) {
         bail!("--ema must be in [0, 1), found {decay}");
+    }
+    if let Some(alpha) = options.mixup_alpha.filter(|a| !(*a > 0.0 && *a <= 1.0)) {
+        bail!("--mixup must be in (0, 1], found {alpha}");
     }
     let dataset = Dataset::load(&args.data, &config.class_names)?;
     eprintln!(

@@ -30,6 +30,17 @@ impl Rng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// A Beta(alpha, alpha) draw for alpha in (0, 1], by Jöhnk's method.
+    pub fn beta_symmetric(&mut self, alpha: f64) -> f64 {
+        loop {
+            let x = self.unit().powf(1.0 / alpha);
+            let y = self.unit().powf(1.0 / alpha);
+            if x + y <= 1.0 && x + y > 0.0 {
+                return x / (x + y);
+            }
+        }
+    }
+
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             items.swap(i, self.below(i + 1));
@@ -130,6 +141,18 @@ mod tests {
         assert_eq!(moved[5 * 28 + 10], flow[4 * 28 + 8]);
         assert_eq!(moved[0], flow[0]);
         assert_eq!(translate(&flow, 0, 0), flow);
+    }
+
+    #[test]
+    fn beta_draws_are_in_range_with_the_right_mean_and_spread() {
+        let mut rng = Rng::new(3);
+        let draws: Vec<f64> = (0..20_000).map(|_| rng.beta_symmetric(0.4)).collect();
+        assert!(draws.iter().all(|d| (0.0..=1.0).contains(d)));
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64;
+        // Beta(a, a): mean 1/2, variance 1 / (4 (2a + 1)) = 0.1389 for a = 0.4.
+        assert!((mean - 0.5).abs() < 0.01, "{mean}");
+        assert!((var - 1.0 / (4.0 * 1.8)).abs() < 0.01, "{var}");
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct FoldResult {
     /// The epoch (0-based) that scored best on this fold, and its predictions.
     pub best_epoch: usize,
     pub best_epoch_predicted: Vec<usize>,
+    /// Predictions after every epoch, for the per-epoch diagnostic.
+    #[serde(default)]
+    pub predicted_by_epoch: Vec<Vec<usize>>,
     pub losses: Vec<f64>,
     pub seconds: f64,
 }
@@ -45,6 +48,11 @@ pub struct LosoReport {
     pub optimistic_best_epoch_per_subject: BTreeMap<String, Scores>,
     /// Mean training loss per epoch over the folds.
     pub mean_loss_per_epoch: Vec<f64>,
+    /// Pooled full-set UF1 had every fold stopped after each epoch: a
+    /// diagnostic of how much the score depends on the schedule's length.
+    /// The honest score is the last entry; nothing is chosen from this curve.
+    #[serde(default)]
+    pub uf1_by_epoch: Vec<f64>,
     pub config: EpirConfig,
     pub options: TrainOptions,
     pub seed: u64,
@@ -130,6 +138,12 @@ pub fn run_loso(
         honest: score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted),
         optimistic_best_epoch_per_subject: score_subsets(&folds, dataset.class_names.len(), |f| &f.best_epoch_predicted),
         mean_loss_per_epoch: mean_curve(&folds),
+        uf1_by_epoch: (0..settings.options.epochs)
+            .map(|epoch| {
+                let scores = score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted_by_epoch[epoch]);
+                scores.get("full").map_or(0.0, |s| s.uf1)
+            })
+            .collect(),
         config: settings.config.clone(),
         options: settings.options.clone(),
         seed: settings.options.seed,
@@ -172,6 +186,7 @@ fn run_fold(
         predicted: held_out_predictions.last().cloned().unwrap_or_default(),
         best_epoch_predicted: held_out_predictions.get(best_epoch).cloned().unwrap_or_default(),
         best_epoch,
+        predicted_by_epoch: held_out_predictions,
         truth,
         losses,
         seconds: started.elapsed().as_secs_f64(),

@@ -31,6 +31,10 @@ pub struct TrainOptions {
     /// epoch of a small-data run is then an average over the final epochs
     /// rather than one noisy point.
     pub ema_decay: Option<f64>,
+    /// Mixup: blend each batch with a shuffled copy of itself, by a weight
+    /// drawn from Beta(alpha, alpha), and the loss by the same weight.
+    /// `None` turns it off; alpha must be in (0, 1].
+    pub mixup_alpha: Option<f64>,
     pub seed: u64,
 }
 
@@ -47,6 +51,7 @@ impl Default for TrainOptions {
             class_weighting: true,
             augmentation: Augmentation::default(),
             ema_decay: None,
+            mixup_alpha: None,
             seed: 42,
         }
     }
@@ -121,8 +126,24 @@ pub fn train(
             let labels: Vec<i64> = chunk.iter().map(|&i| train_set[i].label as i64).collect();
             let images = stack(flows.iter().map(Vec::as_slice), device);
             let targets = Tensor::from_slice(&labels).to_device(device);
-            let logits = model.net.forward(&images).logits;
-            let loss = smoothed_weighted_cross_entropy(&logits, &targets, &class_weights, options.label_smoothing);
+            let smoothing = options.label_smoothing;
+            let loss = match options.mixup_alpha {
+                Some(alpha) if chunk.len() > 1 => {
+                    let lambda = rng.beta_symmetric(alpha);
+                    let mut partner: Vec<i64> = (0..chunk.len() as i64).collect();
+                    rng.shuffle(&mut partner);
+                    let partner = Tensor::from_slice(&partner).to_device(device);
+                    let mixed = &images * lambda + images.index_select(0, &partner) * (1.0 - lambda);
+                    let logits = model.net.forward(&mixed).logits;
+                    let own = smoothed_weighted_cross_entropy(&logits, &targets, &class_weights, smoothing);
+                    let other = smoothed_weighted_cross_entropy(&logits, &targets.index_select(0, &partner), &class_weights, smoothing);
+                    own * lambda + other * (1.0 - lambda)
+                }
+                _ => {
+                    let logits = model.net.forward(&images).logits;
+                    smoothed_weighted_cross_entropy(&logits, &targets, &class_weights, smoothing)
+                }
+            };
             optimizer.backward_step(&loss);
             if let Some(average) = &mut average {
                 average.update();
