@@ -71,12 +71,15 @@ struct TrainArgs {
     lr: Option<f64>,
     #[arg(long)]
     seed: Option<u64>,
-    /// Score and keep an exponential moving average of the weights (decay per step, e.g. 0.995).
+    /// Score and keep an exponential moving average of the weights: decay per step, or `off`.
+    #[arg(long, default_value = "0.995")]
+    ema: String,
+    /// Average each prediction with its mirror image's (stored in the config RON).
     #[arg(long)]
-    ema: Option<f64>,
-    /// Mixup with Beta(alpha, alpha) blending weights, alpha in (0, 1] (e.g. 0.4).
-    #[arg(long)]
-    mixup: Option<f64>,
+    test_time_mirror: bool,
+    /// Mixup with Beta(alpha, alpha) blending weights, alpha in (0, 1], or `off`.
+    #[arg(long, default_value = "0.4")]
+    mixup: String,
     /// Folds trained in parallel (CPU: one thread each). Default: CPU cores, or 1 on CUDA.
     #[arg(long)]
     jobs: Option<usize>,
@@ -109,6 +112,9 @@ enum BenchCommand {
         weights: Option<PathBuf>,
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Time the test-time mirror path (two forward passes per input).
+        #[arg(long)]
+        test_time_mirror: bool,
         /// Timed runs at batch 1 (fewer at batch 32).
         #[arg(long, default_value_t = 300)]
         runs: usize,
@@ -131,9 +137,19 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(args) => run_train(args, device),
         Command::Eval { weights, data, out } => run_eval(&weights, &data, out.as_deref(), device),
-        Command::Bench(BenchCommand::Model { weights, config, runs, out }) => {
-            run_bench_model(weights.as_deref(), config.as_deref(), runs, &out, device)
+        Command::Bench(BenchCommand::Model { weights, config, test_time_mirror, runs, out }) => {
+            run_bench_model(weights.as_deref(), config.as_deref(), test_time_mirror, runs, &out, device)
         }
+    }
+}
+
+fn parse_optional_f64(text: &str) -> Result<Option<f64>> {
+    match text {
+        "off" | "none" => Ok(None),
+        number => match number.parse() {
+            Ok(value) => Ok(Some(value)),
+            Err(_) => bail!("expected a number or `off`, found `{number}`"),
+        },
     }
 }
 
@@ -157,15 +173,16 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
 }
 
 fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
-    let config = load_config(args.config.as_deref())?;
+    let mut config = load_config(args.config.as_deref())?;
+    config.test_time_mirror |= args.test_time_mirror;
     let defaults = TrainOptions::default();
     let options = TrainOptions {
         epochs: args.epochs.unwrap_or(defaults.epochs),
         batch_size: args.batch_size.unwrap_or(defaults.batch_size),
         learning_rate: args.lr.unwrap_or(defaults.learning_rate),
         seed: args.seed.unwrap_or(defaults.seed),
-        ema_decay: args.ema.or(defaults.ema_decay),
-        mixup_alpha: args.mixup.or(defaults.mixup_alpha),
+        ema_decay: parse_optional_f64(&args.ema).context("--ema")?,
+        mixup_alpha: parse_optional_f64(&args.mixup).context("--mixup")?,
         ..defaults
     };
     if options.epochs == 0 || options.batch_size == 0 {
@@ -291,15 +308,18 @@ fn run_eval(weights: &Path, data: &Path, out: Option<&Path>, device: tch::Device
 fn run_bench_model(
     weights: Option<&Path>,
     config: Option<&Path>,
+    test_time_mirror: bool,
     runs: usize,
     out: &Path,
     device: tch::Device,
 ) -> Result<()> {
     let make = |device| -> Result<EpirModel> {
-        Ok(match weights {
+        let mut model = match weights {
             Some(path) => EpirModel::load(path, device)?,
             None => EpirModel::new(load_config(config)?, device)?,
-        })
+        };
+        model.config.test_time_mirror |= test_time_mirror;
+        Ok(model)
     };
     let cpu = make(tch::Device::Cpu)?;
     let gpu = if device.is_cuda() { Some(make(device)?) } else { None };

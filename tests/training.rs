@@ -29,6 +29,7 @@ fn two_loso_folds_learn_and_reproduce_from_the_seed() {
     for fold in &report.folds {
         assert_eq!(fold.losses.len(), 10);
         let (first, last) = (fold.losses[0], fold.losses[9]);
+        eprintln!("{}: loss {first:.3} -> {last:.3}", fold.fold);
         assert!(last < 0.85 * first, "{}: loss {first:.3} -> {last:.3} did not fall", fold.fold);
         assert_eq!(fold.predicted.len(), fold.truth.len());
         assert!(fold.best_epoch < 10);

@@ -24,6 +24,11 @@ pub struct EpirConfig {
     pub select_ratio: f64,
     /// Class names, in logit order.
     pub class_names: Vec<String>,
+    /// Average the class probabilities of the input and its left-right
+    /// mirror (u negated) at inference: faces are near-symmetric, and the
+    /// average is steadier than either view.
+    #[serde(default)]
+    pub test_time_mirror: bool,
 }
 
 impl Default for EpirConfig {
@@ -38,6 +43,7 @@ impl Default for EpirConfig {
             mlp_ratio: 2.0,
             select_ratio: 0.5,
             class_names: vec!["negative".into(), "positive".into(), "surprise".into()],
+            test_time_mirror: false,
         }
     }
 }

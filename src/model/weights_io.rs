@@ -101,6 +101,22 @@ impl EpirModel {
         Ok(self.net.forward(&batch.to_device(self.device)))
     }
 
+    /// Class probabilities `[B, classes]` and attention `[B, rows, cols]` for
+    /// a normalised batch already on the model's device, without gradients.
+    /// With `mirror`, probabilities average the input and its mirror image;
+    /// the attention is always the unmirrored pass's.
+    pub fn probabilities(&self, batch: &Tensor, mirror: bool) -> (Tensor, Tensor) {
+        tch::no_grad(|| {
+            let out = self.net.forward(batch);
+            let mut probabilities = out.logits.softmax(-1, Kind::Float);
+            if mirror {
+                let mirrored = self.net.forward(&mirror_normalised(batch)).logits.softmax(-1, Kind::Float);
+                probabilities = (probabilities + mirrored) * 0.5;
+            }
+            (probabilities, out.attention)
+        })
+    }
+
     /// Classifies flow images given as CHW floats in 0..1, batched.
     pub fn predict(&self, flows: &[&[f32]]) -> Result<Vec<Prediction>, ModelError> {
         let (channels, side) = (self.config.in_channels, self.config.image_size);
@@ -112,11 +128,12 @@ impl EpirModel {
             return Ok(Vec::new());
         }
         let flat: Vec<f32> = flows.iter().flat_map(|f| f.iter().copied()).collect();
-        let batch = normalise_input(&Tensor::from_slice(&flat).reshape([flows.len() as i64, channels, side, side]));
-        let out = tch::no_grad(|| self.forward_checked(&batch))?;
-        let probabilities = to_rows(&out.logits.softmax(-1, Kind::Float), self.config.num_classes())?;
+        let batch = normalise_input(&Tensor::from_slice(&flat).reshape([flows.len() as i64, channels, side, side]))
+            .to_device(self.device);
+        let (probabilities, attention) = self.probabilities(&batch, self.config.test_time_mirror);
+        let probabilities = to_rows(&probabilities, self.config.num_classes())?;
         let (rows, cols) = self.config.grids()[0];
-        let attention = to_rows(&out.attention.reshape([-1, rows * cols]), rows * cols)?;
+        let attention = to_rows(&attention.reshape([-1, rows * cols]), rows * cols)?;
         Ok(probabilities
             .into_iter()
             .zip(attention)
@@ -132,6 +149,15 @@ impl EpirModel {
 /// them centred on zero.
 pub fn normalise_input(images: &Tensor) -> Tensor {
     (images - 0.5) * 2.0
+}
+
+/// Left-right mirror of a normalised `[B, C, H, W]` batch: flip the width and
+/// negate horizontal motion (channel 0, u). Centred inputs make -u exact.
+pub fn mirror_normalised(batch: &Tensor) -> Tensor {
+    let channels = batch.size()[1];
+    let mut sign = vec![1.0f32; channels as usize];
+    sign[0] = -1.0;
+    batch.flip([3]) * Tensor::from_slice(&sign).reshape([1, channels, 1, 1]).to_device(batch.device())
 }
 
 pub fn argmax(values: &[f32]) -> usize {
@@ -198,6 +224,32 @@ mod tests {
         assert_eq!(a[0].attention.len(), 49);
         assert!((a[0].probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn mirroring_a_normalised_batch_matches_mirroring_the_flow_image() {
+        let flow: Vec<f32> = (0..3 * 28 * 28).map(|i| ((i * 53) % 89) as f32 / 88.0).collect();
+        let as_batch = |f: &[f32]| normalise_input(&Tensor::from_slice(f).reshape([1, 3, 28, 28]));
+        let expected = as_batch(&crate::train::augment::mirror(&flow));
+        let got = mirror_normalised(&as_batch(&flow));
+        let worst = f64::try_from((got - expected).abs().max()).unwrap();
+        assert!(worst < 1e-6, "off by {worst}");
+    }
+
+    #[test]
+    fn test_time_mirror_averages_the_two_views() {
+        let mut model = EpirModel::new(EpirConfig::default(), Device::Cpu).expect("model");
+        let flow: Vec<f32> = (0..3 * 28 * 28).map(|i| ((i * 31) % 97) as f32 / 96.0).collect();
+        let mirrored = crate::train::augment::mirror(&flow);
+        let plain = model.predict(&[&flow, &mirrored]).expect("predict");
+        model.config.test_time_mirror = true;
+        let both = model.predict(&[&flow]).expect("predict");
+        for c in 0..3 {
+            let mean = (plain[0].probabilities[c] + plain[1].probabilities[c]) / 2.0;
+            assert!((both[0].probabilities[c] - mean).abs() < 1e-5);
+        }
+        // Same unmirrored pass (batch size changes rounding only).
+        assert!(both[0].attention.iter().zip(&plain[0].attention).all(|(a, b)| (a - b).abs() < 1e-6));
     }
 
     #[test]

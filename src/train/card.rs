@@ -48,7 +48,7 @@ Class counts {:?} ({}). Read from `{}`. The source data sets are released for re
     md.push_str("## Architecture\n\n");
     md.push_str(&format!(
         "Patch {p}x{p} on {s}x{s} input (grids {grids:?}), stage widths {dims:?}, depths {depths:?}, heads {heads:?}, \
-MLP ratio {mlp}, DTSM keeps {keep} tokens ({ratio:.0}%). {params} parameters, {mflops:.2} MFLOPs per sample \
+MLP ratio {mlp}, DTSM keeps {keep} tokens ({ratio:.0}%), test-time mirror averaging {tta}. {params} parameters, {mflops:.2} MFLOPs per sample \
 (2 x multiply-accumulates, counted per layer by `glimpse bench model`). Config: the `.ron` file beside the weights.\n\n",
         p = c.patch_size,
         s = c.image_size,
@@ -59,13 +59,15 @@ MLP ratio {mlp}, DTSM keeps {keep} tokens ({ratio:.0}%). {params} parameters, {m
         mlp = c.mlp_ratio,
         keep = c.kept_tokens(),
         ratio = c.select_ratio * 100.0,
+        tta = if c.test_time_mirror { "on" } else { "off" },
         params = flops::total_params(c),
         mflops = flops::total_flops(c) as f64 / 1e6,
     ));
     md.push_str("## Training\n\n");
     md.push_str(&format!(
         "All {} samples, {} epochs, batch {}, AdamW (lr {} with {} warm-up epochs then cosine to {}, weight decay {}), \
-label smoothing {}, {} loss, augmentation: mirror (with u negated) p={} and shifts up to {} px; seed {}. \
+label smoothing {}, {} loss, augmentation: mirror (with u negated) p={} and shifts up to {} px, mixup {}, \
+weights kept as an exponential moving average {}; seed {}. \
 No sample was held out: the LOSO table below estimates how this recipe generalises to unseen people.\n\n",
         facts.samples,
         o.epochs,
@@ -78,6 +80,8 @@ No sample was held out: the LOSO table below estimates how this recipe generalis
         if o.class_weighting { "inverse-class-frequency weighted" } else { "unweighted" },
         o.augmentation.flip,
         o.augmentation.max_shift,
+        o.mixup_alpha.map(|a| format!("with Beta({a}, {a}) weights")).unwrap_or_else(|| "off".into()),
+        o.ema_decay.map(|d| format!("(decay {d} per step)")).unwrap_or_else(|| "(off)".into()),
         o.seed
     ));
     md.push_str(&format!(
@@ -104,7 +108,14 @@ figures; shown only for comparison). {} on {}, {:.0} s wall time, finished {} (U
                 report.command
             ));
             md.push_str("| method | protocol | full UF1 / UAR | SMIC | CASME II | SAMM |\n|---|---|---|---|---|---|\n");
-            for (label, scores) in [("honest", &report.honest), ("optimistic", &report.optimistic_best_epoch_per_subject)] {
+            for (label, scores) in [
+                ("honest", &report.honest),
+                ("honest, without test-time mirror", &report.honest_without_test_time_mirror),
+                ("optimistic", &report.optimistic_best_epoch_per_subject),
+            ] {
+                if scores.is_empty() {
+                    continue;
+                }
                 let cell = |name: &str| {
                     scores.get(name).map(|s| format!("{:.4} / {:.4}", s.uf1, s.uar)).unwrap_or_else(|| "–".into())
                 };
@@ -138,17 +149,19 @@ figures; shown only for comparison). {} on {}, {:.0} s wall time, finished {} (U
         md.push_str("\n### Recipes tried\n\n");
         md.push_str("Every LOSO run made for this release, the shipped recipe first. The shipped recipe was chosen \
 among these by honest full UF1, so its figure carries a small selection bias of its own.\n\n");
-        md.push_str("| epochs | lr | EMA decay | seed | honest UF1 / UAR | optimistic UF1 / UAR | wall time s |\n|---|---|---|---|---|---|---|\n");
+        md.push_str("| epochs | lr | EMA decay | mixup alpha | test-time mirror | seed | honest UF1 / UAR | optimistic UF1 / UAR | wall time s |\n|---|---|---|---|---|---|---|---|---|\n");
         for report in facts.loso.into_iter().chain(facts.also_tried) {
             let o = &report.options;
             let pair = |s: Option<&super::metrics::Scores>| {
                 s.map(|s| format!("{:.4} / {:.4}", s.uf1, s.uar)).unwrap_or_else(|| "–".into())
             };
             md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {:.0} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
                 o.epochs,
                 o.learning_rate,
                 o.ema_decay.map(|d| d.to_string()).unwrap_or_else(|| "off".into()),
+                o.mixup_alpha.map(|a| a.to_string()).unwrap_or_else(|| "off".into()),
+                if report.config.test_time_mirror { "on" } else { "off" },
                 o.seed,
                 pair(report.honest.get("full")),
                 pair(report.optimistic_best_epoch_per_subject.get("full")),
@@ -167,7 +180,11 @@ among these by honest full UF1, so its figure carries a small selection bias of 
             for l in &bench.latencies {
                 md.push_str(&format!(
                     "| {} | {} | {:.3} | {:.3} | {:.4} |\n",
-                    l.device, l.batch, l.median_ms, l.p95_ms, l.per_sample_ms
+                    if l.test_time_mirror { format!("{} (with mirror pass)", l.device) } else { l.device.clone() },
+                    l.batch,
+                    l.median_ms,
+                    l.p95_ms,
+                    l.per_sample_ms
                 ));
             }
         }

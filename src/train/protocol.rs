@@ -28,6 +28,9 @@ pub struct FoldResult {
     /// The epoch (0-based) that scored best on this fold, and its predictions.
     pub best_epoch: usize,
     pub best_epoch_predicted: Vec<usize>,
+    /// Last-epoch predictions without the test-time mirror (when it is on).
+    #[serde(default)]
+    pub predicted_without_mirror: Vec<usize>,
     /// Predictions after every epoch, for the per-epoch diagnostic.
     #[serde(default)]
     pub predicted_by_epoch: Vec<Vec<usize>>,
@@ -44,6 +47,10 @@ pub struct LosoReport {
     pub folds_run: usize,
     /// Scores of the honest protocol: `full` and one entry per source set.
     pub honest: BTreeMap<String, Scores>,
+    /// Honest scores of the same models without the test-time mirror (only
+    /// when the config uses it).
+    #[serde(default)]
+    pub honest_without_test_time_mirror: BTreeMap<String, Scores>,
     /// Scores of the optimistic protocol, for comparison with published tables.
     pub optimistic_best_epoch_per_subject: BTreeMap<String, Scores>,
     /// Mean training loss per epoch over the folds.
@@ -136,6 +143,11 @@ pub fn run_loso(
         subjects: all_folds.len(),
         folds_run: folds.len(),
         honest: score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted),
+        honest_without_test_time_mirror: if settings.config.test_time_mirror {
+            score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted_without_mirror)
+        } else {
+            BTreeMap::new()
+        },
         optimistic_best_epoch_per_subject: score_subsets(&folds, dataset.class_names.len(), |f| &f.best_epoch_predicted),
         mean_loss_per_epoch: mean_curve(&folds),
         uf1_by_epoch: (0..settings.options.epochs)
@@ -169,7 +181,7 @@ fn run_fold(
     let test: Vec<&Sample> = test_indices.iter().map(|&i| &dataset.samples[i]).collect();
     let train_set: Vec<&Sample> = dataset.samples.iter().filter(|s| s.fold_key() != key).collect();
     let seed = settings.options.seed.wrapping_mul(1_000_003).wrapping_add(fold_index);
-    let TrainedModel { losses, held_out_predictions, .. } =
+    let TrainedModel { losses, held_out_predictions, held_out_unmirrored, .. } =
         train(settings.config, &train_set, &test, settings.options, seed, settings.device)?;
     let truth: Vec<usize> = test.iter().map(|s| s.label).collect();
     let correct = |predicted: &Vec<usize>| truth.iter().zip(predicted).filter(|(t, p)| t == p).count();
@@ -187,6 +199,7 @@ fn run_fold(
         best_epoch_predicted: held_out_predictions.get(best_epoch).cloned().unwrap_or_default(),
         best_epoch,
         predicted_by_epoch: held_out_predictions,
+        predicted_without_mirror: held_out_unmirrored,
         truth,
         losses,
         seconds: started.elapsed().as_secs_f64(),
@@ -231,7 +244,11 @@ pub fn subset_order(scores: &BTreeMap<String, Scores>) -> Vec<(&String, &Scores)
 pub fn scores_table(report: &LosoReport) -> String {
     let mut out = String::new();
     out.push_str("subset     protocol                 UF1     UAR     acc     n\n");
-    for (label, scores) in [("honest (last epoch)", &report.honest), ("optimistic (best/subj)", &report.optimistic_best_epoch_per_subject)] {
+    for (label, scores) in [
+        ("honest (last epoch)", &report.honest),
+        ("honest, no TT mirror", &report.honest_without_test_time_mirror),
+        ("optimistic (best/subj)", &report.optimistic_best_epoch_per_subject),
+    ] {
         for (name, s) in subset_order(scores) {
             out.push_str(&format!(
                 "{name:<10} {label:<22} {:.4}  {:.4}  {:.4}  {}\n",

@@ -50,8 +50,8 @@ impl Default for TrainOptions {
             label_smoothing: 0.1,
             class_weighting: true,
             augmentation: Augmentation::default(),
-            ema_decay: None,
-            mixup_alpha: None,
+            ema_decay: Some(0.995),
+            mixup_alpha: Some(0.4),
             seed: 42,
         }
     }
@@ -73,8 +73,12 @@ pub struct TrainedModel {
     pub model: EpirModel,
     /// Mean training loss of each epoch.
     pub losses: Vec<f64>,
-    /// Predicted classes of the held-out samples after each epoch.
+    /// Predicted classes of the held-out samples after each epoch (with the
+    /// test-time mirror when the config asks for it).
     pub held_out_predictions: Vec<Vec<usize>>,
+    /// Last-epoch held-out predictions without the test-time mirror (empty
+    /// when the config does not use it), to measure what the mirror adds.
+    pub held_out_unmirrored: Vec<usize>,
 }
 
 /// libtorch initialises parameters from its one global generator; holding
@@ -93,14 +97,16 @@ pub fn train(
     if train_set.is_empty() {
         return Err(TrainError::NoTrainingSamples);
     }
-    let model = {
+    // Everything that draws from libtorch's generator happens under the lock.
+    let (model, mut average) = {
         let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         tch::manual_seed(seed as i64);
-        EpirModel::new(config.clone(), device)?
-    };
-    let mut average = match options.ema_decay {
-        Some(decay) => Some(WeightAverage::new(&model, decay)?),
-        None => None,
+        let model = EpirModel::new(config.clone(), device)?;
+        let average = match options.ema_decay {
+            Some(decay) => Some(WeightAverage::new(&model, decay)?),
+            None => None,
+        };
+        (model, average)
     };
     let mut optimizer = nn::AdamW { wd: options.weight_decay, ..Default::default() }
         .build(&model.vars, options.learning_rate)?;
@@ -157,11 +163,15 @@ pub fn train(
         losses.push(mean_loss);
         if let Some(batch) = &held_out_batch {
             let scored = average.as_ref().map_or(&model, |a| &a.model);
-            held_out_predictions.push(predict_classes(scored, batch)?);
+            held_out_predictions.push(predict_classes(scored, batch, config.test_time_mirror)?);
         }
     }
     let model = average.map_or(model, |a| a.model);
-    Ok(TrainedModel { model, losses, held_out_predictions })
+    let held_out_unmirrored = match &held_out_batch {
+        Some(batch) if config.test_time_mirror => predict_classes(&model, batch, false)?,
+        _ => Vec::new(),
+    };
+    Ok(TrainedModel { model, losses, held_out_predictions, held_out_unmirrored })
 }
 
 /// An exponential moving average of a model's weights, in a model of its own.
@@ -201,9 +211,9 @@ impl WeightAverage {
 }
 
 /// Arg-max classes for a prepared batch, without gradients.
-pub fn predict_classes(model: &EpirModel, batch: &Tensor) -> Result<Vec<usize>, TrainError> {
-    let logits = tch::no_grad(|| model.net.forward(batch).logits);
-    let classes = Vec::<i64>::try_from(logits.argmax(-1, false).to_device(Device::Cpu))?;
+pub fn predict_classes(model: &EpirModel, batch: &Tensor, mirror: bool) -> Result<Vec<usize>, TrainError> {
+    let (probabilities, _) = model.probabilities(batch, mirror);
+    let classes = Vec::<i64>::try_from(probabilities.argmax(-1, false).to_device(Device::Cpu))?;
     Ok(classes.into_iter().map(|c| c as usize).collect())
 }
 
