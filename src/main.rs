@@ -118,7 +118,7 @@ enum BenchCommand {
         /// Timed runs at batch 1 (fewer at batch 32).
         #[arg(long, default_value_t = 300)]
         runs: usize,
-        #[arg(long, default_value = "reports/bench-model.json")]
+        #[arg(long, default_value = "target/bench/model.json")]
         out: PathBuf,
     },
 }
