@@ -185,15 +185,7 @@ fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
         mixup_alpha: parse_optional_f64(&args.mixup).context("--mixup")?,
         ..defaults
     };
-    if options.epochs == 0 || options.batch_size == 0 {
-        bail!("--epochs and --batch-size must be at least 1");
-    }
-    if let Some(decay) = options.ema_decay.filter(|d| !(0.0..1.0).contains(d)) {
-        bail!("--ema must be in [0, 1), found {decay}");
-    }
-    if let Some(alpha) = options.mixup_alpha.filter(|a| !(*a > 0.0 && *a <= 1.0)) {
-        bail!("--mixup must be in (0, 1], found {alpha}");
-    }
+    options.validate()?;
     let dataset = Dataset::load(&args.data, &config.class_names)?;
     eprintln!(
         "data: {} samples, {} subjects, class counts {:?} from {}",
@@ -323,7 +315,7 @@ fn run_bench_model(
     };
     let cpu = make(tch::Device::Cpu)?;
     let gpu = if device.is_cuda() { Some(make(device)?) } else { None };
-    let result = bench::model::bench_model(&cpu, gpu.as_ref(), &[1, 32], runs.max(10))?;
+    let result = bench::model::bench_model(&cpu, gpu.as_ref(), &[1, 32], runs.max(10));
     println!("{}", bench::model::table(&result));
     write_json(out, &result)
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use crate::model::flops::{layer_costs, LayerCost};
-use crate::model::{EpirModel, ModelError};
+use crate::model::EpirModel;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Latency {
@@ -30,9 +30,10 @@ pub struct ModelBench {
     pub latencies: Vec<Latency>,
 }
 
-/// Times the forward pass (no gradients) of `model` at each batch size:
-/// `warmup` untimed runs, then `runs` timed ones.
-pub fn time_forward(model: &EpirModel, batch: i64, warmup: usize, runs: usize) -> Result<Latency, ModelError> {
+/// Times the inference path (no gradients) of `model` at one batch size:
+/// `warmup` untimed runs, then `runs` (at least one) timed ones.
+pub fn time_forward(model: &EpirModel, batch: i64, warmup: usize, runs: usize) -> Latency {
+    let runs = runs.max(1);
     let c = &model.config;
     let input = Tensor::rand([batch, c.in_channels, c.image_size, c.image_size], (Kind::Float, model.device));
     let sync = || {
@@ -56,7 +57,7 @@ pub fn time_forward(model: &EpirModel, batch: i64, warmup: usize, runs: usize) -
     times.sort_by(f64::total_cmp);
     let pick = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
     let median = pick(0.5);
-    Ok(Latency {
+    Latency {
         device: crate::device::describe(model.device),
         test_time_mirror: model.config.test_time_mirror,
         batch,
@@ -65,26 +66,37 @@ pub fn time_forward(model: &EpirModel, batch: i64, warmup: usize, runs: usize) -
         p95_ms: pick(0.95),
         min_ms: times[0],
         per_sample_ms: median / batch as f64,
-    })
+    }
+}
+
+impl Latency {
+    /// The device, marked when each input also ran mirrored.
+    pub fn label(&self) -> String {
+        if self.test_time_mirror {
+            format!("{} (with mirror pass)", self.device)
+        } else {
+            self.device.clone()
+        }
+    }
 }
 
 /// Benchmarks the CPU model, and the GPU one when given, at each batch size.
-pub fn bench_model(cpu: &EpirModel, gpu: Option<&EpirModel>, batches: &[i64], runs: usize) -> Result<ModelBench, ModelError> {
+pub fn bench_model(cpu: &EpirModel, gpu: Option<&EpirModel>, batches: &[i64], runs: usize) -> ModelBench {
     let layers = layer_costs(&cpu.config);
     let mut latencies = Vec::new();
     for model in std::iter::once(cpu).chain(gpu) {
         for &batch in batches {
             let runs_here = if batch > 1 { runs.div_ceil(4).max(10) } else { runs };
-            latencies.push(time_forward(model, batch, runs_here.div_ceil(5).max(5), runs_here)?);
+            latencies.push(time_forward(model, batch, runs_here.div_ceil(5).max(5), runs_here));
         }
     }
-    Ok(ModelBench {
+    ModelBench {
         params: cpu.param_count(),
         flops_per_sample: layers.iter().map(LayerCost::flops).sum(),
         layers,
         cpu_threads: tch::get_num_threads(),
         latencies,
-    })
+    }
 }
 
 pub fn table(bench: &ModelBench) -> String {
@@ -100,13 +112,13 @@ pub fn table(bench: &ModelBench) -> String {
         bench.flops_per_sample
     ));
     out.push_str(&format!(
-        "{:<26} {:>6} {:>6} {:>11} {:>9} {:>9} {:>12}\n",
+        "{:<36} {:>6} {:>6} {:>11} {:>9} {:>9} {:>12}\n",
         "device", "batch", "runs", "median ms", "p95 ms", "min ms", "ms/sample"
     ));
     for l in &bench.latencies {
         out.push_str(&format!(
-            "{:<26} {:>6} {:>6} {:>11.3} {:>9.3} {:>9.3} {:>12.4}\n",
-            if l.test_time_mirror { format!("{} +mirror", l.device) } else { l.device.clone() },
+            "{:<36} {:>6} {:>6} {:>11.3} {:>9.3} {:>9.3} {:>12.4}\n",
+            l.label(),
             l.batch,
             l.runs,
             l.median_ms,

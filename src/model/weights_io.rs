@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tch::{nn, Device, Kind, Tensor};
 
-use super::{ConfigError, Epir, EpirConfig, EpirOutput};
+use super::{ConfigError, Epir, EpirConfig};
 use crate::io::{write_atomic, write_atomic_with, AtomicWithError, WriteError};
 
 #[derive(Debug, thiserror::Error)]
@@ -89,16 +89,6 @@ impl EpirModel {
 
     pub fn param_count(&self) -> u64 {
         self.vars.variables().values().map(|t| t.numel() as u64).sum()
-    }
-
-    /// Forward pass on a `[B, C, H, W]` batch, checked for shape first.
-    pub fn forward_checked(&self, batch: &Tensor) -> Result<EpirOutput, ModelError> {
-        let size = batch.size();
-        let (channels, side) = (self.config.in_channels, self.config.image_size);
-        if size.len() != 4 || size[1] != channels || size[2] != side || size[3] != side || size[0] < 1 {
-            return Err(ModelError::InputShape { found: size, channels, side });
-        }
-        Ok(self.net.forward(&batch.to_device(self.device)))
     }
 
     /// Class probabilities `[B, classes]` and attention `[B, rows, cols]` for

@@ -181,7 +181,7 @@ among these by honest full UF1, so its figure carries a small selection bias of 
             for l in &bench.latencies {
                 md.push_str(&format!(
                     "| {} | {} | {:.3} | {:.3} | {:.4} |\n",
-                    if l.test_time_mirror { format!("{} (with mirror pass)", l.device) } else { l.device.clone() },
+                    l.label(),
                     l.batch,
                     l.median_ms,
                     l.p95_ms,

@@ -57,8 +57,27 @@ impl Default for TrainOptions {
     }
 }
 
+impl TrainOptions {
+    /// Checks the values a schedule cannot run with; `train` calls it too.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |m: String| Err(TrainError::InvalidOptions(m));
+        if self.epochs == 0 || self.batch_size == 0 {
+            return bad("epochs and batch size must be at least 1".into());
+        }
+        if let Some(decay) = self.ema_decay.filter(|d| !(0.0..1.0).contains(d)) {
+            return bad(format!("the EMA decay must be in [0, 1), found {decay}"));
+        }
+        if let Some(alpha) = self.mixup_alpha.filter(|a| !(*a > 0.0 && *a <= 1.0)) {
+            return bad(format!("the mixup alpha must be in (0, 1], found {alpha}"));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
+    #[error("invalid training options: {0}")]
+    InvalidOptions(String),
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error("libtorch: {0}")]
@@ -94,6 +113,7 @@ pub fn train(
     seed: u64,
     device: Device,
 ) -> Result<TrainedModel, TrainError> {
+    options.validate()?;
     if train_set.is_empty() {
         return Err(TrainError::NoTrainingSamples);
     }
@@ -312,6 +332,16 @@ mod tests {
         let after = &average.model.vars.variables()[name];
         let worst = f64::try_from((after - expected).abs().max()).unwrap();
         assert!(worst < 1e-6, "off by {worst}");
+    }
+
+    #[test]
+    fn options_out_of_range_are_refused_with_the_value() {
+        let check = |options: TrainOptions| options.validate().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(TrainOptions::default().validate().is_ok());
+        assert!(check(TrainOptions { epochs: 0, ..Default::default() }).contains("at least 1"));
+        assert!(check(TrainOptions { ema_decay: Some(1.0), ..Default::default() }).contains("EMA decay must be in [0, 1), found 1"));
+        assert!(check(TrainOptions { mixup_alpha: Some(1.5), ..Default::default() }).contains("mixup alpha must be in (0, 1], found 1.5"));
+        assert!(check(TrainOptions { mixup_alpha: Some(0.0), ..Default::default() }).contains("found 0"));
     }
 
     #[test]
