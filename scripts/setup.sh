@@ -6,14 +6,20 @@
 set -euo pipefail
 
 TORCH_VERSION=2.11.0
+FACENET_VERSION=2.6.0
+SKIMAGE_VERSION=0.24.0
 CACHE_ROOT="${GLIMPSE_CACHE:-$HOME/.cache/glimpse}"
 CACHE="$CACHE_ROOT/v1"
 VENV="$CACHE/venv-torch-$TORCH_VERSION"
 ENV_FILE="$CACHE/env.sh"
+# MTCNN face-detector weights and the public-domain astronaut photo used by
+# `glimpse synth`, both taken from pinned PyPI wheels once, at set-up.
+MTCNN_DIR="$CACHE/mtcnn-facenet-pytorch-$FACENET_VERSION"
+ASSETS_DIR="$CACHE/assets-scikit-image-$SKIMAGE_VERSION"
 
 APT_PACKAGES=(
   pkg-config clang libclang-dev
-  libopencv-dev opencv-data
+  libopencv-dev libopencv-contrib-dev opencv-data
   xvfb xauth libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6
 )
 
@@ -48,7 +54,37 @@ if [ ! -f "$VENV/.complete" ]; then
   touch "$VENV/.complete"
 fi
 
-if [ ! -f "$ENV_FILE" ] || [ "$VENV/.complete" -nt "$ENV_FILE" ]; then
+if [ ! -f "$MTCNN_DIR/.complete" ]; then
+  log "converting MTCNN weights from facenet-pytorch==$FACENET_VERSION into $MTCNN_DIR"
+  work="$(mktemp -d)"
+  "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps -d "$work" "facenet-pytorch==$FACENET_VERSION"
+  (cd "$work" && python3 -m zipfile -e facenet_pytorch-*.whl unpacked)
+  rm -rf "$MTCNN_DIR" && mkdir -p "$MTCNN_DIR"
+  "$VENV/bin/python" -W ignore "$(dirname "$0")/convert_mtcnn.py" "$work/unpacked/facenet_pytorch/data" "$MTCNN_DIR" >&2
+  rm -rf "$work"
+  touch "$MTCNN_DIR/.complete"
+fi
+
+if [ ! -f "$ASSETS_DIR/.complete" ]; then
+  log "extracting the astronaut photo from scikit-image==$SKIMAGE_VERSION into $ASSETS_DIR"
+  work="$(mktemp -d)"
+  "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    --python-version 3.11 --platform manylinux2014_x86_64 -d "$work" "scikit-image==$SKIMAGE_VERSION"
+  python3 - "$work"/scikit_image-*.whl "$ASSETS_DIR" <<'PY'
+import os, sys, zipfile
+wheel, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+with zipfile.ZipFile(wheel) as z:
+    data = z.read("skimage/data/astronaut.png")
+with open(os.path.join(out, "astronaut.png.tmp"), "wb") as f:
+    f.write(data)
+os.replace(os.path.join(out, "astronaut.png.tmp"), os.path.join(out, "astronaut.png"))
+PY
+  rm -rf "$work"
+  touch "$ASSETS_DIR/.complete"
+fi
+
+if [ ! -f "$ENV_FILE" ] || [ "$VENV/.complete" -nt "$ENV_FILE" ] || ! grep -q GLIMPSE_MTCNN "$ENV_FILE"; then
   # Ask torch itself once; later runs reuse the answer (importing torch costs seconds).
   LIBTORCH="$("$VENV/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)"
   CXX11_ABI="$("$VENV/bin/python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))' 2>/dev/null)"
@@ -56,6 +92,8 @@ if [ ! -f "$ENV_FILE" ] || [ "$VENV/.complete" -nt "$ENV_FILE" ]; then
 export GLIMPSE_VENV="$VENV"
 export LIBTORCH="$LIBTORCH"
 export LIBTORCH_CXX11_ABI="$CXX11_ABI"
+export GLIMPSE_MTCNN="$MTCNN_DIR"
+export GLIMPSE_ASTRONAUT="$ASSETS_DIR/astronaut.png"
 ENV
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 fi

@@ -1,0 +1,121 @@
+//! Folders of numbered frames, as micro-expression datasets ship them
+//! (img1.jpg, img2.jpg, … or reg_img46.jpg …): sorted by the number in the
+//! name, not by text.
+use std::path::{Path, PathBuf};
+
+use opencv::core::{Mat, MatTraitConst};
+use opencv::imgcodecs;
+
+use super::{CaptureError, Frame, FrameSource, SourceInfo, SourceKind};
+
+const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp", "tif", "tiff"];
+
+pub struct ImageFolder {
+    info: SourceInfo,
+    files: Vec<PathBuf>,
+    fps: f64,
+    next: usize,
+}
+
+impl ImageFolder {
+    pub fn open(path: &Path, fps: f64) -> Result<Self, CaptureError> {
+        let bad = |problem: String| CaptureError::BadFolder { path: path.to_path_buf(), problem };
+        if !(fps.is_finite() && fps > 0.0) {
+            return Err(bad(format!("frame rate must be positive, got {fps}")));
+        }
+        let entries = std::fs::read_dir(path).map_err(|e| bad(format!("cannot list: {e}")))?;
+        let mut numbered: Vec<(u64, PathBuf)> = Vec::new();
+        for entry in entries {
+            let file = entry.map_err(|e| bad(format!("cannot list: {e}")))?.path();
+            let is_image = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+            if !is_image {
+                continue;
+            }
+            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            match frame_number(stem) {
+                Some(n) => numbered.push((n, file)),
+                None => return Err(bad(format!("{} has no frame number in its name", file.display()))),
+            }
+        }
+        if numbered.is_empty() {
+            return Err(bad("holds no images (.jpg, .png, .bmp, .tif)".into()));
+        }
+        numbered.sort();
+        if let Some(pair) = numbered.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(bad(format!("{} and {} have the same frame number", pair[0].1.display(), pair[1].1.display())));
+        }
+        let first = read(&numbered[0].1, 0)?;
+        let size = first.size().map_err(|e| CaptureError::OpenCv { path: numbered[0].1.clone(), message: e.message })?;
+        let info = SourceInfo {
+            path: path.to_path_buf(),
+            kind: SourceKind::ImageFolder,
+            width: size.width,
+            height: size.height,
+            nominal_fps: fps,
+            frame_count: Some(numbered.len() as u64),
+        };
+        Ok(Self { info, files: numbered.into_iter().map(|(_, p)| p).collect(), fps, next: 0 })
+    }
+}
+
+/// The last run of digits in a file stem: `reg_img046` → 46.
+fn frame_number(stem: &str) -> Option<u64> {
+    let end = stem.rfind(|c: char| c.is_ascii_digit())? + 1;
+    let start = stem[..end].rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
+    stem[start..end].parse().ok()
+}
+
+fn read(file: &Path, index: u64) -> Result<Mat, CaptureError> {
+    let name = file.to_str().unwrap_or_default();
+    let image = imgcodecs::imread(name, imgcodecs::IMREAD_COLOR)
+        .map_err(|e| CaptureError::OpenCv { path: file.to_path_buf(), message: e.message })?;
+    if image.empty() {
+        return Err(CaptureError::BadFrame {
+            path: file.to_path_buf(),
+            index,
+            problem: "not a readable image".into(),
+        });
+    }
+    Ok(image)
+}
+
+impl FrameSource for ImageFolder {
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
+        let Some(file) = self.files.get(self.next) else { return Ok(None) };
+        let index = self.next as u64;
+        let image = read(file, index)?;
+        let size = image.size().map_err(|e| CaptureError::OpenCv { path: file.clone(), message: e.message })?;
+        if size.width != self.info.width || size.height != self.info.height {
+            return Err(CaptureError::BadFrame {
+                path: file.clone(),
+                index,
+                problem: format!(
+                    "is {}x{}, but the folder's first frame is {}x{}",
+                    size.width, size.height, self.info.width, self.info.height
+                ),
+            });
+        }
+        self.next += 1;
+        Ok(Some(Frame { index, timestamp_s: index as f64 / self.fps, image }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_numbers_come_from_the_last_digits() {
+        assert_eq!(frame_number("img12"), Some(12));
+        assert_eq!(frame_number("reg_img046"), Some(46));
+        assert_eq!(frame_number("s01_003_frame7"), Some(7));
+        assert_eq!(frame_number("apex"), None);
+    }
+}

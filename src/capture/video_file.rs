@@ -1,0 +1,136 @@
+//! Video files through OpenCV's VideoCapture (FFmpeg on Debian).
+use std::path::{Path, PathBuf};
+
+use opencv::core::{Mat, MatTraitConst};
+use opencv::videoio::{self, VideoCapture, VideoCaptureTrait, VideoCaptureTraitConst};
+
+use super::{CaptureError, Frame, FrameSource, SourceInfo, SourceKind};
+
+/// Undecodable frames in a row after which a file counts as ended
+/// (a truncated file fails on every read past the cut).
+const MAX_FAILED_READS: u32 = 25;
+
+pub struct VideoFile {
+    info: SourceInfo,
+    capture: VideoCapture,
+    next_index: u64,
+    last_timestamp_s: f64,
+    warnings: Vec<String>,
+    ended: bool,
+}
+
+// VideoCapture holds a raw pointer; it is used from one thread at a time.
+unsafe impl Send for VideoFile {}
+
+impl VideoFile {
+    pub fn open(path: &Path) -> Result<Self, CaptureError> {
+        let ocv = |e: opencv::Error| CaptureError::OpenCv { path: path.to_path_buf(), message: e.message };
+        let name = path.to_str().ok_or_else(|| CaptureError::NotVideo {
+            path: path.to_path_buf(),
+            reason: "the path is not valid UTF-8".into(),
+        })?;
+        if std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false) {
+            return Err(CaptureError::NotVideo { path: path.to_path_buf(), reason: "the file is empty".into() });
+        }
+        let capture = VideoCapture::from_file(name, videoio::CAP_FFMPEG).map_err(ocv)?;
+        if !capture.is_opened().map_err(ocv)? {
+            return Err(CaptureError::NotVideo {
+                path: path.to_path_buf(),
+                reason: "FFmpeg does not recognise its format or codec".into(),
+            });
+        }
+        let get = |prop| capture.get(prop).map_err(ocv);
+        let width = get(videoio::CAP_PROP_FRAME_WIDTH)? as i32;
+        let height = get(videoio::CAP_PROP_FRAME_HEIGHT)? as i32;
+        if width <= 0 || height <= 0 {
+            return Err(CaptureError::NotVideo {
+                path: path.to_path_buf(),
+                reason: format!("it declares a {width}x{height} picture"),
+            });
+        }
+        let nominal_fps = get(videoio::CAP_PROP_FPS)?.max(0.0);
+        let count = get(videoio::CAP_PROP_FRAME_COUNT)?;
+        let info = SourceInfo {
+            path: path.to_path_buf(),
+            kind: SourceKind::VideoFile,
+            width,
+            height,
+            nominal_fps,
+            frame_count: (count > 0.0).then_some(count as u64),
+        };
+        Ok(Self { info, capture, next_index: 0, last_timestamp_s: f64::NEG_INFINITY, warnings: Vec::new(), ended: false })
+    }
+
+    fn path(&self) -> PathBuf {
+        self.info.path.clone()
+    }
+}
+
+impl FrameSource for VideoFile {
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
+        if self.ended {
+            return Ok(None);
+        }
+        let ocv = |e: opencv::Error, path: PathBuf| CaptureError::OpenCv { path, message: e.message };
+        let mut failed = 0;
+        loop {
+            let mut image = Mat::default();
+            let ok = self.capture.read(&mut image).map_err(|e| ocv(e, self.path()))?;
+            if ok && !image.empty() {
+                let index = self.next_index;
+                self.next_index += 1;
+                let pos_ms = self.capture.get(videoio::CAP_PROP_POS_MSEC).map_err(|e| ocv(e, self.path()))?;
+                let timestamp_s = self.timestamp(index, pos_ms);
+                self.last_timestamp_s = timestamp_s;
+                if image.typ() != opencv::core::CV_8UC3 {
+                    return Err(CaptureError::BadFrame {
+                        path: self.path(),
+                        index,
+                        problem: format!("decoded as OpenCV type {}, expected 8-bit BGR", image.typ()),
+                    });
+                }
+                return Ok(Some(Frame { index, timestamp_s, image }));
+            }
+            // A failed read is the end of the stream, unless the container
+            // says more frames follow (a damaged frame mid-file): skip a few.
+            let more_expected = self.info.frame_count.is_some_and(|n| self.next_index + u64::from(failed) + 1 < n);
+            failed += 1;
+            if !more_expected || failed >= MAX_FAILED_READS {
+                self.ended = true;
+                if let Some(expected) = self.info.frame_count.filter(|&n| self.next_index + 1 < n) {
+                    self.warnings.push(format!(
+                        "{}: stream ended after {} of the {expected} frames the container declares (truncated or damaged file)",
+                        self.info.path.display(),
+                        self.next_index
+                    ));
+                }
+                return Ok(None);
+            }
+        }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+}
+
+impl VideoFile {
+    /// The container's presentation time, made strictly increasing; falls
+    /// back to index / nominal fps where the container gives none.
+    fn timestamp(&self, index: u64, pos_ms: f64) -> f64 {
+        let from_container = pos_ms / 1000.0;
+        let fallback = if self.info.nominal_fps > 0.0 { index as f64 / self.info.nominal_fps } else { index as f64 / 30.0 };
+        let t = if pos_ms.is_finite() && (pos_ms > 0.0 || index == 0) { from_container } else { fallback };
+        if t > self.last_timestamp_s {
+            t
+        } else {
+            // Duplicate or backwards stamps: nudge forward by a nominal frame.
+            let step = if self.info.nominal_fps > 0.0 { 1.0 / self.info.nominal_fps } else { 1.0 / 30.0 };
+            self.last_timestamp_s + step
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Faces: detection (MTCNN in tch, Haar cascade as the fast fallback), track
+//! IDs that stay stable across frames, and alignment to a canonical crop.
+use std::path::PathBuf;
+
+use opencv::core::Mat;
+use serde::{Deserialize, Serialize};
+
+
+/// Axis-aligned box in image pixels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaceBox {
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+/// Five points, in this order: left eye, right eye, nose tip, left mouth
+/// corner, right mouth corner ("left" = smaller x in the image, as MTCNN
+/// orders them).
+pub type Landmarks = [[f32; 2]; 5];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaceDetection {
+    pub bbox: FaceBox,
+    /// Detector confidence in 0..1.
+    pub confidence: f32,
+    pub landmarks: Landmarks,
+    /// True when the landmarks are guessed from the box (Haar fallback).
+    pub landmarks_estimated: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FaceError {
+    #[error("MTCNN weights {path}: {problem}")]
+    Weights { path: PathBuf, problem: String },
+    #[error("Haar cascade {path}: {problem}")]
+    Cascade { path: PathBuf, problem: String },
+    #[error("face detection: {0}")]
+    Detect(String),
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+    #[error("OpenCV: {0}")]
+    OpenCv(String),
+}
+
+impl From<opencv::Error> for FaceError {
+    fn from(e: opencv::Error) -> Self {
+        FaceError::OpenCv(e.message)
+    }
+}
+
+/// Finds faces in a BGR 8-bit image.
+pub trait FaceDetector: Send {
+    fn detect(&mut self, bgr: &Mat) -> Result<Vec<FaceDetection>, FaceError>;
+    fn name(&self) -> &'static str;
+}

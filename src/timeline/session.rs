@@ -1,0 +1,132 @@
+//! The session model. Every struct is `#[serde(default)]` so that sessions
+//! written by older versions load with new fields defaulted.
+use serde::{Deserialize, Serialize};
+
+use crate::capture::SourceKind;
+use crate::face::{FaceBox, Landmarks};
+
+pub const SESSION_FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Session {
+    pub format_version: u32,
+    /// The Glimpse version that wrote it.
+    pub glimpse_version: String,
+    pub created_unix_s: u64,
+    pub source: SourceMeta,
+    /// Class names in model order (index = class id).
+    pub class_names: Vec<String>,
+    /// How the analysis was run (detector, flow, spotting thresholds…), as
+    /// `key: value` pairs for the record.
+    pub settings: Vec<(String, String)>,
+    pub faces: Vec<FaceSummary>,
+    pub frames: Vec<FrameRecord>,
+    pub events: Vec<Event>,
+    /// False while an analysis or live session is still adding to it.
+    pub complete: bool,
+    /// Problems that did not stop the analysis (a truncated file, …).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SourceMeta {
+    pub path: String,
+    pub kind: SourceKind,
+    pub width: i32,
+    pub height: i32,
+    /// The rate the container declares (0 if none).
+    pub nominal_fps: f64,
+    /// The rate measured from the frames' timestamps.
+    pub measured_fps: f64,
+    pub frame_count: u64,
+    pub duration_s: f64,
+}
+
+/// One tracked face over the whole session.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaceSummary {
+    pub id: u32,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    /// Frames in which the face was present (detected or held).
+    pub frames_present: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FrameRecord {
+    pub index: u64,
+    pub timestamp_s: f64,
+    pub faces: Vec<FaceFrame>,
+}
+
+/// One face in one frame.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaceFrame {
+    pub face_id: u32,
+    pub bbox: FaceBox,
+    pub landmarks: Landmarks,
+    /// Detector confidence of the latest detection of this face.
+    pub confidence: f32,
+    /// True when the face was detected in this very frame (false: held from
+    /// an earlier detection between detector runs).
+    pub detected: bool,
+    /// Facial-motion score of the spotter (head motion removed), when known.
+    pub motion: Option<f32>,
+    /// Per-frame class probabilities (flow from a reference ~0.5 s back).
+    pub probabilities: Option<Vec<f32>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    /// Found by the model, not yet reviewed.
+    #[default]
+    Candidate,
+    Confirmed,
+    Rejected,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Review {
+    pub status: ReviewStatus,
+    /// The reviewer's class, when it differs from the model's.
+    pub relabelled_class: Option<usize>,
+    pub note: String,
+}
+
+/// One spotted micro-expression.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Event {
+    pub id: u32,
+    pub face_id: u32,
+    pub onset_frame: u64,
+    pub apex_frame: u64,
+    pub offset_frame: u64,
+    pub onset_s: f64,
+    pub apex_s: f64,
+    pub offset_s: f64,
+    /// The model's class (index into `Session::class_names`).
+    pub class: usize,
+    pub probabilities: Vec<f32>,
+    /// Spotting strength: peak motion over the rolling baseline, in MADs.
+    pub score: f32,
+    /// EPIR token attention over the input patch grid, row-major, sums to 1.
+    pub attention: Vec<f32>,
+    pub attention_rows: usize,
+    pub attention_cols: usize,
+    pub review: Review,
+}
+
+impl Event {
+    /// The class a report should show: the reviewer's if relabelled.
+    pub fn final_class(&self) -> usize {
+        self.review.relabelled_class.unwrap_or(self.class)
+    }
+}
