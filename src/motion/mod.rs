@@ -1,1 +1,29 @@
-//! Motion: optical flow between aligned face crops, optical strain, head-motion compensation and the encoding EPIR was trained on.
+//! Motion: dense optical flow between aligned face crops (DIS for spotting,
+//! TV-L1 for classification, as the training data), optical strain, facial
+//! regions with head-motion compensation, and the 28×28 encoding EPIR was
+//! trained on.
+mod encode;
+mod flow;
+mod regions;
+mod strain;
+
+pub use encode::{epir_input, EPIR_SIDE};
+pub use flow::{DisFlow, FlowField, TvL1Flow};
+pub use regions::{FaceRegions, RegionMotion};
+pub use strain::flow_to_strain;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MotionError {
+    #[error("optical flow: {0}")]
+    OpenCv(String),
+    #[error("optical flow: frames differ in size ({a:?} vs {b:?})")]
+    SizeMismatch { a: (i32, i32), b: (i32, i32) },
+    #[error("optical flow: expected 8-bit grey frames, found OpenCV type {0}")]
+    NotGrey(i32),
+}
+
+impl From<opencv::Error> for MotionError {
+    fn from(e: opencv::Error) -> Self {
+        MotionError::OpenCv(e.message)
+    }
+}
