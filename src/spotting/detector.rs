@@ -1,0 +1,313 @@
+//! Finds onset, apex and offset in the two-sided motion signal of one face.
+//! A candidate starts where the signal rises above a rolling baseline
+//! (median + z·MAD of the last seconds) and ends where it falls back; its
+//! onset and offset are where it crosses a fraction of its own peak, so they
+//! do not depend on how noisy the baseline is.
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use super::MotionSample;
+
+/// Every duration in seconds, never frames.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SpottingOptions {
+    /// Reference gap L of the motion signal; longer than any micro-expression.
+    pub reference_gap_s: f64,
+    /// Span of the rolling baseline.
+    pub baseline_s: f64,
+    /// Rise over the baseline median, in robust standard deviations (1.4826·MAD).
+    pub threshold_sigmas: f32,
+    /// Smallest rise that counts, in crop pixels (a still face has a tiny MAD).
+    pub min_motion_px: f32,
+    /// Onset and offset: where the signal crosses this fraction of its rise.
+    pub edge_fraction: f32,
+    /// Longest micro-expression (onset to offset).
+    pub max_duration_s: f64,
+    /// Longest onset-to-apex phase.
+    pub max_onset_to_apex_s: f64,
+    /// Shortest event worth reporting.
+    pub min_duration_s: f64,
+    /// Slack on the duration limits for the estimate of onset and offset.
+    pub slack_s: f64,
+    /// A candidate whose eye-region motion exceeds this multiple of its
+    /// expressive motion is a blink.
+    pub blink_ratio: f32,
+}
+
+impl Default for SpottingOptions {
+    fn default() -> Self {
+        Self {
+            reference_gap_s: 0.6,
+            baseline_s: 4.0,
+            threshold_sigmas: 6.0,
+            min_motion_px: 0.12,
+            edge_fraction: 0.15,
+            max_duration_s: 0.5,
+            max_onset_to_apex_s: 0.26,
+            min_duration_s: 0.06,
+            slack_s: 0.1,
+            blink_ratio: 1.5,
+        }
+    }
+}
+
+impl SpottingOptions {
+    /// Scales the threshold for a sensitivity in 0..1 (0.5 = the default).
+    pub fn with_sensitivity(mut self, sensitivity: f32) -> Self {
+        let s = sensitivity.clamp(0.0, 1.0);
+        self.threshold_sigmas = 12.0 * (1.0 - s).max(0.05);
+        self.min_motion_px = 0.24 * (1.0 - s).max(0.05);
+        self
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpottedInterval {
+    pub onset_frame: u64,
+    pub apex_frame: u64,
+    pub offset_frame: u64,
+    pub onset_s: f64,
+    pub apex_s: f64,
+    pub offset_s: f64,
+    /// Motion at the apex above the baseline, px.
+    pub rise_px: f32,
+    /// The same in robust standard deviations of the baseline.
+    pub score: f32,
+}
+
+/// Why a candidate was not reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    TooLong,
+    TooShort,
+    SlowOnset,
+    Blink,
+}
+
+/// Streaming spotter for one face.
+pub struct Spotter {
+    options: SpottingOptions,
+    /// Quiet samples of the last `baseline_s` (candidates are kept out).
+    baseline: VecDeque<MotionSample>,
+    /// Recent samples, kept for walking back to an onset.
+    recent: VecDeque<MotionSample>,
+    active: Option<Candidate>,
+    /// After a movement too long to be micro: the level the signal must fall
+    /// back under before a new candidate may start.
+    recovering: Option<f32>,
+    pub rejected: Vec<(SpottedInterval, Rejection)>,
+}
+
+struct Candidate {
+    median: f32,
+    sigma: f32,
+    samples: Vec<MotionSample>,
+    /// Consecutive samples back under the end threshold.
+    quiet: usize,
+}
+
+impl Spotter {
+    pub fn new(options: SpottingOptions) -> Self {
+        Self { options, baseline: VecDeque::new(), recent: VecDeque::new(), active: None, recovering: None, rejected: Vec::new() }
+    }
+
+    pub fn options(&self) -> &SpottingOptions {
+        &self.options
+    }
+
+    /// Adds one two-sided sample (in time order); returns events that ended.
+    pub fn push(&mut self, sample: MotionSample) -> Vec<SpottedInterval> {
+        let mut out = Vec::new();
+        let lookback_s = self.options.max_onset_to_apex_s + self.options.slack_s;
+        while self.recent.front().is_some_and(|s| s.timestamp_s < sample.timestamp_s - lookback_s) {
+            self.recent.pop_front();
+        }
+        if let Some(candidate) = &mut self.active {
+            candidate.samples.push(sample);
+            let end_level = candidate.median + 2.0 * candidate.sigma;
+            candidate.quiet = if sample.expressive <= end_level { candidate.quiet + 1 } else { 0 };
+            let span = sample.timestamp_s - candidate.samples[0].timestamp_s;
+            // Ends after two quiet samples, or when far too long to be micro.
+            let too_long = span > 2.0 * self.options.max_duration_s + self.options.slack_s;
+            if candidate.quiet >= 2 || too_long {
+                if too_long {
+                    self.recovering = Some(end_level);
+                }
+                if let Some(candidate) = self.active.take() {
+                    out.extend(self.finish_candidate(candidate));
+                }
+            }
+        } else if let Some(end_level) = self.recovering {
+            if sample.expressive <= end_level {
+                self.recovering = None;
+            }
+        } else if let Some((median, sigma)) = self.baseline_stats(sample.timestamp_s) {
+            let threshold = median + (self.options.threshold_sigmas * sigma).max(self.options.min_motion_px);
+            if sample.expressive > threshold {
+                let mut samples: Vec<MotionSample> = self.recent.iter().copied().collect();
+                samples.push(sample);
+                self.active = Some(Candidate { median, sigma, samples, quiet: 0 });
+            } else {
+                self.baseline.push_back(sample);
+            }
+        } else {
+            self.baseline.push_back(sample);
+        }
+        while self.baseline.front().is_some_and(|s| s.timestamp_s < sample.timestamp_s - self.options.baseline_s) {
+            self.baseline.pop_front();
+        }
+        self.recent.push_back(sample);
+        out
+    }
+
+    /// Ends the stream: a candidate still open is judged on what it has.
+    pub fn finish(&mut self) -> Vec<SpottedInterval> {
+        self.active.take().map(|c| self.finish_candidate(c)).into_iter().flatten().collect()
+    }
+
+    /// Median and robust sigma of the baseline, once it spans a second.
+    fn baseline_stats(&self, now_s: f64) -> Option<(f32, f32)> {
+        let first = self.baseline.front()?;
+        if now_s - first.timestamp_s < 1.0_f64.min(self.options.baseline_s) || self.baseline.len() < 5 {
+            return None;
+        }
+        let mut values: Vec<f32> = self.baseline.iter().map(|s| s.expressive).collect();
+        let centre = median(&mut values);
+        let mut deviations: Vec<f32> = values.iter().map(|v| (v - centre).abs()).collect();
+        Some((centre, 1.4826 * median(&mut deviations)))
+    }
+
+    fn finish_candidate(&mut self, candidate: Candidate) -> Option<SpottedInterval> {
+        let samples = &candidate.samples;
+        let (apex_at, apex) = samples
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.expressive.total_cmp(&b.1.expressive))
+            .map(|(i, s)| (i, *s))?;
+        let rise = apex.expressive - candidate.median;
+        let edge = candidate.median + self.options.edge_fraction * rise;
+        // No quiet sample before the apex: the rise began before the lookback.
+        let onset_found = (0..apex_at).rev().find(|&i| samples[i].expressive <= edge);
+        let onset_at = onset_found.map_or(0, |i| i + 1);
+        let offset_at =
+            (apex_at + 1..samples.len()).find(|&i| samples[i].expressive <= edge).map_or(samples.len() - 1, |i| i - 1);
+        let (onset, offset) = (samples[onset_at], samples[offset_at]);
+        let interval = SpottedInterval {
+            onset_frame: onset.frame,
+            apex_frame: apex.frame,
+            offset_frame: offset.frame,
+            onset_s: onset.timestamp_s,
+            apex_s: apex.timestamp_s,
+            offset_s: offset.timestamp_s,
+            rise_px: rise,
+            score: rise / candidate.sigma.max(1e-3),
+        };
+        let o = &self.options;
+        let rejection = if offset.timestamp_s - onset.timestamp_s > o.max_duration_s + o.slack_s {
+            Some(Rejection::TooLong)
+        } else if offset.timestamp_s - onset.timestamp_s < o.min_duration_s {
+            Some(Rejection::TooShort)
+        } else if onset_found.is_none() || apex.timestamp_s - onset.timestamp_s > o.max_onset_to_apex_s + o.slack_s {
+            Some(Rejection::SlowOnset)
+        } else if apex.eyes > o.blink_ratio * apex.expressive {
+            Some(Rejection::Blink)
+        } else {
+            None
+        };
+        match rejection {
+            Some(why) => {
+                self.rejected.push((interval, why));
+                None
+            }
+            None => Some(interval),
+        }
+    }
+}
+
+fn median(values: &mut [f32]) -> f32 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mid = values.len() / 2;
+    values.select_nth_unstable_by(mid, f32::total_cmp);
+    values[mid]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic noise floor around 0.05 px.
+    fn noise(i: u64) -> f32 {
+        let x = (i.wrapping_mul(2654435761) % 1000) as f32 / 1000.0;
+        0.04 + 0.02 * x
+    }
+
+    /// Raised-cosine event: rises over `rise_s`, decays over `decay_s`.
+    fn event(t: f64, onset: f64, rise_s: f64, decay_s: f64, peak: f32) -> f32 {
+        let x = t - onset;
+        let shape = if x < 0.0 || x > rise_s + decay_s {
+            0.0
+        } else if x <= rise_s {
+            0.5 * (1.0 - (std::f64::consts::PI * x / rise_s).cos())
+        } else {
+            0.5 * (1.0 + (std::f64::consts::PI * (x - rise_s) / decay_s).cos())
+        };
+        peak * shape as f32
+    }
+
+    fn run(fps: f64, seconds: f64, signal: impl Fn(f64) -> (f32, f32)) -> (Vec<SpottedInterval>, Spotter) {
+        let mut spotter = Spotter::new(SpottingOptions::default());
+        let mut found = Vec::new();
+        for frame in 0..(seconds * fps) as u64 {
+            let t = frame as f64 / fps;
+            let (expressive, eyes) = signal(t);
+            found.extend(spotter.push(MotionSample { frame, timestamp_s: t, expressive: expressive + noise(frame), eyes }));
+        }
+        found.extend(spotter.finish());
+        (found, spotter)
+    }
+
+    #[test]
+    fn finds_onset_apex_offset_at_any_frame_rate() {
+        for fps in [25.0, 30.0, 100.0, 200.0] {
+            let (found, _) = run(fps, 10.0, |t| (event(t, 5.0, 0.15, 0.2, 0.6), 0.0));
+            assert_eq!(found.len(), 1, "{fps} fps: {found:?}");
+            let e = &found[0];
+            assert!((e.apex_s - 5.15).abs() <= 1.0 / fps + 1e-9, "{fps} fps apex {}", e.apex_s);
+            // Edges at 15 % of the rise sit about a quarter of each phase inside.
+            assert!(e.onset_s > 4.98 && e.onset_s < 5.08, "{fps} fps onset {}", e.onset_s);
+            assert!(e.offset_s > 5.22 && e.offset_s < 5.35, "{fps} fps offset {}", e.offset_s);
+            assert!(e.score > 10.0);
+        }
+    }
+
+    #[test]
+    fn long_movements_and_blinks_are_rejected() {
+        // A 1.5 s macro movement and a blink (eyes dominate).
+        let (found, spotter) = run(30.0, 12.0, |t| {
+            let macro_move = event(t, 3.0, 0.7, 0.8, 0.8);
+            let blink = event(t, 8.0, 0.08, 0.12, 0.3);
+            (macro_move + blink, 6.0 * blink)
+        });
+        assert!(found.is_empty(), "{found:?}");
+        let reasons: Vec<Rejection> = spotter.rejected.iter().map(|r| r.1).collect();
+        assert!(reasons.contains(&Rejection::TooLong) && reasons.contains(&Rejection::Blink), "{reasons:?}");
+    }
+
+    #[test]
+    fn quiet_video_yields_nothing_and_weak_motion_stays_under_the_floor() {
+        let (found, _) = run(30.0, 20.0, |t| (event(t, 10.0, 0.1, 0.2, 0.05), 0.0));
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn two_events_a_second_apart_are_both_found() {
+        let (found, _) = run(30.0, 12.0, |t| (event(t, 5.0, 0.12, 0.2, 0.5) + event(t, 6.5, 0.2, 0.25, 0.9), 0.0));
+        let apexes: Vec<f64> = found.iter().map(|e| e.apex_s).collect();
+        assert_eq!(apexes.len(), 2, "{found:?}");
+        assert!((apexes[0] - 5.12).abs() < 0.05 && (apexes[1] - 6.7).abs() < 0.05, "{apexes:?}");
+    }
+}
