@@ -9,10 +9,13 @@ use glimpse::bench::model::ModelBench;
 use glimpse::device::{describe, select_device, DeviceChoice};
 use glimpse::io::write_atomic;
 use glimpse::model::{EpirConfig, EpirModel};
+use glimpse::pipeline::{AnalysisOptions, DetectorKind};
 use glimpse::train::card::{model_card, CardFacts};
 use glimpse::train::metrics::scores_by_subset;
 use glimpse::train::protocol::{scores_table, subset_order, unix_now};
 use glimpse::train::{run_loso, train, Dataset, LosoReport, LosoSettings, TrainOptions};
+
+mod analyze_cmd;
 
 const DEFAULT_DATA: &str = "../shared/data/megc2019-composite";
 const DEFAULT_WEIGHTS: &str = "weights/epir-megc2019.safetensors";
@@ -41,9 +44,94 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Analyse recorded videos (or image folders): faces, spotted
+    /// micro-expressions, EPIR classes, timelines and exports.
+    Analyze(AnalyzeArgs),
+    /// Score spotting and classification on clips with ground truth
+    /// (`glimpse synth` writes `<clip>.truth.json` beside each clip).
+    EvalSpotting(EvalSpottingArgs),
     /// Benchmarks; each prints a table and can write JSON.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// Options shared by every command that runs the analysis pipeline.
+#[derive(clap::Args, Clone)]
+struct PipelineArgs {
+    /// EPIR weights (the config RON beside them).
+    #[arg(long, default_value = DEFAULT_WEIGHTS)]
+    weights: PathBuf,
+    #[arg(long, value_enum, default_value_t = DetectorKind::Mtcnn)]
+    detector: DetectorKind,
+    /// MTCNN weights folder (default: the set-up cache).
+    #[arg(long)]
+    mtcnn: Option<PathBuf>,
+    /// Frame rate of image-folder inputs (they carry no timestamps).
+    #[arg(long)]
+    fps: Option<f64>,
+    /// Spotting sensitivity, 0 (only strong events) to 1 (everything); 0.5 is the default threshold.
+    #[arg(long)]
+    sensitivity: Option<f32>,
+    /// Run the face detector this often, seconds (tracks hold in between).
+    #[arg(long, default_value_t = 0.2)]
+    detect_every: f64,
+    /// Per-frame class probabilities this many times a second (0: every frame).
+    #[arg(long, default_value_t = 10.0)]
+    track_hz: f64,
+}
+
+impl PipelineArgs {
+    fn options(&self) -> Result<AnalysisOptions> {
+        if !(self.detect_every > 0.0 && self.detect_every.is_finite()) {
+            bail!("--detect-every must be a positive number of seconds, got {}", self.detect_every);
+        }
+        if !(self.track_hz >= 0.0 && self.track_hz.is_finite()) {
+            bail!("--track-hz must be 0 or positive, got {}", self.track_hz);
+        }
+        let mut options = AnalysisOptions {
+            detector: self.detector,
+            detect_every_s: self.detect_every,
+            track_hz: self.track_hz,
+            weights: self.weights.clone(),
+            mtcnn_dir: self.mtcnn.clone(),
+            folder_fps: self.fps,
+            ..AnalysisOptions::default()
+        };
+        if let Some(sensitivity) = self.sensitivity {
+            if !(0.0..=1.0).contains(&sensitivity) {
+                bail!("--sensitivity must be within 0..1, got {sensitivity}");
+            }
+            options.spotting = options.spotting.with_sensitivity(sensitivity);
+        }
+        Ok(options)
+    }
+}
+
+#[derive(clap::Args)]
+struct AnalyzeArgs {
+    /// Video files or folders of numbered frames.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Where the session and exports go (default: beside each input).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Exports: csv, intervals, json, ron, eaf, video, or all.
+    #[arg(long, default_value = "ron,csv,intervals,eaf")]
+    export: String,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+#[derive(clap::Args)]
+struct EvalSpottingArgs {
+    /// Clips with `<clip>.truth.json` beside them.
+    #[arg(required = true)]
+    clips: Vec<PathBuf>,
+    /// Also write the scores as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -121,6 +209,15 @@ enum BenchCommand {
         #[arg(long, default_value = "target/bench/model.json")]
         out: PathBuf,
     },
+    /// Per-stage time of the analysis pipeline on a video, end-to-end fps
+    /// against decoding alone, and peak memory.
+    Pipeline {
+        video: PathBuf,
+        #[arg(long, default_value = "target/bench/pipeline.json")]
+        out: PathBuf,
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+    },
 }
 
 fn main() {
@@ -140,6 +237,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Model { weights, config, test_time_mirror, runs, out }) => {
             run_bench_model(weights.as_deref(), config.as_deref(), test_time_mirror, runs, &out, device)
         }
+        Command::Bench(BenchCommand::Pipeline { video, out, pipeline }) => {
+            let result = bench::pipeline::bench_pipeline(&video, &pipeline.options()?, device)
+                .with_context(|| format!("benchmarking the pipeline on {}", video.display()))?;
+            println!("{}", bench::pipeline::table(&result));
+            write_json(&out, &result)
+        }
+        Command::Analyze(args) => analyze_cmd::run(args, device),
+        Command::EvalSpotting(args) => analyze_cmd::eval_spotting(args, device),
     }
 }
 

@@ -1,1 +1,33 @@
-//! The analysis pipeline: frames → faces → aligned crops → flow → spotting → EPIR per event → session.
+//! The analysis pipeline: frames → faces → aligned crops → flow → spotting →
+//! EPIR per event → session. `Analyzer` takes one frame at a time (the live
+//! app feeds it from the camera); `analyze` runs it over a file with decoding
+//! on its own thread.
+mod analyzer;
+mod offline;
+mod options;
+mod timings;
+
+pub use analyzer::Analyzer;
+pub use offline::{analyze, Analysis, Progress};
+pub use options::{AnalysisOptions, DetectorKind};
+pub use timings::{Stage, StageTimings};
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Capture(#[from] crate::capture::CaptureError),
+    #[error(transparent)]
+    Face(#[from] crate::face::FaceError),
+    #[error(transparent)]
+    Motion(#[from] crate::motion::MotionError),
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error("{path}: OpenCV: {message}")]
+    OpenCv { path: PathBuf, message: String },
+    #[error("{path}: {problem}")]
+    Input { path: PathBuf, problem: String },
+    #[error("analysis cancelled")]
+    Cancelled,
+}

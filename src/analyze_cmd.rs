@@ -1,0 +1,139 @@
+//! `glimpse analyze` and `glimpse eval-spotting`: the pipeline over files,
+//! with a progress bar, a summary and the exports.
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use glimpse::pipeline::{analyze, Analysis, AnalysisOptions, Progress};
+use glimpse::timeline::export::{write_all, ExportFormat};
+use glimpse::timeline::Session;
+
+use super::AnalyzeArgs;
+
+pub fn run(args: AnalyzeArgs, device: tch::Device) -> Result<()> {
+    let options = args.pipeline.options()?;
+    let formats = ExportFormat::parse_list(&args.export).context("--export")?;
+    let mut failed = Vec::new();
+    for input in &args.inputs {
+        let result = analyze_one(input, &options, &formats, args.out.as_deref(), device);
+        if let Err(err) = result {
+            eprintln!("error: {err:#}");
+            failed.push(input.display().to_string());
+        }
+    }
+    if !failed.is_empty() {
+        bail!("{} of {} inputs failed: {}", failed.len(), args.inputs.len(), failed.join(", "));
+    }
+    Ok(())
+}
+
+/// Where a session and its exports go: `out` or beside the input, named
+/// after it.
+pub fn output_place(input: &Path, out: Option<&Path>) -> (PathBuf, String) {
+    let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "session".into());
+    let dir = match out {
+        Some(dir) => dir.to_path_buf(),
+        None => input.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    (dir, stem)
+}
+
+fn analyze_one(
+    input: &Path,
+    options: &AnalysisOptions,
+    formats: &[ExportFormat],
+    out: Option<&Path>,
+    device: tch::Device,
+) -> Result<()> {
+    eprintln!("analysing {}", input.display());
+    let analysis = run_with_progress(input, options, device)?;
+    let session = &analysis.session;
+    for warning in &session.warnings {
+        eprintln!("warning: {warning}");
+    }
+    println!("{}", summary(session, analysis.wall_s));
+    let (dir, stem) = output_place(input, out);
+    let written = write_all(session, formats, &dir, &stem, &mut progress_bar("export video"))
+        .with_context(|| format!("exporting the analysis of {}", input.display()))?;
+    for path in written {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Runs the analysis with a progress bar (ETA when the length is known).
+pub fn run_with_progress(input: &Path, options: &AnalysisOptions, device: tch::Device) -> Result<Analysis> {
+    let mut bar = progress_bar("analyse");
+    let analysis = analyze(input, options, device, &mut |p: Progress| {
+        bar(p.frames_done, p.frames_total.unwrap_or(0));
+        true
+    })
+    .with_context(|| format!("analysing {}", input.display()))?;
+    Ok(analysis)
+}
+
+/// A progress printer: a redrawn bar on a terminal, a line per 10 % otherwise.
+pub fn progress_bar(label: &'static str) -> impl FnMut(u64, u64) {
+    let started = std::time::Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    let mut last_decile = None;
+    move |done: u64, total: u64| {
+        let elapsed = started.elapsed().as_secs_f64();
+        let rate = done as f64 / elapsed.max(1e-9);
+        let fraction = if total > 0 { (done as f64 / total as f64).min(1.0) } else { 0.0 };
+        let eta = if total > 0 && done > 0 { format!("ETA {}", clock((total.saturating_sub(done)) as f64 / rate)) } else { String::new() };
+        if terminal {
+            let filled = (fraction * 30.0).round() as usize;
+            eprint!("\r{label} [{}{}] {:>3.0}% {done}/{total} frames {rate:.0} fps {eta}   ", "#".repeat(filled), " ".repeat(30 - filled), fraction * 100.0);
+            if total > 0 && done >= total {
+                eprintln!();
+            }
+            let _ = std::io::stderr().flush();
+        } else {
+            let decile = (fraction * 10.0).floor() as u32;
+            if total > 0 && last_decile != Some(decile) {
+                last_decile = Some(decile);
+                eprintln!("{label}: {:.0}% ({done}/{total} frames, {rate:.0} fps) {eta}", fraction * 100.0);
+            }
+        }
+    }
+}
+
+fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// What a user wants to see first: faces, events, speed.
+pub fn summary(session: &Session, wall_s: f64) -> String {
+    let src = &session.source;
+    let mut out = format!(
+        "{}: {} frames, {:.2} s at {:.2} fps (measured), {}x{}; analysed in {:.1} s ({:.1}x real time)\n",
+        src.path,
+        src.frame_count,
+        src.duration_s,
+        src.measured_fps,
+        src.width,
+        src.height,
+        wall_s,
+        src.duration_s / wall_s.max(1e-9)
+    );
+    out += &format!("faces: {}\n", session.faces.len());
+    for face in &session.faces {
+        out += &format!("  face {}: frames {}–{} ({} present)\n", face.id, face.first_frame, face.last_frame, face.frames_present);
+    }
+    out += &format!("events: {}\n", session.events.len());
+    if !session.events.is_empty() {
+        out += "  face   onset s   apex s  offset s  class        p      score\n";
+    }
+    for e in &session.events {
+        let name = session.class_names.get(e.class).map(String::as_str).unwrap_or("?");
+        let p = e.probabilities.get(e.class).copied().unwrap_or(f32::NAN);
+        out += &format!(
+            "  {:>4} {:>9.3} {:>8.3} {:>9.3}  {:<10} {:>5.2} {:>8.1}\n",
+            e.face_id, e.onset_s, e.apex_s, e.offset_s, name, p, e.score
+        );
+    }
+    out += "Results are candidates for expert review, not a lie detector.";
+    out
+}

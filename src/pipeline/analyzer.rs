@@ -1,0 +1,402 @@
+//! One analysis, fed a frame at a time. Owns the model (tch tensors are not
+//! `Sync`: one analysis thread owns it), the detector, the tracker and a
+//! short buffer of grey frames (the flow needs frames up to ~2 s back), so
+//! its memory does not grow with the length of the video.
+use std::collections::{BTreeMap, VecDeque};
+
+use opencv::core::{Mat, Size};
+use opencv::imgproc;
+use opencv::prelude::*;
+
+use super::{AnalysisOptions, DetectorKind, PipelineError, Stage, StageTimings};
+use crate::capture::{Frame, SourceInfo};
+use crate::face::{
+    canonical_landmarks, FaceDetector, FaceTracker, HaarDetector, Landmarks, Mtcnn, MtcnnOptions, Similarity, TrackedFace,
+    TrackerOptions,
+};
+use crate::model::{EpirModel, Prediction};
+use crate::motion::{epir_input, DisFlow, FaceRegions, FlowField, TvL1Flow, EPIR_SIDE};
+use crate::spotting::{MotionSample, SpottedInterval, Spotter, TwoSidedSignal};
+use crate::timeline::{Event, FaceFrame, FaceSummary, FrameRecord, Session, SourceMeta, SESSION_FORMAT_VERSION};
+
+/// Reference gap of the per-frame class track ("what changed over the last
+/// 0.4 s"), within the 0.3–0.5 s a micro-expression's onset phase spans.
+const TRACK_REFERENCE_S: f64 = 0.4;
+
+struct BufferedFrame {
+    index: u64,
+    timestamp_s: f64,
+    grey: Mat,
+}
+
+/// Spotting state of one tracked face.
+struct FaceState {
+    landmarks: Landmarks,
+    /// Image → spotting crop, fixed for an alignment window.
+    spot_crop: Similarity,
+    /// Image → classification crop, fitted with `spot_crop`.
+    classify_crop: Similarity,
+    fitted_at_s: f64,
+    signal: TwoSidedSignal,
+    spotter: Spotter,
+    last_seen_s: f64,
+    last_track_s: f64,
+}
+
+pub struct Analyzer {
+    options: AnalysisOptions,
+    model: EpirModel,
+    detector: Box<dyn FaceDetector>,
+    tracker: FaceTracker,
+    dis: DisFlow,
+    tvl1: TvL1Flow,
+    /// Regions of the canonical spotting crop (the same for every face).
+    regions: FaceRegions,
+    buffer: VecDeque<BufferedFrame>,
+    buffer_s: f64,
+    faces: BTreeMap<u32, FaceState>,
+    summaries: BTreeMap<u32, FaceSummary>,
+    last_detection_s: Option<f64>,
+    session: Session,
+    next_event_id: u32,
+    pub timings: StageTimings,
+}
+
+impl Analyzer {
+    pub fn new(options: AnalysisOptions, source: &SourceInfo, device: tch::Device) -> Result<Self, PipelineError> {
+        let model = EpirModel::load(&options.weights, device)?;
+        let detector: Box<dyn FaceDetector> = match options.detector {
+            DetectorKind::Mtcnn => {
+                let dir = options.mtcnn_dir.clone().unwrap_or_else(Mtcnn::default_dir);
+                let mtcnn_options = MtcnnOptions { min_face_px: options.min_face_px, ..MtcnnOptions::default() };
+                Box::new(Mtcnn::load(&dir, mtcnn_options, device)?)
+            }
+            DetectorKind::Haar => Box::new(HaarDetector::load(&HaarDetector::default_path())?),
+        };
+        let side = options.spotting_side;
+        let regions = FaceRegions::from_landmarks(&canonical_landmarks(side as f32), side as usize, side as usize);
+        let s = &options.spotting;
+        // Oldest frame still needed: an event's onset, reported up to
+        // L + duration + slack after it happened, plus the onset lookback.
+        let buffer_s = s.reference_gap_s + s.max_duration_s + 2.0 * s.slack_s + s.max_onset_to_apex_s + 0.5;
+        let session = Session {
+            format_version: SESSION_FORMAT_VERSION,
+            glimpse_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_unix_s: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default(),
+            source: SourceMeta {
+                path: source.path.display().to_string(),
+                kind: source.kind,
+                width: source.width,
+                height: source.height,
+                nominal_fps: source.nominal_fps,
+                ..SourceMeta::default()
+            },
+            class_names: model.config.class_names.clone(),
+            settings: options.describe(),
+            ..Session::default()
+        };
+        Ok(Self {
+            model,
+            detector,
+            tracker: FaceTracker::new(TrackerOptions::default()),
+            dis: DisFlow::new(true)?,
+            tvl1: TvL1Flow::new()?,
+            regions,
+            buffer: VecDeque::new(),
+            buffer_s,
+            faces: BTreeMap::new(),
+            summaries: BTreeMap::new(),
+            last_detection_s: None,
+            session,
+            next_event_id: 0,
+            timings: StageTimings::default(),
+            options,
+        })
+    }
+
+    /// The session so far (events appear about a second after they end).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn device(&self) -> tch::Device {
+        self.model.device
+    }
+
+    /// Analyses one frame; frames must come in order.
+    pub fn push(&mut self, frame: &Frame) -> Result<(), PipelineError> {
+        let t = frame.timestamp_s;
+        let mut grey = Mat::default();
+        self.timings.time(Stage::Align, || imgproc::cvt_color_def(&frame.image, &mut grey, imgproc::COLOR_BGR2GRAY))
+            .map_err(|e| self.opencv_error(e))?;
+
+        let due = self.last_detection_s.is_none_or(|last| t - last >= self.options.detect_every_s - 1e-6);
+        let tracked: Vec<TrackedFace> = if due {
+            self.last_detection_s = Some(t);
+            let started = std::time::Instant::now();
+            let detections = self.detector.detect(&frame.image)?;
+            let tracked = self.tracker.update(t, &detections);
+            self.timings.add(Stage::Detect, started.elapsed().as_secs_f32() * 1e3);
+            tracked
+        } else {
+            self.tracker.hold(t)
+        };
+
+        self.buffer.push_back(BufferedFrame { index: frame.index, timestamp_s: t, grey });
+        while self.buffer.front().is_some_and(|f| f.timestamp_s < t - self.buffer_s) {
+            self.buffer.pop_front();
+        }
+
+        let mut record = FrameRecord { index: frame.index, timestamp_s: t, faces: Vec::with_capacity(tracked.len()) };
+        for face in &tracked {
+            let d = &face.detection;
+            record.faces.push(FaceFrame {
+                face_id: face.id,
+                bbox: d.bbox,
+                landmarks: d.landmarks,
+                confidence: d.confidence,
+                detected: face.fresh,
+                motion: None,
+                probabilities: None,
+            });
+            let summary = self.summaries.entry(face.id).or_insert(FaceSummary {
+                id: face.id,
+                first_frame: frame.index,
+                ..FaceSummary::default()
+            });
+            summary.last_frame = frame.index;
+            summary.frames_present += 1;
+        }
+        self.session.frames.push(record);
+        self.session.faces = self.summaries.values().cloned().collect();
+
+        let mut track_batch: Vec<(u32, Vec<f32>)> = Vec::new();
+        for face in &tracked {
+            self.update_face(face, t)?;
+            if let Some(input) = self.track_input(face.id, t)? {
+                track_batch.push((face.id, input));
+            }
+        }
+        if !track_batch.is_empty() {
+            let started = std::time::Instant::now();
+            let inputs: Vec<&[f32]> = track_batch.iter().map(|(_, x)| x.as_slice()).collect();
+            let predictions = self.model.predict(&inputs)?;
+            self.timings.add(Stage::Classify, started.elapsed().as_secs_f32() * 1e3);
+            let index = frame.index;
+            for ((face_id, _), prediction) in track_batch.iter().zip(predictions) {
+                if let Some(f) = self.face_frame_mut(index, *face_id) {
+                    f.probabilities = Some(prediction.probabilities);
+                }
+            }
+        }
+        self.timings.end_frame();
+        Ok(())
+    }
+
+    /// Ends the analysis: open candidates are judged, the session completed.
+    pub fn finish(mut self) -> Result<Session, PipelineError> {
+        let ids: Vec<u32> = self.faces.keys().copied().collect();
+        for id in ids {
+            self.flush_face(id)?;
+        }
+        self.session.events.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s).then(a.face_id.cmp(&b.face_id)));
+        self.session.complete = true;
+        Ok(self.session)
+    }
+
+    fn opencv_error(&self, e: opencv::Error) -> PipelineError {
+        PipelineError::OpenCv { path: self.session.source.path.clone().into(), message: e.message }
+    }
+
+    fn face_frame_mut(&mut self, index: u64, face_id: u32) -> Option<&mut FaceFrame> {
+        let at = self.session.frames.binary_search_by_key(&index, |f| f.index).ok()?;
+        self.session.frames[at].faces.iter_mut().find(|f| f.face_id == face_id)
+    }
+
+    /// Spotting for one face in the newest frame.
+    fn update_face(&mut self, face: &TrackedFace, t: f64) -> Result<(), PipelineError> {
+        let gap = self.options.spotting.reference_gap_s;
+        // A face that was away longer than the reference gap starts afresh.
+        if self.faces.get(&face.id).is_some_and(|s| t - s.last_seen_s > gap) {
+            self.flush_face(face.id)?;
+            self.faces.remove(&face.id);
+        }
+        let landmarks = face.detection.landmarks;
+        let state = match self.faces.entry(face.id) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let Some((spot_crop, classify_crop)) = fit_crops(&landmarks, &self.options) else { return Ok(()) };
+                e.insert(FaceState {
+                    landmarks,
+                    spot_crop,
+                    classify_crop,
+                    fitted_at_s: t,
+                    signal: TwoSidedSignal::new(gap),
+                    spotter: Spotter::new(self.options.spotting.clone()),
+                    last_seen_s: t,
+                    last_track_s: f64::NEG_INFINITY,
+                })
+            }
+        };
+        state.last_seen_s = t;
+        state.landmarks = landmarks;
+        if t - state.fitted_at_s >= self.options.align_window_s {
+            if let Some((spot, classify)) = fit_crops(&landmarks, &self.options) {
+                state.spot_crop = spot;
+                state.classify_crop = classify;
+                state.fitted_at_s = t;
+            }
+        }
+        let Some(reference) = frame_before(&self.buffer, t - gap) else { return Ok(()) };
+        let Some(current) = self.buffer.back() else { return Ok(()) };
+        let side = self.options.spotting_side;
+        let spot_crop = state.spot_crop;
+        let path = &self.session.source.path;
+        let (a, b) = self
+            .timings
+            .time(Stage::Align, || Ok::<_, opencv::Error>((warp(&spot_crop, &reference.grey, side)?, warp(&spot_crop, &current.grey, side)?)))
+            .map_err(|e| PipelineError::OpenCv { path: path.into(), message: e.message })?;
+        let started = std::time::Instant::now();
+        let flow = self.dis.calc(&a, &b)?;
+        self.timings.add(Stage::Flow, started.elapsed().as_secs_f32() * 1e3);
+
+        let started = std::time::Instant::now();
+        let motion = self.regions.motion(&flow);
+        let sample = MotionSample { frame: current.index, timestamp_s: t, expressive: motion.expressive(), eyes: motion.eyes };
+        let Some(state) = self.faces.get_mut(&face.id) else { return Ok(()) };
+        let ready = state.signal.push(sample);
+        let mut intervals = Vec::new();
+        for s in &ready {
+            intervals.extend(state.spotter.push(*s));
+        }
+        self.timings.add(Stage::Spot, started.elapsed().as_secs_f32() * 1e3);
+        for s in ready {
+            if let Some(f) = self.face_frame_mut(s.frame, face.id) {
+                f.motion = Some(s.expressive);
+            }
+        }
+        for interval in intervals {
+            self.add_event(face.id, interval)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes a face's signal and spotter (end of video, or the face left).
+    fn flush_face(&mut self, id: u32) -> Result<(), PipelineError> {
+        let Some(state) = self.faces.get_mut(&id) else { return Ok(()) };
+        let ready = state.signal.finish();
+        let mut intervals = Vec::new();
+        for s in &ready {
+            intervals.extend(state.spotter.push(*s));
+        }
+        intervals.extend(state.spotter.finish());
+        for s in ready {
+            if let Some(f) = self.face_frame_mut(s.frame, id) {
+                f.motion = Some(s.expressive);
+            }
+        }
+        for interval in intervals {
+            self.add_event(id, interval)?;
+        }
+        Ok(())
+    }
+
+    /// Classifies a spotted interval from its onset→apex flow.
+    fn add_event(&mut self, face_id: u32, interval: SpottedInterval) -> Result<(), PipelineError> {
+        let started = std::time::Instant::now();
+        let Some(state) = self.faces.get(&face_id) else { return Ok(()) };
+        let crop = state.classify_crop;
+        let onset = self.buffer.iter().find(|f| f.index == interval.onset_frame);
+        let apex = self.buffer.iter().find(|f| f.index == interval.apex_frame);
+        let prediction: Option<Prediction> = match (onset, apex) {
+            (Some(onset), Some(apex)) => {
+                let flow = self.classify_flow(&crop, &onset.grey, &apex.grey)?;
+                self.model.predict(&[epir_input(&flow).as_slice()])?.into_iter().next()
+            }
+            // Older than the buffer: cannot happen with the buffer sized from
+            // the spotting limits, but never worth a panic.
+            _ => None,
+        };
+        let (rows, cols) = self.model.config.grids()[0];
+        let id = self.next_event_id;
+        self.next_event_id += 1;
+        let (class, probabilities, attention) = match prediction {
+            Some(p) => (p.class, p.probabilities, p.attention),
+            None => (0, Vec::new(), Vec::new()),
+        };
+        self.session.events.push(Event {
+            id,
+            face_id,
+            onset_frame: interval.onset_frame,
+            apex_frame: interval.apex_frame,
+            offset_frame: interval.offset_frame,
+            onset_s: interval.onset_s,
+            apex_s: interval.apex_s,
+            offset_s: interval.offset_s,
+            class,
+            probabilities,
+            score: interval.score,
+            attention,
+            attention_rows: rows as usize,
+            attention_cols: cols as usize,
+            ..Event::default()
+        });
+        self.timings.add(Stage::Classify, started.elapsed().as_secs_f32() * 1e3);
+        Ok(())
+    }
+
+    /// TV-L1 flow between two frames on the 28×28 classification grid.
+    fn classify_flow(&mut self, crop: &Similarity, from: &Mat, to: &Mat) -> Result<FlowField, PipelineError> {
+        let side = self.options.classify_side;
+        let small = |image: &Mat| -> Result<Mat, opencv::Error> {
+            let face = warp(crop, image, side)?;
+            let mut out = Mat::default();
+            imgproc::resize(&face, &mut out, Size::new(EPIR_SIDE as i32, EPIR_SIDE as i32), 0.0, 0.0, imgproc::INTER_AREA)?;
+            Ok(out)
+        };
+        let (a, b) = (small(from).map_err(|e| self.opencv_error(e))?, small(to).map_err(|e| self.opencv_error(e))?);
+        Ok(self.tvl1.calc(&a, &b)?)
+    }
+
+    /// The per-frame track's input for this face, when one is due.
+    fn track_input(&mut self, face_id: u32, t: f64) -> Result<Option<Vec<f32>>, PipelineError> {
+        let interval = if self.options.track_hz > 0.0 { 1.0 / self.options.track_hz } else { 0.0 };
+        let Some(state) = self.faces.get(&face_id) else { return Ok(None) };
+        if t - state.last_track_s < interval - 1e-6 {
+            return Ok(None);
+        }
+        let crop = state.classify_crop;
+        let (Some(reference), Some(current)) = (frame_before(&self.buffer, t - TRACK_REFERENCE_S), self.buffer.back()) else {
+            return Ok(None);
+        };
+        let (reference, current) = (reference.grey.clone(), current.grey.clone());
+        let started = std::time::Instant::now();
+        let flow = self.classify_flow(&crop, &reference, &current)?;
+        let input = epir_input(&flow);
+        self.timings.add(Stage::Classify, started.elapsed().as_secs_f32() * 1e3);
+        if let Some(state) = self.faces.get_mut(&face_id) {
+            state.last_track_s = t;
+        }
+        Ok(Some(input))
+    }
+}
+
+/// The crops for spotting and classification, from the same landmarks.
+fn fit_crops(landmarks: &Landmarks, options: &AnalysisOptions) -> Option<(Similarity, Similarity)> {
+    Some((
+        Similarity::crop_from_face(landmarks, options.spotting_side)?,
+        Similarity::crop_from_face(landmarks, options.classify_side)?,
+    ))
+}
+
+fn warp(crop: &Similarity, grey: &Mat, side: i32) -> Result<Mat, opencv::Error> {
+    crop.warp(grey, side).map_err(|e| opencv::Error::new(opencv::core::StsError, e.to_string()))
+}
+
+/// The newest buffered frame at or before `t` (the reference frame).
+fn frame_before(buffer: &VecDeque<BufferedFrame>, t: f64) -> Option<&BufferedFrame> {
+    buffer.iter().rev().find(|f| f.timestamp_s <= t + 1e-9)
+}

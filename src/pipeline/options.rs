@@ -1,0 +1,87 @@
+//! How an analysis is run. Every duration is in seconds.
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spotting::SpottingOptions;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DetectorKind {
+    /// MTCNN (P/R/O-Net in libtorch): boxes and five landmarks.
+    #[default]
+    Mtcnn,
+    /// OpenCV's Haar cascade: faster, landmarks estimated from the box.
+    Haar,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnalysisOptions {
+    pub detector: DetectorKind,
+    /// Run the detector this often; tracks hold their box in between.
+    pub detect_every_s: f64,
+    /// Smallest face the detector looks for, in source pixels.
+    pub min_face_px: f32,
+    /// The crop alignment is re-fitted at most this often, so the crop does
+    /// not jitter with the landmarks.
+    pub align_window_s: f64,
+    /// Side of the aligned crop the spotting flow is computed on.
+    pub spotting_side: i32,
+    /// Side of the aligned crop that classification flow starts from (then
+    /// area-averaged to 28×28).
+    pub classify_side: i32,
+    pub spotting: SpottingOptions,
+    /// Per-frame class probabilities this many times a second (0: every frame).
+    pub track_hz: f64,
+    /// EPIR weights (the config RON beside them).
+    pub weights: PathBuf,
+    /// MTCNN weights folder (default: the set-up cache).
+    pub mtcnn_dir: Option<PathBuf>,
+    /// Frame rate of image folders (they carry no timestamps).
+    pub folder_fps: Option<f64>,
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> Self {
+        Self {
+            detector: DetectorKind::Mtcnn,
+            detect_every_s: 0.2,
+            min_face_px: 40.0,
+            align_window_s: 1.0,
+            spotting_side: 128,
+            classify_side: 112,
+            spotting: SpottingOptions::default(),
+            track_hz: 10.0,
+            weights: PathBuf::from("weights/epir-megc2019.safetensors"),
+            mtcnn_dir: None,
+            folder_fps: None,
+        }
+    }
+}
+
+impl AnalysisOptions {
+    /// The settings worth keeping with a session, as `key: value` pairs.
+    pub fn describe(&self) -> Vec<(String, String)> {
+        let s = &self.spotting;
+        [
+            ("detector", format!("{:?}", self.detector).to_lowercase()),
+            ("detect_every_s", self.detect_every_s.to_string()),
+            ("min_face_px", self.min_face_px.to_string()),
+            ("align_window_s", self.align_window_s.to_string()),
+            ("spotting_flow", format!("DIS on a {0}x{0} aligned crop", self.spotting_side)),
+            ("classify_flow", format!("TV-L1 on a 28x28 resize of a {0}x{0} aligned crop", self.classify_side)),
+            ("reference_gap_s", s.reference_gap_s.to_string()),
+            ("baseline_s", s.baseline_s.to_string()),
+            ("threshold_sigmas", s.threshold_sigmas.to_string()),
+            ("min_motion_px", s.min_motion_px.to_string()),
+            ("max_duration_s", s.max_duration_s.to_string()),
+            ("max_onset_to_apex_s", s.max_onset_to_apex_s.to_string()),
+            ("track_hz", self.track_hz.to_string()),
+            ("weights", self.weights.display().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
