@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use opencv::core::Mat;
 use serde::{Deserialize, Serialize};
 
+pub mod mtcnn;
+
+pub use mtcnn::{Mtcnn, MtcnnOptions};
 
 /// Axis-aligned box in image pixels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
