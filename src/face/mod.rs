@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use opencv::core::Mat;
 use serde::{Deserialize, Serialize};
 
+pub mod align;
 pub mod mtcnn;
 
+pub use align::{canonical_landmarks, Similarity, CROP_SIDE};
 pub use mtcnn::{Mtcnn, MtcnnOptions};
 
 /// Axis-aligned box in image pixels.
