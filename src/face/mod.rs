@@ -6,9 +6,11 @@ use opencv::core::Mat;
 use serde::{Deserialize, Serialize};
 
 pub mod align;
+pub mod haar;
 pub mod mtcnn;
 
 pub use align::{canonical_landmarks, Similarity, CROP_SIDE};
+pub use haar::HaarDetector;
 pub use mtcnn::{Mtcnn, MtcnnOptions};
 
 /// Axis-aligned box in image pixels.
