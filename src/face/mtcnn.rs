@@ -466,7 +466,8 @@ fn crops(rgb: &Mat, boxes: &[Candidate], side: i32) -> Result<(Vec<Candidate>, V
         let y = (c.b[1].trunc() as i32).max(1);
         let ex = (c.b[2].trunc() as i32).min(w);
         let ey = (c.b[3].trunc() as i32).min(h);
-        if ey <= y - 1 || ex <= x - 1 {
+        // facenet crops only when ey > y - 1 and ex > x - 1.
+        if ey < y || ex < x {
             continue;
         }
         let roi = Mat::roi(rgb, Rect::new(x - 1, y - 1, ex - x + 1, ey - y + 1))?;
