@@ -5,6 +5,15 @@ use std::path::PathBuf;
 use opencv::core::Mat;
 use serde::{Deserialize, Serialize};
 
+pub mod align;
+pub mod haar;
+pub mod mtcnn;
+pub mod tracker;
+
+pub use align::{canonical_landmarks, Similarity, CROP_SIDE};
+pub use haar::HaarDetector;
+pub use mtcnn::{Mtcnn, MtcnnOptions};
+pub use tracker::{FaceTracker, TrackedFace, TrackerOptions};
 
 /// Axis-aligned box in image pixels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
