@@ -7,3 +7,6 @@ pub mod session;
 
 pub use io::SessionError;
 pub use session::*;
+
+#[cfg(test)]
+mod tests;
