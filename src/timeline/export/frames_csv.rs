@@ -1,0 +1,76 @@
+//! `stem.frames.csv`, modelled on OpenFace's per-frame CSV: one row per face
+//! per frame, and one row with an empty `face_id` and `success` 0 for a
+//! frame without faces, so that every analysed frame appears. Unlike
+//! OpenFace, `frame` is the 0-based source index, the same numbering as the
+//! intervals CSV and the session.
+use super::{num, probability_cells, probability_columns};
+use crate::timeline::session::{FaceFrame, FrameRecord, Session};
+
+/// The header columns, in order.
+pub fn frames_csv_header(session: &Session) -> Vec<String> {
+    let mut columns: Vec<String> =
+        ["frame", "face_id", "timestamp", "confidence", "success", "detected", "x", "y", "width", "height"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    columns.extend((0..5).map(|i| format!("x_{i}")));
+    columns.extend((0..5).map(|i| format!("y_{i}")));
+    columns.push("motion".into());
+    columns.extend(probability_columns(session));
+    columns
+}
+
+pub fn frames_csv_string(session: &Session) -> String {
+    let header = frames_csv_header(session);
+    let mut out = String::new();
+    push_row(&mut out, &header);
+    for frame in &session.frames {
+        if frame.faces.is_empty() {
+            push_row(&mut out, &empty_row(frame, header.len()));
+        }
+        for face in &frame.faces {
+            push_row(&mut out, &face_row(session, frame, face));
+        }
+    }
+    out
+}
+
+fn push_row(out: &mut String, cells: &[String]) {
+    out.push_str(&cells.join(","));
+    out.push('\n');
+}
+
+fn frame_cells(frame: &FrameRecord) -> [String; 2] {
+    // Milliseconds are the timestamps' real resolution in containers.
+    [frame.index.to_string(), num(Some(frame.timestamp_s), 3)]
+}
+
+fn face_row(session: &Session, frame: &FrameRecord, face: &FaceFrame) -> Vec<String> {
+    let [index, timestamp] = frame_cells(frame);
+    let px = |v: f32| num(Some(f64::from(v)), 2);
+    let mut cells = vec![
+        index,
+        face.face_id.to_string(),
+        timestamp,
+        num(Some(f64::from(face.confidence)), 4),
+        // A face with a record is tracked in this frame (detected or held).
+        "1".into(),
+        u8::from(face.detected).to_string(),
+        px(face.bbox.x),
+        px(face.bbox.y),
+        px(face.bbox.width),
+        px(face.bbox.height),
+    ];
+    cells.extend(face.landmarks.iter().map(|p| px(p[0])));
+    cells.extend(face.landmarks.iter().map(|p| px(p[1])));
+    cells.push(num(face.motion.map(f64::from), 4));
+    cells.extend(probability_cells(session, face.probabilities.as_deref()));
+    cells
+}
+
+fn empty_row(frame: &FrameRecord, columns: usize) -> Vec<String> {
+    let [index, timestamp] = frame_cells(frame);
+    let mut cells = vec![index, String::new(), timestamp, String::new(), "0".into(), "0".into()];
+    cells.resize(columns, String::new());
+    cells
+}

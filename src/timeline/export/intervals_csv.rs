@@ -1,0 +1,70 @@
+//! `stem.intervals.csv`: one row per event, in session order. Rejected
+//! events are kept with `review` = rejected (see the module note in
+//! `export`); `final_class` is the reviewer's class where relabelled.
+use super::{csv_field, num, probability_cells, probability_columns};
+use crate::timeline::session::{Event, ReviewStatus, Session};
+
+pub fn intervals_csv_header(session: &Session) -> Vec<String> {
+    let mut columns: Vec<String> = [
+        "event_id",
+        "face_id",
+        "onset_frame",
+        "apex_frame",
+        "offset_frame",
+        "onset_s",
+        "apex_s",
+        "offset_s",
+        "duration_s",
+        "class",
+        "final_class",
+        "score",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    columns.extend(probability_columns(session));
+    columns.push("review".into());
+    columns.push("note".into());
+    columns
+}
+
+pub fn intervals_csv_string(session: &Session) -> String {
+    let mut out = intervals_csv_header(session).join(",");
+    out.push('\n');
+    for event in &session.events {
+        out.push_str(&row(session, event).join(","));
+        out.push('\n');
+    }
+    out
+}
+
+pub(crate) fn review_name(status: ReviewStatus) -> &'static str {
+    match status {
+        ReviewStatus::Candidate => "candidate",
+        ReviewStatus::Confirmed => "confirmed",
+        ReviewStatus::Rejected => "rejected",
+    }
+}
+
+fn row(session: &Session, event: &Event) -> Vec<String> {
+    let secs = |s: f64| num(Some(s), 3);
+    let mut cells = vec![
+        event.id.to_string(),
+        event.face_id.to_string(),
+        event.onset_frame.to_string(),
+        event.apex_frame.to_string(),
+        event.offset_frame.to_string(),
+        secs(event.onset_s),
+        secs(event.apex_s),
+        secs(event.offset_s),
+        // Onset to offset timestamps, as the annotation tools measure it.
+        secs(event.offset_s - event.onset_s),
+        csv_field(&session.class_name(event.class)).into_owned(),
+        csv_field(&session.class_name(event.final_class())).into_owned(),
+        num(Some(f64::from(event.score)), 3),
+    ];
+    cells.extend(probability_cells(session, Some(&event.probabilities)));
+    cells.push(review_name(event.review.status).into());
+    cells.push(csv_field(&event.review.note).into_owned());
+    cells
+}

@@ -1,0 +1,16 @@
+//! `stem.session.json`: the whole session, pretty-printed, for tools that
+//! read JSON but not RON. `Session::load` reads it back.
+use std::path::Path;
+
+use super::ExportError;
+use crate::timeline::session::Session;
+
+pub(crate) fn json_string(session: &Session, path: &Path) -> Result<String, ExportError> {
+    let mut text = serde_json::to_string_pretty(session).map_err(|e| ExportError::Serialize {
+        path: path.to_path_buf(),
+        format: "JSON",
+        message: e.to_string(),
+    })?;
+    text.push('\n');
+    Ok(text)
+}

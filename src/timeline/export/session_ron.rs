@@ -1,0 +1,14 @@
+//! `stem.session.ron`: the session in its native format, the same text
+//! `Session::save_ron` writes.
+use std::path::Path;
+
+use super::ExportError;
+use crate::timeline::session::Session;
+
+pub(crate) fn ron_string(session: &Session, path: &Path) -> Result<String, ExportError> {
+    session.to_ron_string().map_err(|e| ExportError::Serialize {
+        path: path.to_path_buf(),
+        format: "RON",
+        message: e.to_string(),
+    })
+}

@@ -1,0 +1,241 @@
+//! `stem.annotated.mp4`: the source re-decoded, with each face's box, ID and
+//! landmarks, the timestamp, and while one of its events is on (onset to
+//! offset inclusive) the event's class and the EPIR attention heatmap over
+//! the face. Written at the source's rate, not the rate the analysis ran at,
+//! so the video plays in real time and lines up with the source.
+//!
+//! Session frames and decoded frames are matched by index; a source that no
+//! longer matches the session (gone, resized, different length) is an error,
+//! not a silently misaligned overlay.
+use std::path::{Path, PathBuf};
+
+use opencv::core::{self, Mat, MatTrait, MatTraitConst, Point, Rect, Scalar, Size};
+use opencv::imgproc;
+use opencv::videoio::{VideoWriter, VideoWriterTrait, VideoWriterTraitConst};
+
+use super::ExportError;
+use crate::capture::{self, SourceKind};
+use crate::io::{write_atomic_with, AtomicWithError};
+use crate::timeline::session::{Event, FaceFrame, ReviewStatus, Session};
+
+/// Weight of the heatmap over the face (0.4: the face stays readable).
+const HEATMAP_ALPHA: f64 = 0.4;
+
+const GREEN: (f64, f64, f64) = (0.0, 220.0, 0.0);
+const YELLOW: (f64, f64, f64) = (0.0, 220.0, 255.0);
+const WHITE: (f64, f64, f64) = (255.0, 255.0, 255.0);
+
+fn bgr((b, g, r): (f64, f64, f64)) -> Scalar {
+    Scalar::new(b, g, r, 0.0)
+}
+
+/// Renders the annotated video to `path` (container from its extension:
+/// .mp4/.m4v/.mov/.mkv with mp4v, .avi with MJPG), atomically.
+/// `progress(done, total)` is called after every frame.
+pub fn write_annotated_video(
+    session: &Session,
+    path: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(), ExportError> {
+    let video_err = |problem: String| ExportError::Video { path: path.to_path_buf(), problem };
+    let fourcc = fourcc_for(path).map_err(video_err)?;
+    let source_path = PathBuf::from(&session.source.path);
+    let source_err = |problem: String| ExportError::Source { path: source_path.clone(), problem };
+    if session.source.path.is_empty() {
+        return Err(source_err("the session names no source to re-decode".into()));
+    }
+    if session.source.kind == SourceKind::Camera {
+        return Err(source_err("a live camera session has no recording to re-decode".into()));
+    }
+    let fps = session.fps();
+    if fps <= 0.0 {
+        return Err(source_err("the session records no frame rate (measured or nominal)".into()));
+    }
+    // Image folders carry no timestamps; they play at the session's rate.
+    let folder_fps = (session.source.kind == SourceKind::ImageFolder).then_some(fps);
+    let mut source = capture::open(&source_path, folder_fps)?;
+    let (width, height) = (source.info().width, source.info().height);
+    if session.source.width > 0
+        && session.source.height > 0
+        && (width, height) != (session.source.width, session.source.height)
+    {
+        return Err(source_err(format!(
+            "is {width}x{height} now, but the session was analysed at {}x{}: not the same video",
+            session.source.width, session.source.height
+        )));
+    }
+    let expected = expected_frames(session);
+    let overlays = Overlays::new(session, height);
+
+    let result = write_atomic_with(path, |tmp: &Path| -> Result<(), ExportError> {
+        let tmp_err = |e: opencv::Error| ExportError::Video { path: path.to_path_buf(), problem: e.message };
+        let tmp_name = tmp.to_str().ok_or_else(|| video_err("the path is not valid UTF-8".into()))?;
+        let mut writer = VideoWriter::new(tmp_name, fourcc, fps, Size::new(width, height), true).map_err(tmp_err)?;
+        if !writer.is_opened().map_err(tmp_err)? {
+            return Err(video_err("OpenCV cannot open a video writer for it (codec or container unsupported)".into()));
+        }
+        let mut done = 0u64;
+        while let Some(mut frame) = source.next_frame()? {
+            if frame.index >= expected {
+                if !session.complete {
+                    // An analysis stopped early: render what it covered.
+                    break;
+                }
+                return Err(source_err(format!(
+                    "has more frames than the {expected} the session was analysed on: not the same video"
+                )));
+            }
+            let size = frame.image.size().map_err(tmp_err)?;
+            if (size.width, size.height) != (width, height) {
+                return Err(source_err(format!(
+                    "frame {} is {}x{}, not {width}x{height}",
+                    frame.index, size.width, size.height
+                )));
+            }
+            overlays.draw(&mut frame.image, frame.index, frame.timestamp_s).map_err(tmp_err)?;
+            writer.write(&frame.image).map_err(tmp_err)?;
+            done += 1;
+            progress(done, expected);
+        }
+        if done < expected {
+            return Err(source_err(format!(
+                "ended after {done} frames, but the session was analysed on {expected}: truncated or not the same video"
+            )));
+        }
+        // Finish the container before the rename makes the file visible.
+        writer.release().map_err(tmp_err)?;
+        Ok(())
+    });
+    result.map_err(|e| match e {
+        AtomicWithError::Io(e) => ExportError::Write(e),
+        AtomicWithError::Writer(e) => e,
+    })
+}
+
+/// Frames the session covers: the source's count as recorded, else one
+/// past the last frame record.
+fn expected_frames(session: &Session) -> u64 {
+    if session.source.frame_count > 0 {
+        session.source.frame_count
+    } else {
+        session.frames.last().map_or(0, |f| f.index + 1)
+    }
+}
+
+fn fourcc_for(path: &Path) -> Result<i32, String> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+    let code = match ext.as_str() {
+        "mp4" | "m4v" | "mov" | "mkv" => ['m', 'p', '4', 'v'],
+        "avi" => ['M', 'J', 'P', 'G'],
+        _ => return Err(format!("unsupported video extension {ext:?} (use .mp4 or .avi)")),
+    };
+    VideoWriter::fourcc(code[0], code[1], code[2], code[3]).map_err(|e| e.message)
+}
+
+/// What to draw, prepared once: events by face, and text sizes for the
+/// picture's height.
+struct Overlays<'a> {
+    session: &'a Session,
+    /// Events that are drawn: all but rejected ones.
+    events: Vec<&'a Event>,
+    font_scale: f64,
+    thickness: i32,
+}
+
+impl<'a> Overlays<'a> {
+    fn new(session: &'a Session, height: i32) -> Self {
+        let events = session.events.iter().filter(|e| e.review.status != ReviewStatus::Rejected).collect();
+        // Readable at 120 px and at 1080 px alike.
+        let font_scale = (f64::from(height) / 720.0).clamp(0.3, 1.5);
+        let thickness = if height >= 720 { 2 } else { 1 };
+        Self { session, events, font_scale, thickness }
+    }
+
+    fn draw(&self, image: &mut Mat, index: u64, timestamp_s: f64) -> opencv::Result<()> {
+        if let Some(record) = self.session.frame_by_index(index) {
+            for face in &record.faces {
+                self.draw_face(image, face, index)?;
+            }
+        }
+        let line = (28.0 * self.font_scale).round() as i32;
+        self.text(image, &format!("{timestamp_s:.3} s"), Point::new(4, line.max(10)), WHITE)
+    }
+
+    fn draw_face(&self, image: &mut Mat, face: &FaceFrame, index: u64) -> opencv::Result<()> {
+        let size = image.size()?;
+        let b = &face.bbox;
+        let rect = Rect::new(b.x.round() as i32, b.y.round() as i32, b.width.round() as i32, b.height.round() as i32);
+        let clipped = rect & Rect::new(0, 0, size.width, size.height);
+        let active: Vec<&Event> = self
+            .events
+            .iter()
+            .copied()
+            .filter(|e| e.face_id == face.face_id && (e.onset_frame..=e.offset_frame).contains(&index))
+            .collect();
+        // Heatmap first, so the box, points and text stay on top of it.
+        if let Some(event) = active.first() {
+            if clipped.width > 1 && clipped.height > 1 {
+                blend_heatmap(image, clipped, event)?;
+            }
+        }
+        let colour = if active.iter().any(|e| e.review.status == ReviewStatus::Confirmed) { GREEN } else { YELLOW };
+        imgproc::rectangle(image, rect, bgr(colour), self.thickness, imgproc::LINE_8, 0)?;
+        for [x, y] in face.landmarks {
+            let radius = (2.0 * self.font_scale / 0.4).round().max(1.0) as i32;
+            imgproc::circle(image, Point::new(x.round() as i32, y.round() as i32), radius, bgr(colour), -1, imgproc::LINE_AA, 0)?;
+        }
+        let line = (28.0 * self.font_scale).round() as i32;
+        let above = (rect.y - 4).max(line);
+        self.text(image, &format!("face {}", face.face_id), Point::new(rect.x.max(0), above), colour)?;
+        let mut y = (rect.y + rect.height + line).min(size.height - 2);
+        for event in &active {
+            self.text(image, &self.label(event), Point::new(rect.x.max(0), y), colour)?;
+            y = (y + line).min(size.height - 2);
+        }
+        Ok(())
+    }
+
+    /// "<class> <p>": the reviewer's class where relabelled (then without
+    /// the model's probability, which is for another class).
+    fn label(&self, event: &Event) -> String {
+        let class = event.final_class();
+        let name = self.session.class_name(class);
+        match event.probabilities.get(class) {
+            Some(p) if class == event.class => format!("{name} {p:.2}"),
+            _ => format!("{name} (reviewed)"),
+        }
+    }
+
+    fn text(&self, image: &mut Mat, text: &str, at: Point, colour: (f64, f64, f64)) -> opencv::Result<()> {
+        // A dark outline keeps the text readable on any background.
+        let font = imgproc::FONT_HERSHEY_SIMPLEX;
+        imgproc::put_text(image, text, at, font, self.font_scale, bgr((0.0, 0.0, 0.0)), self.thickness + 2, imgproc::LINE_AA, false)?;
+        imgproc::put_text(image, text, at, font, self.font_scale, bgr(colour), self.thickness, imgproc::LINE_AA, false)
+    }
+}
+
+/// The event's attention grid, scaled so its peak is red, upsampled
+/// (bicubic) to `region`, JET-coloured and blended over it.
+fn blend_heatmap(image: &mut Mat, region: Rect, event: &Event) -> opencv::Result<()> {
+    let (rows, cols) = (event.attention_rows, event.attention_cols);
+    if rows == 0 || cols == 0 || event.attention.len() != rows * cols {
+        return Ok(());
+    }
+    let peak = event.attention.iter().copied().filter(|v| v.is_finite()).fold(0.0f32, f32::max);
+    if peak <= 0.0 {
+        return Ok(());
+    }
+    let scaled: Vec<f32> = event.attention.iter().map(|&v| if v.is_finite() { (v / peak).max(0.0) } else { 0.0 }).collect();
+    let grid = Mat::new_rows_cols_with_data(rows as i32, cols as i32, &scaled)?;
+    let mut upsampled = Mat::default();
+    imgproc::resize(&grid, &mut upsampled, Size::new(region.width, region.height), 0.0, 0.0, imgproc::INTER_CUBIC)?;
+    let mut levels = Mat::default();
+    // Bicubic overshoots past 0..1; convert_to saturates it back.
+    upsampled.convert_to(&mut levels, core::CV_8U, 255.0, 0.0)?;
+    let mut heat = Mat::default();
+    imgproc::apply_color_map(&levels, &mut heat, imgproc::COLORMAP_JET)?;
+    let mut roi = image.roi_mut(region)?;
+    let mut blended = Mat::default();
+    core::add_weighted(&roi, 1.0 - HEATMAP_ALPHA, &heat, HEATMAP_ALPHA, 0.0, &mut blended, -1)?;
+    blended.copy_to(&mut roi)
+}
