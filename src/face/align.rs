@@ -134,7 +134,11 @@ impl Similarity {
     /// `side` crop: bilinear, with the border replicated.
     pub fn warp(&self, image: &Mat, side: i32) -> Result<Mat, FaceError> {
         if side <= 0 || image.empty() {
-            return Err(FaceError::Detect(format!("cannot warp a {}x{} image to a {side} px crop", image.cols(), image.rows())));
+            return Err(FaceError::Detect(format!(
+                "cannot warp a {}x{} image to a {side} px crop",
+                image.cols(),
+                image.rows()
+            )));
         }
         if !self.is_finite() {
             return Err(FaceError::Detect(format!("cannot warp with a non-finite transform {self:?}")));
@@ -184,10 +188,14 @@ mod tests {
         let inverse = fitted.inverse();
         for p in from {
             let back = inverse.apply(fitted.apply(p));
-            assert!(close(f64::from(back[0]), f64::from(p[0]), 1e-3) && close(f64::from(back[1]), f64::from(p[1]), 1e-3));
+            assert!(
+                close(f64::from(back[0]), f64::from(p[0]), 1e-3) && close(f64::from(back[1]), f64::from(p[1]), 1e-3)
+            );
         }
         let id = inverse.compose(&fitted);
-        assert!(close(id.a, 1.0, 1e-12) && close(id.b, 0.0, 1e-12) && close(id.tx, 0.0, 1e-9) && close(id.ty, 0.0, 1e-9));
+        assert!(
+            close(id.a, 1.0, 1e-12) && close(id.b, 0.0, 1e-12) && close(id.tx, 0.0, 1e-9) && close(id.ty, 0.0, 1e-9)
+        );
     }
 
     #[test]

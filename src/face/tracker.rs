@@ -130,7 +130,12 @@ impl FaceTracker {
 
         // The rest start new tracks.
         for det in detections.iter().zip(&matched_detection).filter(|(_, &m)| !m).map(|(d, _)| d) {
-            self.tracks.push(Track { id: self.next_id, detection: det.clone(), last_detected_s: timestamp_s, active: true });
+            self.tracks.push(Track {
+                id: self.next_id,
+                detection: det.clone(),
+                last_detected_s: timestamp_s,
+                active: true,
+            });
             matched_track.push(true);
             self.next_id = self.next_id.wrapping_add(1);
         }
@@ -246,7 +251,8 @@ mod tests {
             t += 1.0 / 30.0;
             let dx = (i as f32 * 0.7).sin() * 6.0;
             // Detections in swapped order: matching is by place, not index.
-            let out = tracker.update(t, &[face(400.0 - dx, 120.0 + dx, 90.0), face(100.0 + dx, 100.0, 80.0 + dx / 3.0)]);
+            let out =
+                tracker.update(t, &[face(400.0 - dx, 120.0 + dx, 90.0), face(100.0 + dx, 100.0, 80.0 + dx / 3.0)]);
             assert_eq!(ids(&out), vec![0, 1], "frame {i}");
             assert!(out.iter().all(|f| f.fresh));
             assert!(out[0].detection.bbox.x < 200.0 && out[1].detection.bbox.x > 300.0, "{out:?}");
@@ -284,7 +290,13 @@ mod tests {
             t += 0.2;
             let out = tracker.update(t, &[face(400.0, 100.0, 80.0)]);
             // Held (not fresh) for hold_s, then dormant.
-            let expected = if t < 0.9 { vec![0, 1] } else if t > 1.1 { vec![1] } else { ids(&out) };
+            let expected = if t < 0.9 {
+                vec![0, 1]
+            } else if t > 1.1 {
+                vec![1]
+            } else {
+                ids(&out)
+            };
             assert_eq!(ids(&out), expected, "t = {t}");
             assert!(out.iter().all(|f| f.fresh == (f.id == 1)));
         }
