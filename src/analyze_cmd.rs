@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use glimpse::pipeline::{analyze, Analysis, AnalysisOptions, Progress};
-use glimpse::timeline::export::{write_all, ExportFormat};
+use glimpse::timeline::export::{write_all_with_progress, ExportFormat};
 use glimpse::timeline::Session;
 
 use super::AnalyzeArgs;
@@ -53,7 +53,7 @@ fn analyze_one(
     }
     println!("{}", summary(session, analysis.wall_s));
     let (dir, stem) = output_place(input, out);
-    let written = write_all(session, formats, &dir, &stem, &mut progress_bar("export video"))
+    let written = write_all_with_progress(session, formats, &dir, &stem, &mut progress_bar("export video"))
         .with_context(|| format!("exporting the analysis of {}", input.display()))?;
     for path in written {
         eprintln!("wrote {}", path.display());

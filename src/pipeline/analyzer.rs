@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, VecDeque};
 
 use opencv::core::{Mat, Size};
 use opencv::imgproc;
-use opencv::prelude::*;
 
 use super::{AnalysisOptions, DetectorKind, PipelineError, Stage, StageTimings};
 use crate::capture::{Frame, SourceInfo};
@@ -14,7 +13,8 @@ use crate::face::{
     canonical_landmarks, FaceDetector, FaceTracker, HaarDetector, Landmarks, Mtcnn, MtcnnOptions, Similarity, TrackedFace,
     TrackerOptions,
 };
-use crate::model::{EpirModel, Prediction};
+use crate::model::weights_io::Prediction;
+use crate::model::EpirModel;
 use crate::motion::{epir_input, DisFlow, FaceRegions, FlowField, TvL1Flow, EPIR_SIDE};
 use crate::spotting::{MotionSample, SpottedInterval, Spotter, TwoSidedSignal};
 use crate::timeline::{Event, FaceFrame, FaceSummary, FrameRecord, Session, SourceMeta, SESSION_FORMAT_VERSION};
@@ -313,7 +313,8 @@ impl Analyzer {
         let apex = self.buffer.iter().find(|f| f.index == interval.apex_frame);
         let prediction: Option<Prediction> = match (onset, apex) {
             (Some(onset), Some(apex)) => {
-                let flow = self.classify_flow(&crop, &onset.grey, &apex.grey)?;
+                let flow = classify_flow(&mut self.tvl1, self.options.classify_side, &crop, &onset.grey, &apex.grey)
+                    .map_err(|e| self.opencv_error(e))?;
                 self.model.predict(&[epir_input(&flow).as_slice()])?.into_iter().next()
             }
             // Older than the buffer: cannot happen with the buffer sized from
@@ -348,19 +349,6 @@ impl Analyzer {
         Ok(())
     }
 
-    /// TV-L1 flow between two frames on the 28×28 classification grid.
-    fn classify_flow(&mut self, crop: &Similarity, from: &Mat, to: &Mat) -> Result<FlowField, PipelineError> {
-        let side = self.options.classify_side;
-        let small = |image: &Mat| -> Result<Mat, opencv::Error> {
-            let face = warp(crop, image, side)?;
-            let mut out = Mat::default();
-            imgproc::resize(&face, &mut out, Size::new(EPIR_SIDE as i32, EPIR_SIDE as i32), 0.0, 0.0, imgproc::INTER_AREA)?;
-            Ok(out)
-        };
-        let (a, b) = (small(from).map_err(|e| self.opencv_error(e))?, small(to).map_err(|e| self.opencv_error(e))?);
-        Ok(self.tvl1.calc(&a, &b)?)
-    }
-
     /// The per-frame track's input for this face, when one is due.
     fn track_input(&mut self, face_id: u32, t: f64) -> Result<Option<Vec<f32>>, PipelineError> {
         let interval = if self.options.track_hz > 0.0 { 1.0 / self.options.track_hz } else { 0.0 };
@@ -372,9 +360,9 @@ impl Analyzer {
         let (Some(reference), Some(current)) = (frame_before(&self.buffer, t - TRACK_REFERENCE_S), self.buffer.back()) else {
             return Ok(None);
         };
-        let (reference, current) = (reference.grey.clone(), current.grey.clone());
         let started = std::time::Instant::now();
-        let flow = self.classify_flow(&crop, &reference, &current)?;
+        let flow = classify_flow(&mut self.tvl1, self.options.classify_side, &crop, &reference.grey, &current.grey)
+            .map_err(|e| self.opencv_error(e))?;
         let input = epir_input(&flow);
         self.timings.add(Stage::Classify, started.elapsed().as_secs_f32() * 1e3);
         if let Some(state) = self.faces.get_mut(&face_id) {
@@ -382,6 +370,18 @@ impl Analyzer {
         }
         Ok(Some(input))
     }
+}
+
+/// TV-L1 flow between two frames on the 28×28 classification grid: the
+/// aligned crop area-averaged to 28×28 first, as the training flow was made.
+fn classify_flow(tvl1: &mut TvL1Flow, side: i32, crop: &Similarity, from: &Mat, to: &Mat) -> Result<FlowField, opencv::Error> {
+    let small = |image: &Mat| -> Result<Mat, opencv::Error> {
+        let face = warp(crop, image, side)?;
+        let mut out = Mat::default();
+        imgproc::resize(&face, &mut out, Size::new(EPIR_SIDE as i32, EPIR_SIDE as i32), 0.0, 0.0, imgproc::INTER_AREA)?;
+        Ok(out)
+    };
+    tvl1.calc(&small(from)?, &small(to)?).map_err(|e| opencv::Error::new(opencv::core::StsError, e.to_string()))
 }
 
 /// The crops for spotting and classification, from the same landmarks.
