@@ -254,3 +254,29 @@ fn written_clips_read_back_with_the_right_frames_rate_and_size() {
     assert!(missing.expect_err("missing photo").to_string().contains("make setup"));
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+/// For looking at a clip by eye: `SYNTH_DUMP_CLIP=clip.mp4 SYNTH_DUMP_FRAMES=0,57
+/// cargo test --release --lib synth::tests::dump_frames -- --ignored` writes
+/// `/tmp/<clip>-<frame>.png` for each listed frame.
+#[test]
+#[ignore = "a viewing aid, not a check"]
+fn dump_frames() {
+    let clip = PathBuf::from(std::env::var("SYNTH_DUMP_CLIP").expect("SYNTH_DUMP_CLIP"));
+    let wanted: Vec<u64> = std::env::var("SYNTH_DUMP_FRAMES")
+        .unwrap_or_else(|_| "0".into())
+        .split(',')
+        .map(|f| f.trim().parse().expect("frame number"))
+        .collect();
+    let stem = clip.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut cap = videoio::VideoCapture::from_file(&clip.to_string_lossy(), videoio::CAP_ANY).expect("open");
+    let mut m = Mat::default();
+    let mut index = 0u64;
+    while cap.read(&mut m).expect("read") && !m.empty() {
+        if wanted.contains(&index) {
+            let path = format!("/tmp/{stem}-{index:04}.png");
+            imgcodecs::imwrite(&path, &m, &opencv::core::Vector::new()).expect("write png");
+            eprintln!("wrote {path}");
+        }
+        index += 1;
+    }
+}
