@@ -157,8 +157,11 @@ impl Session {
     /// Frames are in timestamp order (capture makes them strictly
     /// increasing), so this is a binary search.
     pub fn frame_at_time(&self, t_s: f64) -> Option<&FrameRecord> {
-        let first = self.frames.first()?;
-        if !t_s.is_finite() || t_s < first.timestamp_s || t_s >= self.duration_s() {
+        let (first, last) = (self.frames.first()?, self.frames.last()?);
+        // Past the end: beyond the last frame's period. Without a known rate
+        // the last frame has no period, so only its own instant is covered.
+        let past_end = t_s > last.timestamp_s && t_s >= self.duration_s();
+        if !t_s.is_finite() || t_s < first.timestamp_s || past_end {
             return None;
         }
         let after = self.frames.partition_point(|f| f.timestamp_s <= t_s);

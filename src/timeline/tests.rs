@@ -154,6 +154,10 @@ fn session_lookups() {
     assert!(s.frame_at_time(0.41).is_none());
     assert!(s.frame_at_time(f64::NAN).is_none());
     assert!(Session::default().frame_at_time(0.0).is_none());
+    let mut no_rate = s.clone();
+    no_rate.source = SourceMeta::default();
+    assert_eq!(no_rate.frame_at_time(11.0 / FPS).map(|f| f.index), Some(11));
+    assert!(no_rate.frame_at_time(0.37).is_none());
     assert_eq!(s.frame_by_index(7).map(|f| f.faces.len()), Some(2));
 }
 
