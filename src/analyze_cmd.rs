@@ -8,7 +8,10 @@ use glimpse::pipeline::{analyze, Analysis, AnalysisOptions, Progress};
 use glimpse::timeline::export::{write_all_with_progress, ExportFormat};
 use glimpse::timeline::Session;
 
-use super::AnalyzeArgs;
+use glimpse::synth::score::{load_truth, pool, score_session, ClipScores};
+use glimpse::synth::truth_path;
+
+use super::{AnalyzeArgs, EvalSpottingArgs};
 
 pub fn run(args: AnalyzeArgs, device: tch::Device) -> Result<()> {
     let options = args.pipeline.options()?;
@@ -135,5 +138,41 @@ pub fn summary(session: &Session, wall_s: f64) -> String {
         );
     }
     out += "Results are candidates for expert review, not a lie detector.";
+    out
+}
+
+/// Analyses each clip and scores it against `<clip>.truth.json`.
+pub fn eval_spotting(args: EvalSpottingArgs, device: tch::Device) -> Result<()> {
+    let options = args.pipeline.options()?;
+    let mut clips = Vec::new();
+    for clip in &args.clips {
+        let truth = load_truth(&truth_path(clip))?;
+        let analysis = run_with_progress(clip, &options, device)?;
+        clips.push(score_session(&truth, &analysis.session));
+    }
+    let pooled = pool(&clips);
+    println!("{}", scores_table(&clips, &pooled));
+    if let Some(out) = &args.out {
+        #[derive(serde::Serialize)]
+        struct Report<'a> {
+            clips: &'a [ClipScores],
+            pooled: &'a ClipScores,
+            settings: Vec<(String, String)>,
+        }
+        super::write_json(out, &Report { clips: &clips, pooled: &pooled, settings: options.describe() })?;
+    }
+    Ok(())
+}
+
+fn scores_table(clips: &[ClipScores], pooled: &ClipScores) -> String {
+    let mut out = String::from("clip                          TP  FP  FN  precision  recall     F1  class acc\n");
+    for c in clips.iter().chain(std::iter::once(pooled)) {
+        let s = &c.spotting;
+        out += &format!(
+            "{:<28} {:>3} {:>3} {:>3}  {:>9.3} {:>7.3} {:>6.3}  {:>9.3}\n",
+            c.clip, s.true_positives, s.false_positives, s.false_negatives, s.precision, s.recall, s.f1, c.class_accuracy()
+        );
+    }
+    out += "(MEGC rule: a spotted interval is a hit when its IoU with a true one is at least 0.5; class accuracy is over hits)";
     out
 }

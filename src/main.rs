@@ -286,7 +286,7 @@ fn run(cli: Cli) -> Result<()> {
             write_json(&out, &result)
         }
         Command::Analyze(args) => analyze_cmd::run(args, device),
-        Command::EvalSpotting(_args) => bail!("eval-spotting lands with the synthetic clips"),
+        Command::EvalSpotting(args) => analyze_cmd::eval_spotting(args, device),
         Command::Synth(args) => run_synth(args),
     }
 }

@@ -2,7 +2,7 @@
 //! method the MEGC2019 training flow was computed with; classification).
 use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Ptr, Vec2f, CV_8UC1};
 use opencv::optflow::{self, DualTVL1OpticalFlow};
-use opencv::prelude::DenseOpticalFlowTrait;
+use opencv::prelude::{DISOpticalFlowTrait, DenseOpticalFlowTrait};
 use opencv::video::{DISOpticalFlow, DISOpticalFlow_PRESET_FAST, DISOpticalFlow_PRESET_ULTRAFAST};
 
 use super::MotionError;
@@ -80,10 +80,14 @@ pub struct DisFlow {
 unsafe impl Send for DisFlow {}
 
 impl DisFlow {
-    /// `fast`: the FAST preset (better on sub-pixel motion) instead of ULTRAFAST.
+    /// `fast`: the FAST preset instead of ULTRAFAST. Either way the search
+    /// runs down to full resolution: the presets stop at a quarter, which
+    /// smooths away the sub-pixel motion of a micro-expression.
     pub fn new(fast: bool) -> Result<Self, MotionError> {
         let preset = if fast { DISOpticalFlow_PRESET_FAST } else { DISOpticalFlow_PRESET_ULTRAFAST };
-        Ok(Self { engine: DISOpticalFlow::create(preset)? })
+        let mut engine = DISOpticalFlow::create(preset)?;
+        engine.set_finest_scale(0)?;
+        Ok(Self { engine })
     }
 
     /// Flow from `prev` to `next`, both 8-bit grey of one size.

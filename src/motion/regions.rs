@@ -22,6 +22,9 @@ pub struct FaceRegions {
     pub eyes: [Rect; 2],
     pub mouth: Rect,
     pub nose: Rect,
+    /// Skin that moves only with the head (nose and cheeks): the head's
+    /// motion is fitted here.
+    pub rigid: [Rect; 3],
 }
 
 /// Mean facial motion per region after head-motion compensation, in crop
@@ -54,54 +57,132 @@ impl FaceRegions {
             let (y0, y1) = (clamp(y0, height), clamp(y1, height));
             Rect { x0, y0, x1: x1.max(x0), y1: y1.max(y0) }
         };
-        let brow = |eye: [f32; 2]| rect(eye[0] - 0.45 * iod, eye[1] - 0.75 * iod, eye[0] + 0.45 * iod, eye[1] - 0.28 * iod);
-        let eye = |eye: [f32; 2]| rect(eye[0] - 0.35 * iod, eye[1] - 0.22 * iod, eye[0] + 0.35 * iod, eye[1] + 0.2 * iod);
+        // Brows sit 0.35–0.8 inter-ocular distances above the eye centres;
+        // the band between belongs to the lids, which blinks move.
+        let brow = |eye: [f32; 2]| rect(eye[0] - 0.45 * iod, eye[1] - 0.8 * iod, eye[0] + 0.45 * iod, eye[1] - 0.36 * iod);
+        let eye = |eye: [f32; 2]| rect(eye[0] - 0.35 * iod, eye[1] - 0.3 * iod, eye[0] + 0.35 * iod, eye[1] + 0.25 * iod);
         let mouth_y = 0.5 * (mouth_left[1] + mouth_right[1]);
         Self {
             brows: [brow(left_eye), brow(right_eye)],
             eyes: [eye(left_eye), eye(right_eye)],
             mouth: rect(mouth_left[0] - 0.3 * iod, mouth_y - 0.35 * iod, mouth_right[0] + 0.3 * iod, mouth_y + 0.5 * iod),
             nose: rect(nose[0] - 0.18 * iod, nose[1] - 0.5 * iod, nose[0] + 0.18 * iod, nose[1] + 0.02 * iod),
+            rigid: [
+                rect(nose[0] - 0.18 * iod, nose[1] - 0.5 * iod, nose[0] + 0.18 * iod, nose[1] + 0.02 * iod),
+                rect(left_eye[0] - 0.3 * iod, left_eye[1] + 0.35 * iod, nose[0] - 0.25 * iod, mouth_y - 0.3 * iod),
+                rect(nose[0] + 0.25 * iod, right_eye[1] + 0.35 * iod, right_eye[0] + 0.3 * iod, mouth_y - 0.3 * iod),
+            ],
         }
     }
 
     /// Region motion of `flow` (computed on the crop these regions were
-    /// placed on).
+    /// placed on). The head's motion, an affine field fitted on the rigid
+    /// regions (translation, rotation and scale of the head), is removed
+    /// first; each region then reports a high percentile of the remaining
+    /// magnitude, so a small moving patch (a lip corner) is not averaged away
+    /// by the still skin around it.
     pub fn motion(&self, flow: &FlowField) -> RegionMotion {
-        let head = [median_in(&flow.u, flow.width, self.nose), median_in(&flow.v, flow.width, self.nose)];
-        let mean_magnitude = |r: Rect| -> f32 {
-            let mut sum = 0.0;
-            let mut n = 0usize;
+        let head_field = fit_affine(flow, &self.rigid);
+        let centre = [flow.width as f32 / 2.0, flow.height as f32 / 2.0];
+        let head = [head_field.at(centre[0], centre[1]).0, head_field.at(centre[0], centre[1]).1];
+        let region = |r: Rect| -> f32 {
+            let mut magnitudes = Vec::with_capacity((r.x1 - r.x0) * (r.y1 - r.y0));
             for y in r.y0..r.y1 {
                 for x in r.x0..r.x1 {
                     let i = y * flow.width + x;
-                    sum += ((flow.u[i] - head[0]).powi(2) + (flow.v[i] - head[1]).powi(2)).sqrt();
-                    n += 1;
+                    let (hu, hv) = head_field.at(x as f32, y as f32);
+                    magnitudes.push(((flow.u[i] - hu).powi(2) + (flow.v[i] - hv).powi(2)).sqrt());
                 }
             }
-            if n == 0 {
-                0.0
-            } else {
-                sum / n as f32
-            }
+            percentile(&mut magnitudes, REGION_PERCENTILE)
         };
         RegionMotion {
-            brows: mean_magnitude(self.brows[0]).max(mean_magnitude(self.brows[1])),
-            mouth: mean_magnitude(self.mouth),
-            eyes: mean_magnitude(self.eyes[0]).max(mean_magnitude(self.eyes[1])),
+            brows: region(self.brows[0]).max(region(self.brows[1])),
+            mouth: region(self.mouth),
+            eyes: region(self.eyes[0]).max(region(self.eyes[1])),
             head,
         }
     }
 }
 
-fn median_in(field: &[f32], width: usize, r: Rect) -> f32 {
-    let mut values: Vec<f32> = (r.y0..r.y1).flat_map(|y| (r.x0..r.x1).map(move |x| field[y * width + x])).collect();
+/// The share of a region's pixels that must move for it to count as moving.
+const REGION_PERCENTILE: f32 = 0.9;
+
+/// u = a0 + a1·x + a2·y, v = b0 + b1·x + b2·y.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct AffineField {
+    a: [f32; 3],
+    b: [f32; 3],
+}
+
+impl AffineField {
+    fn at(&self, x: f32, y: f32) -> (f32, f32) {
+        (self.a[0] + self.a[1] * x + self.a[2] * y, self.b[0] + self.b[1] * x + self.b[2] * y)
+    }
+}
+
+/// Least-squares affine flow over the pixels of `rects`; falls back to the
+/// median translation when the pixels cannot pin down the linear terms.
+fn fit_affine(flow: &FlowField, rects: &[Rect]) -> AffineField {
+    // Normal equations in coordinates centred on the crop, for conditioning.
+    let (cx, cy) = (flow.width as f64 / 2.0, flow.height as f64 / 2.0);
+    let mut ata = [[0.0f64; 3]; 3];
+    let (mut atu, mut atv) = ([0.0f64; 3], [0.0f64; 3]);
+    let mut us = Vec::new();
+    let mut vs = Vec::new();
+    for r in rects {
+        for y in r.y0..r.y1 {
+            for x in r.x0..r.x1 {
+                let i = y * flow.width + x;
+                let row = [1.0, x as f64 - cx, y as f64 - cy];
+                for j in 0..3 {
+                    for k in 0..3 {
+                        ata[j][k] += row[j] * row[k];
+                    }
+                    atu[j] += row[j] * flow.u[i] as f64;
+                    atv[j] += row[j] * flow.v[i] as f64;
+                }
+                us.push(flow.u[i]);
+                vs.push(flow.v[i]);
+            }
+        }
+    }
+    let translation = AffineField { a: [percentile(&mut us, 0.5), 0.0, 0.0], b: [percentile(&mut vs, 0.5), 0.0, 0.0] };
+    let (Some(pa), Some(pb)) = (solve3(ata, atu), solve3(ata, atv)) else { return translation };
+    // Back to crop coordinates: a0 + a1(x − cx) + a2(y − cy).
+    let uncentre = |p: [f64; 3]| [(p[0] - p[1] * cx - p[2] * cy) as f32, p[1] as f32, p[2] as f32];
+    AffineField { a: uncentre(pa), b: uncentre(pb) }
+}
+
+/// Solves a 3×3 system by Cramer's rule; `None` when (near) singular.
+fn solve3(m: [[f64; 3]; 3], r: [f64; 3]) -> Option<[f64; 3]> {
+    let det = |m: [[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let d = det(m);
+    let scale = m[0][0].abs().max(1.0).powi(3);
+    if d.abs() < 1e-9 * scale {
+        return None;
+    }
+    let mut out = [0.0; 3];
+    for (col, slot) in out.iter_mut().enumerate() {
+        let mut mc = m;
+        for row in 0..3 {
+            mc[row][col] = r[row];
+        }
+        *slot = det(mc) / d;
+    }
+    Some(out)
+}
+
+fn percentile(values: &mut [f32], q: f32) -> f32 {
     if values.is_empty() {
         return 0.0;
     }
-    let mid = values.len() / 2;
-    values.select_nth_unstable_by(mid, f32::total_cmp);
-    values[mid]
+    let at = ((values.len() - 1) as f32 * q).round() as usize;
+    values.select_nth_unstable_by(at, f32::total_cmp);
+    values[at]
 }
 
 #[cfg(test)]
@@ -124,10 +205,27 @@ mod tests {
             }
         }
         let motion = regions.motion(&flow);
-        assert_eq!(motion.head, [2.0, 0.0]);
+        assert!((motion.head[0] - 2.0).abs() < 1e-4 && motion.head[1].abs() < 0.1, "{motion:?}");
         assert!(motion.brows < 1e-6 && motion.eyes < 1e-6, "{motion:?}");
-        assert!((motion.mouth - 0.5).abs() < 0.05, "half the mouth region moved 1 px: {motion:?}");
+        assert!((motion.mouth - 1.0).abs() < 0.05, "half the mouth region moved 1 px: {motion:?}");
         assert_eq!(motion.expressive(), motion.mouth);
+    }
+
+    #[test]
+    fn head_rotation_and_zoom_are_removed() {
+        let regions = FaceRegions::from_landmarks(&CROP_LANDMARKS, 112, 112);
+        let mut flow = FlowField::zeros(112, 112);
+        // 1° rotation and 1 % zoom about (50, 60), plus a 1.5 px shift.
+        let (c, s) = ((1f32).to_radians().cos() * 1.01, (1f32).to_radians().sin() * 1.01);
+        for y in 0..112 {
+            for x in 0..112 {
+                let (dx, dy) = (x as f32 - 50.0, y as f32 - 60.0);
+                flow.u[y * 112 + x] = c * dx - s * dy - dx + 1.5;
+                flow.v[y * 112 + x] = s * dx + c * dy - dy;
+            }
+        }
+        let motion = regions.motion(&flow);
+        assert!(motion.expressive() < 1e-3 && motion.eyes < 1e-3, "{motion:?}");
     }
 
     #[test]

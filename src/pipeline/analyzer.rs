@@ -265,7 +265,10 @@ impl Analyzer {
 
         let started = std::time::Instant::now();
         let motion = self.regions.motion(&flow);
-        let sample = MotionSample { frame: current.index, timestamp_s: t, expressive: motion.expressive(), eyes: motion.eyes };
+        let sample = MotionSample { frame: current.index, timestamp_s: t, expressive: motion.expressive(), eyes: motion.eyes, head: motion.head[0].hypot(motion.head[1]) };
+        if std::env::var_os("GLIMPSE_DEBUG_MOTION").is_some() {
+            eprintln!("motion {} {:.3} {:.3} {:.3} {:.3}", current.index, motion.brows, motion.mouth, motion.eyes, motion.head[0]);
+        }
         let Some(state) = self.faces.get_mut(&face.id) else { return Ok(()) };
         let ready = state.signal.push(sample);
         let mut intervals = Vec::new();

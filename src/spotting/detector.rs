@@ -34,6 +34,9 @@ pub struct SpottingOptions {
     /// A candidate whose eye-region motion exceeds this multiple of its
     /// expressive motion is a blink.
     pub blink_ratio: f32,
+    /// A candidate whose rise is under this fraction of the head's own
+    /// displacement is what is left of head motion after compensation.
+    pub head_motion_ratio: f32,
 }
 
 impl Default for SpottingOptions {
@@ -49,6 +52,7 @@ impl Default for SpottingOptions {
             min_duration_s: 0.06,
             slack_s: 0.1,
             blink_ratio: 1.5,
+            head_motion_ratio: 0.25,
         }
     }
 }
@@ -84,6 +88,7 @@ pub enum Rejection {
     TooShort,
     SlowOnset,
     Blink,
+    HeadMotion,
 }
 
 /// Streaming spotter for one face.
@@ -213,6 +218,8 @@ impl Spotter {
             Some(Rejection::SlowOnset)
         } else if apex.eyes > o.blink_ratio * apex.expressive {
             Some(Rejection::Blink)
+        } else if rise < o.head_motion_ratio * apex.head {
+            Some(Rejection::HeadMotion)
         } else {
             None
         };
@@ -264,7 +271,7 @@ mod tests {
         for frame in 0..(seconds * fps) as u64 {
             let t = frame as f64 / fps;
             let (expressive, eyes) = signal(t);
-            found.extend(spotter.push(MotionSample { frame, timestamp_s: t, expressive: expressive + noise(frame), eyes }));
+            found.extend(spotter.push(MotionSample { frame, timestamp_s: t, expressive: expressive + noise(frame), eyes, head: 0.0 }));
         }
         found.extend(spotter.finish());
         (found, spotter)

@@ -15,6 +15,8 @@ pub struct MotionSample {
     pub expressive: f32,
     /// Eye-region motion (blinks), px.
     pub eyes: f32,
+    /// The head's own displacement (removed from the above), px.
+    pub head: f32,
 }
 
 /// Turns backward-referenced samples b(t) into two-sided ones s(t), L later.
@@ -38,6 +40,7 @@ impl TwoSidedSignal {
             let mut s = *front;
             s.expressive = s.expressive.min(sample.expressive);
             s.eyes = s.eyes.min(sample.eyes);
+            s.head = s.head.min(sample.head);
             ready.push(s);
             self.pending.pop_front();
         }
@@ -65,6 +68,7 @@ mod tests {
                 timestamp_s: f as f64 / 10.0,
                 expressive: (displacement(f) - displacement(f - 10)).abs(),
                 eyes: 0.0,
+                head: 0.0,
             })
             .collect()
     }

@@ -9,6 +9,7 @@
 pub mod face;
 pub mod plan;
 mod render;
+pub mod score;
 
 use std::path::{Path, PathBuf};
 
@@ -181,6 +182,8 @@ pub enum SynthError {
     Write(#[from] WriteError),
     #[error("ground truth JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("ground truth {path}: {problem}")]
+    Truth { path: PathBuf, problem: String },
 }
 
 impl From<opencv::Error> for SynthError {
