@@ -120,6 +120,9 @@ struct PipelineArgs {
     /// Per-frame class probabilities this many times a second (0: every frame).
     #[arg(long, default_value_t = 10.0)]
     track_hz: f64,
+    /// Side at which classification flow is computed before averaging to 28×28.
+    #[arg(long, default_value_t = 112)]
+    classify_flow_side: i32,
 }
 
 impl PipelineArgs {
@@ -134,6 +137,7 @@ impl PipelineArgs {
             detector: self.detector,
             detect_every_s: self.detect_every,
             track_hz: self.track_hz,
+            classify_flow_side: self.classify_flow_side,
             weights: self.weights.clone(),
             mtcnn_dir: self.mtcnn.clone(),
             folder_fps: self.fps,

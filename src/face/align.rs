@@ -41,6 +41,15 @@ pub fn canonical_landmarks(side: f32) -> Landmarks {
     out
 }
 
+/// The framing of the MEGC2019 training flow (tight face crops: eyes a
+/// third of the way down and 0.4 of the width apart, mouth corners at 0.78,
+/// chin at the bottom edge, as read off the data set's apex crops and flow
+/// images), in a `side` × `side` crop. Classification uses it so EPIR sees
+/// faces framed as in training.
+pub fn training_crop_landmarks(side: f32) -> Landmarks {
+    [[0.30, 0.33], [0.70, 0.33], [0.50, 0.56], [0.34, 0.78], [0.66, 0.78]].map(|[x, y]| [x * side, y * side])
+}
+
 /// A similarity (rotation, uniform scale, translation, no reflection)
 /// mapping image points to crop points: `x' = a x - b y + tx`,
 /// `y' = b x + a y + ty`.
@@ -90,6 +99,12 @@ impl Similarity {
     /// `side` crop with the landmarks on [`canonical_landmarks`].
     pub fn crop_from_face(landmarks: &Landmarks, side: i32) -> Option<Self> {
         Self::fit(landmarks, &canonical_landmarks(side as f32))
+    }
+
+    /// The transform into a `side` × `side` crop framed as the training
+    /// data ([`training_crop_landmarks`]).
+    pub fn training_crop_from_face(landmarks: &Landmarks, side: i32) -> Option<Self> {
+        Self::fit(landmarks, &training_crop_landmarks(side as f32))
     }
 
     pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {

@@ -316,9 +316,13 @@ impl Analyzer {
         let apex = self.buffer.iter().find(|f| f.index == interval.apex_frame);
         let prediction: Option<Prediction> = match (onset, apex) {
             (Some(onset), Some(apex)) => {
-                let flow = classify_flow(&mut self.tvl1, self.options.classify_side, &crop, &onset.grey, &apex.grey)
+                let flow = classify_flow(&mut self.tvl1, &self.options, &crop, &onset.grey, &apex.grey)
                     .map_err(|e| self.opencv_error(e))?;
-                self.model.predict(&[epir_input(&flow).as_slice()])?.into_iter().next()
+                let input = epir_input(&flow);
+                if let Some(dir) = std::env::var_os("GLIMPSE_DEBUG_EVENTS") {
+                    debug_write_input(std::path::Path::new(&dir), interval.apex_frame, &input);
+                }
+                self.model.predict(&[input.as_slice()])?.into_iter().next()
             }
             // Older than the buffer: cannot happen with the buffer sized from
             // the spotting limits, but never worth a panic.
@@ -364,7 +368,7 @@ impl Analyzer {
             return Ok(None);
         };
         let started = std::time::Instant::now();
-        let flow = classify_flow(&mut self.tvl1, self.options.classify_side, &crop, &reference.grey, &current.grey)
+        let flow = classify_flow(&mut self.tvl1, &self.options, &crop, &reference.grey, &current.grey)
             .map_err(|e| self.opencv_error(e))?;
         let input = epir_input(&flow);
         self.timings.add(Stage::Classify, started.elapsed().as_secs_f32() * 1e3);
@@ -377,11 +381,21 @@ impl Analyzer {
 
 /// TV-L1 flow between two frames on the 28×28 classification grid: the
 /// aligned crop area-averaged to 28×28 first, as the training flow was made.
-fn classify_flow(tvl1: &mut TvL1Flow, side: i32, crop: &Similarity, from: &Mat, to: &Mat) -> Result<FlowField, opencv::Error> {
+fn classify_flow(
+    tvl1: &mut TvL1Flow,
+    options: &AnalysisOptions,
+    crop: &Similarity,
+    from: &Mat,
+    to: &Mat,
+) -> Result<FlowField, opencv::Error> {
+    let flow_side = options.classify_flow_side.max(EPIR_SIDE as i32);
     let small = |image: &Mat| -> Result<Mat, opencv::Error> {
-        let face = warp(crop, image, side)?;
+        let face = warp(crop, image, options.classify_side)?;
+        if flow_side == options.classify_side {
+            return Ok(face);
+        }
         let mut out = Mat::default();
-        imgproc::resize(&face, &mut out, Size::new(EPIR_SIDE as i32, EPIR_SIDE as i32), 0.0, 0.0, imgproc::INTER_AREA)?;
+        imgproc::resize(&face, &mut out, Size::new(flow_side, flow_side), 0.0, 0.0, imgproc::INTER_AREA)?;
         Ok(out)
     };
     tvl1.calc(&small(from)?, &small(to)?).map_err(|e| opencv::Error::new(opencv::core::StsError, e.to_string()))
@@ -391,7 +405,7 @@ fn classify_flow(tvl1: &mut TvL1Flow, side: i32, crop: &Similarity, from: &Mat, 
 fn fit_crops(landmarks: &Landmarks, options: &AnalysisOptions) -> Option<(Similarity, Similarity)> {
     Some((
         Similarity::crop_from_face(landmarks, options.spotting_side)?,
-        Similarity::crop_from_face(landmarks, options.classify_side)?,
+        Similarity::training_crop_from_face(landmarks, options.classify_side)?,
     ))
 }
 
@@ -402,4 +416,16 @@ fn warp(crop: &Similarity, grey: &Mat, side: i32) -> Result<Mat, opencv::Error> 
 /// The newest buffered frame at or before `t` (the reference frame).
 fn frame_before(buffer: &VecDeque<BufferedFrame>, t: f64) -> Option<&BufferedFrame> {
     buffer.iter().rev().find(|f| f.timestamp_s <= t + 1e-9)
+}
+
+fn debug_write_input(dir: &std::path::Path, frame: u64, input: &[f32]) {
+    let plane = EPIR_SIDE * EPIR_SIDE;
+    let q = |x: f32| (x * 255.0).round() as u8;
+    let pixels: Vec<opencv::core::Vec3b> =
+        (0..plane).map(|i| opencv::core::Vec3b::from([q(input[2 * plane + i]), q(input[plane + i]), q(input[i])])).collect();
+    if let Ok(mat) = Mat::new_rows_cols_with_data(EPIR_SIDE as i32, EPIR_SIDE as i32, &pixels) {
+        let mut big = Mat::default();
+        let _ = imgproc::resize(&mat, &mut big, Size::new(224, 224), 0.0, 0.0, imgproc::INTER_NEAREST);
+        let _ = opencv::imgcodecs::imwrite(&dir.join(format!("event-{frame}.png")).to_string_lossy(), &big, &opencv::core::Vector::new());
+    }
 }
