@@ -266,9 +266,6 @@ impl Analyzer {
         let started = std::time::Instant::now();
         let motion = self.regions.motion(&flow);
         let sample = MotionSample { frame: current.index, timestamp_s: t, expressive: motion.expressive(), eyes: motion.eyes, head: motion.head[0].hypot(motion.head[1]) };
-        if std::env::var_os("GLIMPSE_DEBUG_MOTION").is_some() {
-            eprintln!("motion {} {:.3} {:.3} {:.3} {:.3}", current.index, motion.brows, motion.mouth, motion.eyes, motion.head[0]);
-        }
         let Some(state) = self.faces.get_mut(&face.id) else { return Ok(()) };
         let ready = state.signal.push(sample);
         let mut intervals = Vec::new();
@@ -318,11 +315,7 @@ impl Analyzer {
             (Some(onset), Some(apex)) => {
                 let flow = classify_flow(&mut self.tvl1, &self.options, &crop, &onset.grey, &apex.grey)
                     .map_err(|e| self.opencv_error(e))?;
-                let input = epir_input(&flow);
-                if let Some(dir) = std::env::var_os("GLIMPSE_DEBUG_EVENTS") {
-                    debug_write_input(std::path::Path::new(&dir), interval.apex_frame, &input);
-                }
-                self.model.predict(&[input.as_slice()])?.into_iter().next()
+                self.model.predict(&[epir_input(&flow).as_slice()])?.into_iter().next()
             }
             // Older than the buffer: cannot happen with the buffer sized from
             // the spotting limits, but never worth a panic.
@@ -418,14 +411,3 @@ fn frame_before(buffer: &VecDeque<BufferedFrame>, t: f64) -> Option<&BufferedFra
     buffer.iter().rev().find(|f| f.timestamp_s <= t + 1e-9)
 }
 
-fn debug_write_input(dir: &std::path::Path, frame: u64, input: &[f32]) {
-    let plane = EPIR_SIDE * EPIR_SIDE;
-    let q = |x: f32| (x * 255.0).round() as u8;
-    let pixels: Vec<opencv::core::Vec3b> =
-        (0..plane).map(|i| opencv::core::Vec3b::from([q(input[2 * plane + i]), q(input[plane + i]), q(input[i])])).collect();
-    if let Ok(mat) = Mat::new_rows_cols_with_data(EPIR_SIDE as i32, EPIR_SIDE as i32, &pixels) {
-        let mut big = Mat::default();
-        let _ = imgproc::resize(&mat, &mut big, Size::new(224, 224), 0.0, 0.0, imgproc::INTER_NEAREST);
-        let _ = opencv::imgcodecs::imwrite(&dir.join(format!("event-{frame}.png")).to_string_lossy(), &big, &opencv::core::Vector::new());
-    }
-}
