@@ -115,7 +115,7 @@ struct PipelineArgs {
     #[arg(long)]
     sensitivity: Option<f32>,
     /// Run the face detector this often, seconds (tracks hold in between).
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.4)]
     detect_every: f64,
     /// Per-frame class probabilities this many times a second (0: every frame).
     #[arg(long, default_value_t = 10.0)]

@@ -7,12 +7,10 @@ use std::collections::{BTreeMap, VecDeque};
 use opencv::core::{Mat, Size};
 use opencv::imgproc;
 
-use super::{AnalysisOptions, DetectorKind, PipelineError, Stage, StageTimings};
+use super::faces::FaceFinder;
+use super::{AnalysisOptions, PipelineError, Stage, StageTimings};
 use crate::capture::{Frame, SourceInfo};
-use crate::face::{
-    canonical_landmarks, FaceDetector, FaceTracker, HaarDetector, Landmarks, Mtcnn, MtcnnOptions, Similarity, TrackedFace,
-    TrackerOptions,
-};
+use crate::face::{canonical_landmarks, FaceDetection, FaceTracker, Landmarks, Similarity, TrackedFace, TrackerOptions};
 use crate::model::weights_io::Prediction;
 use crate::model::EpirModel;
 use crate::motion::{epir_input, DisFlow, FaceRegions, FlowField, TvL1Flow, EPIR_SIDE};
@@ -46,9 +44,12 @@ struct FaceState {
 pub struct Analyzer {
     options: AnalysisOptions,
     model: EpirModel,
-    detector: Box<dyn FaceDetector>,
+    /// Taken out by a caller that runs detection on its own thread.
+    finder: Option<FaceFinder>,
     tracker: FaceTracker,
     dis: DisFlow,
+    /// A cheaper DIS for the per-frame class track (coarse by nature).
+    track_dis: DisFlow,
     tvl1: TvL1Flow,
     /// Regions of the canonical spotting crop (the same for every face).
     regions: FaceRegions,
@@ -56,7 +57,6 @@ pub struct Analyzer {
     buffer_s: f64,
     faces: BTreeMap<u32, FaceState>,
     summaries: BTreeMap<u32, FaceSummary>,
-    last_detection_s: Option<f64>,
     session: Session,
     next_event_id: u32,
     pub timings: StageTimings,
@@ -65,14 +65,7 @@ pub struct Analyzer {
 impl Analyzer {
     pub fn new(options: AnalysisOptions, source: &SourceInfo, device: tch::Device) -> Result<Self, PipelineError> {
         let model = EpirModel::load(&options.weights, device)?;
-        let detector: Box<dyn FaceDetector> = match options.detector {
-            DetectorKind::Mtcnn => {
-                let dir = options.mtcnn_dir.clone().unwrap_or_else(Mtcnn::default_dir);
-                let mtcnn_options = MtcnnOptions { min_face_px: options.min_face_px, ..MtcnnOptions::default() };
-                Box::new(Mtcnn::load(&dir, mtcnn_options, device)?)
-            }
-            DetectorKind::Haar => Box::new(HaarDetector::load(&HaarDetector::default_path())?),
-        };
+        let finder = FaceFinder::new(&options, device)?;
         let side = options.spotting_side;
         let regions = FaceRegions::from_landmarks(&canonical_landmarks(side as f32), side as usize, side as usize);
         let s = &options.spotting;
@@ -100,16 +93,16 @@ impl Analyzer {
         };
         Ok(Self {
             model,
-            detector,
+            finder: Some(finder),
             tracker: FaceTracker::new(TrackerOptions::default()),
             dis: DisFlow::new(true)?,
+            track_dis: DisFlow::new(false)?,
             tvl1: TvL1Flow::new()?,
             regions,
             buffer: VecDeque::new(),
             buffer_s,
             faces: BTreeMap::new(),
             summaries: BTreeMap::new(),
-            last_detection_s: None,
             session,
             next_event_id: 0,
             timings: StageTimings::default(),
@@ -126,23 +119,38 @@ impl Analyzer {
         self.model.device
     }
 
-    /// Analyses one frame; frames must come in order.
+    /// Hands the detection stage to a caller that runs it on another
+    /// thread; it then feeds `push_detected`.
+    pub fn take_face_finder(&mut self) -> Option<FaceFinder> {
+        self.finder.take()
+    }
+
+    /// Analyses one frame, running the detector when it is due; frames
+    /// must come in order.
     pub fn push(&mut self, frame: &Frame) -> Result<(), PipelineError> {
+        let (detections, detect_ms) = match &mut self.finder {
+            Some(finder) => finder.find(frame)?,
+            None => (None, 0.0),
+        };
+        self.push_detected(frame, detections.as_deref(), detect_ms)
+    }
+
+    /// Analyses one frame with the detector's output for it (`None` when
+    /// the detector did not run on it; tracks hold their place).
+    pub fn push_detected(
+        &mut self,
+        frame: &Frame,
+        detections: Option<&[FaceDetection]>,
+        detect_ms: f32,
+    ) -> Result<(), PipelineError> {
         let t = frame.timestamp_s;
+        self.timings.add(Stage::Detect, detect_ms);
         let mut grey = Mat::default();
         self.timings.time(Stage::Align, || imgproc::cvt_color_def(&frame.image, &mut grey, imgproc::COLOR_BGR2GRAY))
             .map_err(|e| self.opencv_error(e))?;
-
-        let due = self.last_detection_s.is_none_or(|last| t - last >= self.options.detect_every_s - 1e-6);
-        let tracked: Vec<TrackedFace> = if due {
-            self.last_detection_s = Some(t);
-            let started = std::time::Instant::now();
-            let detections = self.detector.detect(&frame.image)?;
-            let tracked = self.tracker.update(t, &detections);
-            self.timings.add(Stage::Detect, started.elapsed().as_secs_f32() * 1e3);
-            tracked
-        } else {
-            self.tracker.hold(t)
+        let tracked: Vec<TrackedFace> = match detections {
+            Some(detections) => self.tracker.update(t, detections),
+            None => self.tracker.hold(t),
         };
 
         self.buffer.push_back(BufferedFrame { index: frame.index, timestamp_s: t, grey });
@@ -313,7 +321,8 @@ impl Analyzer {
         let apex = self.buffer.iter().find(|f| f.index == interval.apex_frame);
         let prediction: Option<Prediction> = match (onset, apex) {
             (Some(onset), Some(apex)) => {
-                let flow = classify_flow(&mut self.tvl1, &self.options, &crop, &onset.grey, &apex.grey)
+                let tvl1 = &mut self.tvl1;
+                let flow = classify_flow(&mut |a, b| tvl1.calc(a, b), &self.options, &crop, &onset.grey, &apex.grey)
                     .map_err(|e| self.opencv_error(e))?;
                 self.model.predict(&[epir_input(&flow).as_slice()])?.into_iter().next()
             }
@@ -361,7 +370,8 @@ impl Analyzer {
             return Ok(None);
         };
         let started = std::time::Instant::now();
-        let flow = classify_flow(&mut self.tvl1, &self.options, &crop, &reference.grey, &current.grey)
+        let dis = &mut self.track_dis;
+        let flow = classify_flow(&mut |a, b| dis.calc(a, b), &self.options, &crop, &reference.grey, &current.grey)
             .map_err(|e| self.opencv_error(e))?;
         let input = epir_input(&flow);
         self.timings.add(Stage::Classify, started.elapsed().as_secs_f32() * 1e3);
@@ -372,10 +382,12 @@ impl Analyzer {
     }
 }
 
-/// TV-L1 flow between two frames on the 28×28 classification grid: the
-/// aligned crop area-averaged to 28×28 first, as the training flow was made.
+/// Flow between two frames on training-framed crops at
+/// `classify_flow_side`, by `calc` (TV-L1 for events, as the training flow;
+/// DIS for the per-frame track, where TV-L1's ~0.1 s per pair would not keep
+/// up with live video).
 fn classify_flow(
-    tvl1: &mut TvL1Flow,
+    calc: &mut dyn FnMut(&Mat, &Mat) -> Result<FlowField, crate::motion::MotionError>,
     options: &AnalysisOptions,
     crop: &Similarity,
     from: &Mat,
@@ -391,7 +403,7 @@ fn classify_flow(
         imgproc::resize(&face, &mut out, Size::new(flow_side, flow_side), 0.0, 0.0, imgproc::INTER_AREA)?;
         Ok(out)
     };
-    tvl1.calc(&small(from)?, &small(to)?).map_err(|e| opencv::Error::new(opencv::core::StsError, e.to_string()))
+    calc(&small(from)?, &small(to)?).map_err(|e| opencv::Error::new(opencv::core::StsError, e.to_string()))
 }
 
 /// The crops for spotting and classification, from the same landmarks.

@@ -3,11 +3,13 @@
 //! app feeds it from the camera); `analyze` runs it over a file with decoding
 //! on its own thread.
 mod analyzer;
+mod faces;
 mod offline;
 mod options;
 mod timings;
 
 pub use analyzer::Analyzer;
+pub use faces::FaceFinder;
 pub use offline::{analyze, Analysis, Progress};
 pub use options::{AnalysisOptions, DetectorKind};
 pub use timings::{Stage, StageTimings};

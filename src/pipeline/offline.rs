@@ -7,6 +7,7 @@ use crossbeam_channel::bounded;
 
 use super::{AnalysisOptions, Analyzer, PipelineError, Stage, StageTimings};
 use crate::capture::{self, measured_fps, Frame};
+use crate::face::FaceDetection;
 use crate::timeline::Session;
 
 /// How far an analysis has got, for progress bars.
@@ -34,6 +35,14 @@ pub struct Analysis {
     pub wall_s: f64,
 }
 
+/// A frame from the decode thread, with the detector's output when it ran.
+struct Decoded {
+    frame: Frame,
+    decode_ms: f32,
+    detections: Option<Vec<FaceDetection>>,
+    detect_ms: f32,
+}
+
 /// Frames in flight between decoder and analyzer: enough to ride out a slow
 /// frame, few enough to keep memory flat.
 const QUEUE: usize = 8;
@@ -50,22 +59,35 @@ pub fn analyze(
     let mut source = capture::open(path, options.folder_fps)?;
     let info = source.info().clone();
     let mut analyzer = Analyzer::new(options.clone(), &info, device)?;
-    let (frames_tx, frames_rx) = bounded::<Result<(Frame, f32), PipelineError>>(QUEUE);
+    // Decoding and face detection run on one thread, flow, spotting and
+    // classification on this one: the two halves cost about the same.
+    let mut finder = analyzer.take_face_finder();
+    if !device.is_cuda() {
+        // Two threads already share the cores; libtorch's own intra-op
+        // threads on top of them only contend.
+        tch::set_num_threads(1);
+    }
+    let (frames_tx, frames_rx) = bounded::<Result<Decoded, PipelineError>>(QUEUE);
     let decoder = std::thread::Builder::new()
         .name("glimpse-decode".into())
         .spawn(move || {
             loop {
                 let started = Instant::now();
                 let next = source.next_frame();
-                let ms = started.elapsed().as_secs_f32() * 1e3;
-                let stop = !matches!(next, Ok(Some(_)));
-                let message = next.map(|f| f.map(|f| (f, ms))).map_err(PipelineError::from).transpose();
-                if let Some(message) = message {
-                    if frames_tx.send(message).is_err() {
-                        break;
+                let decode_ms = started.elapsed().as_secs_f32() * 1e3;
+                let message = match next {
+                    Ok(Some(frame)) => {
+                        let found = match &mut finder {
+                            Some(finder) => finder.find(&frame),
+                            None => Ok((None, 0.0)),
+                        };
+                        found.map(|(detections, detect_ms)| Decoded { frame, decode_ms, detections, detect_ms })
                     }
-                }
-                if stop {
+                    Ok(None) => break,
+                    Err(e) => Err(PipelineError::from(e)),
+                };
+                let failed = message.is_err();
+                if frames_tx.send(message).is_err() || failed {
                     break;
                 }
             }
@@ -77,7 +99,7 @@ pub fn analyze(
     let (mut first_t, mut last_t) = (None, 0.0);
     let mut result = Ok(());
     for message in frames_rx.iter() {
-        let (frame, decode_ms) = match message {
+        let Decoded { frame, decode_ms, detections, detect_ms } = match message {
             Ok(x) => x,
             Err(e) => {
                 result = Err(e);
@@ -85,7 +107,7 @@ pub fn analyze(
             }
         };
         analyzer.timings.add(Stage::Decode, decode_ms);
-        if let Err(e) = analyzer.push(&frame) {
+        if let Err(e) = analyzer.push_detected(&frame, detections.as_deref(), detect_ms) {
             result = Err(e);
             break;
         }

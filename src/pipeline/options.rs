@@ -51,7 +51,7 @@ impl Default for AnalysisOptions {
     fn default() -> Self {
         Self {
             detector: DetectorKind::Mtcnn,
-            detect_every_s: 0.2,
+            detect_every_s: 0.4,
             min_face_px: 40.0,
             align_window_s: 1.0,
             spotting_side: 128,
