@@ -13,7 +13,10 @@ BIN := ./target/release/glimpse
 RECIPE := --test-time-mirror
 TRIED := reports/loso-run1-baseline.json reports/loso-run2-ema-mixup.json
 
-.PHONY: setup build test demo bench loso weights
+DEMO_CLIP := assets/demo/astronaut-demo.mp4
+DEMO_OUT := target/demo
+
+.PHONY: setup build test demo eval bench bench-pipeline loso weights
 
 setup:
 	@bash scripts/setup.sh
@@ -24,16 +27,23 @@ build: setup
 test: setup
 	@$(WITH_ENV) cargo test --release
 
-# The main job on what ships today: the bundled EPIR weights, timed, and
-# scored on the labelled set (their own training data, so a sanity check,
-# not a generalisation estimate: see weights/README.md for LOSO).
+# The main job: analyse the bundled demo clip (a synthetic interview made
+# from a public-domain photo, with known events) and write every export to
+# $(DEMO_OUT); then score the spotting against the clip's ground truth.
 demo: build
-	@$(BIN) bench model --weights $(WEIGHTS)
-	@if [ -f $(DATA)/labels.csv ]; then $(BIN) eval --weights $(WEIGHTS) --data $(DATA); \
-	else echo "($(DATA) not found: skipping eval)"; fi
+	@$(BIN) analyze $(DEMO_CLIP) --out $(DEMO_OUT) --export all
+	@$(BIN) eval-spotting $(DEMO_CLIP)
+
+# The shipped weights scored on the labelled set (their own training data,
+# so a sanity check, not a generalisation estimate: see weights/README.md).
+eval: build
+	@$(BIN) eval --weights $(WEIGHTS) --data $(DATA)
 
 bench: build
 	@$(BIN) bench model --weights $(WEIGHTS)
+
+bench-pipeline: build
+	@$(BIN) bench pipeline $(DEMO_CLIP)
 
 # Reproduce the LOSO report and the shipped weights + model card.
 loso: build
