@@ -107,6 +107,11 @@ impl Similarity {
         Self::fit(landmarks, &training_crop_landmarks(side as f32))
     }
 
+    /// This transform followed by a uniform scaling of the crop by `factor`.
+    pub fn scaled(&self, factor: f64) -> Self {
+        Self { a: self.a * factor, b: self.b * factor, tx: self.tx * factor, ty: self.ty * factor }
+    }
+
     pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {
         let (x, y) = (f64::from(p[0]), f64::from(p[1]));
         [(self.a * x - self.b * y + self.tx) as f32, (self.b * x + self.a * y + self.ty) as f32]

@@ -352,6 +352,7 @@ impl Analyzer {
             attention,
             attention_rows: rows as usize,
             attention_cols: cols as usize,
+            attention_crop: Some(crop.scaled(1.0 / f64::from(self.options.classify_side))),
             ..Event::default()
         });
         self.timings.add(Stage::Classify, started.elapsed().as_secs_f32() * 1e3);

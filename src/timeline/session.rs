@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::capture::SourceKind;
-use crate::face::{FaceBox, Landmarks};
+use crate::face::{FaceBox, Landmarks, Similarity};
 
 pub const SESSION_FORMAT_VERSION: u32 = 1;
 
@@ -121,6 +121,10 @@ pub struct Event {
     pub attention: Vec<f32>,
     pub attention_rows: usize,
     pub attention_cols: usize,
+    /// Image → the crop the attention grid covers, scaled so the crop is the
+    /// unit square (heatmaps are drawn through its inverse). `None` in
+    /// sessions from before it was recorded: the face box stands in.
+    pub attention_crop: Option<Similarity>,
     pub review: Review,
 }
 

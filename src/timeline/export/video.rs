@@ -17,6 +17,7 @@ use super::ExportError;
 use crate::capture::{self, SourceKind};
 use crate::io::{write_atomic_with, AtomicWithError};
 use crate::timeline::session::{Event, FaceFrame, ReviewStatus, Session};
+use crate::face::Similarity;
 
 /// Weight of the heatmap over the face (0.4: the face stays readable).
 const HEATMAP_ALPHA: f64 = 0.4;
@@ -174,8 +175,10 @@ impl<'a> Overlays<'a> {
             .collect();
         // Heatmap first, so the box, points and text stay on top of it.
         if let Some(event) = active.first() {
-            if clipped.width > 1 && clipped.height > 1 {
-                blend_heatmap(image, clipped, event)?;
+            match event.attention_crop {
+                Some(crop) => blend_heatmap_through(image, &crop, event)?,
+                None if clipped.width > 1 && clipped.height > 1 => blend_heatmap(image, clipped, event)?,
+                None => {}
             }
         }
         let colour = if active.iter().any(|e| e.review.status == ReviewStatus::Confirmed) { GREEN } else { YELLOW };
@@ -215,25 +218,52 @@ impl<'a> Overlays<'a> {
 }
 
 /// The event's attention grid, scaled so its peak is red, upsampled
-/// (bicubic) to `region`, JET-coloured and blended over it.
-fn blend_heatmap(image: &mut Mat, region: Rect, event: &Event) -> opencv::Result<()> {
+/// (bicubic) to `width`×`height` and JET-coloured; `None` without a grid.
+fn heat_image(event: &Event, width: i32, height: i32) -> opencv::Result<Option<Mat>> {
     let (rows, cols) = (event.attention_rows, event.attention_cols);
     if rows == 0 || cols == 0 || event.attention.len() != rows * cols {
-        return Ok(());
+        return Ok(None);
     }
     let peak = event.attention.iter().copied().filter(|v| v.is_finite()).fold(0.0f32, f32::max);
     if peak <= 0.0 {
-        return Ok(());
+        return Ok(None);
     }
     let scaled: Vec<f32> = event.attention.iter().map(|&v| if v.is_finite() { (v / peak).max(0.0) } else { 0.0 }).collect();
     let grid = Mat::new_rows_cols_with_data(rows as i32, cols as i32, &scaled)?;
     let mut upsampled = Mat::default();
-    imgproc::resize(&grid, &mut upsampled, Size::new(region.width, region.height), 0.0, 0.0, imgproc::INTER_CUBIC)?;
+    imgproc::resize(&grid, &mut upsampled, Size::new(width, height), 0.0, 0.0, imgproc::INTER_CUBIC)?;
     let mut levels = Mat::default();
     // Bicubic overshoots past 0..1; convert_to saturates it back.
     upsampled.convert_to(&mut levels, core::CV_8U, 255.0, 0.0)?;
     let mut heat = Mat::default();
     imgproc::apply_color_map(&levels, &mut heat, imgproc::COLORMAP_JET)?;
+    Ok(Some(heat))
+}
+
+/// Side of the heatmap before it is warped back onto the frame.
+const HEAT_SIDE: i32 = 112;
+
+/// The heatmap drawn where the model looked: the crop EPIR saw, mapped back
+/// onto the frame through the inverse of `crop` (image → unit crop).
+fn blend_heatmap_through(image: &mut Mat, crop: &Similarity, event: &Event) -> opencv::Result<()> {
+    let Some(heat) = heat_image(event, HEAT_SIDE, HEAT_SIDE)? else { return Ok(()) };
+    let to_crop = crop.scaled(f64::from(HEAT_SIDE));
+    let matrix = Mat::from_slice_2d(&[[to_crop.a, -to_crop.b, to_crop.tx], [to_crop.b, to_crop.a, to_crop.ty]])?;
+    let size = image.size()?;
+    let (mut warped, mut mask) = (Mat::default(), Mat::default());
+    let flags = imgproc::INTER_LINEAR | imgproc::WARP_INVERSE_MAP;
+    imgproc::warp_affine(&heat, &mut warped, &matrix, size, flags, core::BORDER_CONSTANT, core::Scalar::all(0.0))?;
+    let ones = Mat::new_rows_cols_with_default(HEAT_SIDE, HEAT_SIDE, core::CV_8UC1, core::Scalar::all(255.0))?;
+    imgproc::warp_affine(&ones, &mut mask, &matrix, size, flags, core::BORDER_CONSTANT, core::Scalar::all(0.0))?;
+    let mut blended = Mat::default();
+    core::add_weighted(&*image, 1.0 - HEATMAP_ALPHA, &warped, HEATMAP_ALPHA, 0.0, &mut blended, -1)?;
+    blended.copy_to_masked(image, &mask)
+}
+
+/// The event's heatmap over `region` (the face box), for sessions that do
+/// not record the crop the attention covers.
+fn blend_heatmap(image: &mut Mat, region: Rect, event: &Event) -> opencv::Result<()> {
+    let Some(heat) = heat_image(event, region.width, region.height)? else { return Ok(()) };
     let mut roi = image.roi_mut(region)?;
     let mut blended = Mat::default();
     core::add_weighted(&roi, 1.0 - HEATMAP_ALPHA, &heat, HEATMAP_ALPHA, 0.0, &mut blended, -1)?;
