@@ -69,8 +69,10 @@ impl FaceRegions {
             nose: rect(nose[0] - 0.18 * iod, nose[1] - 0.5 * iod, nose[0] + 0.18 * iod, nose[1] + 0.02 * iod),
             rigid: [
                 rect(nose[0] - 0.18 * iod, nose[1] - 0.5 * iod, nose[0] + 0.18 * iod, nose[1] + 0.02 * iod),
-                rect(left_eye[0] - 0.3 * iod, left_eye[1] + 0.35 * iod, nose[0] - 0.25 * iod, mouth_y - 0.3 * iod),
-                rect(nose[0] + 0.25 * iod, right_eye[1] + 0.35 * iod, right_eye[0] + 0.3 * iod, mouth_y - 0.3 * iod),
+                // Cheeks, kept clear of the mouth: a smile pulls the skin
+                // near the lip corners.
+                rect(left_eye[0] - 0.3 * iod, left_eye[1] + 0.35 * iod, nose[0] - 0.25 * iod, mouth_y - 0.45 * iod),
+                rect(nose[0] + 0.25 * iod, right_eye[1] + 0.35 * iod, right_eye[0] + 0.3 * iod, mouth_y - 0.45 * iod),
             ],
         }
     }

@@ -41,6 +41,7 @@ fn event(id: u32, face_id: u32, [onset, apex, offset]: [u64; 3], class: usize, p
         attention: vec![0.1, 0.2, 0.3, 0.4],
         attention_rows: 2,
         attention_cols: 2,
+        attention_crop: None,
         review: Review::default(),
     }
 }
