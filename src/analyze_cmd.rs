@@ -71,7 +71,16 @@ pub fn run_with_progress(input: &Path, options: &AnalysisOptions, device: tch::D
         bar(p.frames_done, p.frames_total.unwrap_or(0));
         true
     })
-    .with_context(|| format!("analysing {}", input.display()))?;
+    .map_err(|e| {
+        // Most pipeline errors name the input already; say it once.
+        let named = e.to_string().contains(&input.display().to_string());
+        let e = anyhow::Error::new(e);
+        if named {
+            e
+        } else {
+            e.context(format!("analysing {}", input.display()))
+        }
+    })?;
     Ok(analysis)
 }
 

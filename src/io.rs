@@ -4,17 +4,18 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
+// The reason is part of the message and deliberately not a `source`:
+// error chains (`{:#}`) would print it twice.
+#[error("cannot write {path}: {reason}")]
 pub struct WriteError {
     pub path: PathBuf,
-    #[source]
-    pub source: std::io::Error,
+    pub reason: std::io::Error,
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it
 /// over `path`: readers see the old file or the new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let wrap = |source| WriteError { path: path.to_path_buf(), source };
+    let wrap = |reason| WriteError { path: path.to_path_buf(), reason };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(wrap)?;
     }
@@ -39,16 +40,16 @@ pub fn write_atomic_with<E>(
 ) -> Result<(), AtomicWithError<E>> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent)
-            .map_err(|source| AtomicWithError::Io(WriteError { path: path.to_path_buf(), source }))?;
+            .map_err(|reason| AtomicWithError::Io(WriteError { path: path.to_path_buf(), reason }))?;
     }
     let tmp = temp_path_for(path);
     if let Err(err) = write(&tmp) {
         let _ = fs::remove_file(&tmp);
         return Err(AtomicWithError::Writer(err));
     }
-    fs::rename(&tmp, path).map_err(|source| {
+    fs::rename(&tmp, path).map_err(|reason| {
         let _ = fs::remove_file(&tmp);
-        AtomicWithError::Io(WriteError { path: path.to_path_buf(), source })
+        AtomicWithError::Io(WriteError { path: path.to_path_buf(), reason })
     })
 }
 

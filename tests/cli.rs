@@ -62,7 +62,13 @@ fn bad_input_gives_a_clear_error_not_a_panic() {
     let missing = dir.join("missing.safetensors");
     let (ok, _, err) = glimpse(&["eval", "--weights", missing.to_str().expect("utf-8")]);
     assert!(!ok);
-    assert!(err.contains("missing.ron") && !err.contains("panicked"), "{err}");
+    assert!(err.contains("missing.safetensors: no such file") && !err.contains("panicked"), "{err}");
+    // The reason is said once, not repeated by the error chain.
+    std::fs::write(&missing, b"").expect("write");
+    let (ok, _, err) = glimpse(&["eval", "--weights", missing.to_str().expect("utf-8")]);
+    assert!(!ok);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert!(err.contains("cannot read model config") && err.contains("missing.ron"), "{err}");
 
     let (ok, _, err) = glimpse(&["train", "--data", dir.to_str().expect("utf-8")]);
     assert!(!ok);

@@ -50,8 +50,8 @@ impl Default for EpirConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read model config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read model config {path}: {reason}")]
+    Read { path: PathBuf, reason: std::io::Error },
     #[error("model config {path} is not valid RON: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("cannot serialise the model config: {0}")]
@@ -141,7 +141,7 @@ impl EpirConfig {
 
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+            .map_err(|reason| ConfigError::Read { path: path.to_path_buf(), reason })?;
         let config: Self = ron::from_str(&text)
             .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
         config.validate()?;

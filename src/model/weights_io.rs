@@ -54,6 +54,9 @@ impl EpirModel {
 
     /// Reads `weights` and the config RON beside it.
     pub fn load(weights: &Path, device: Device) -> Result<Self, ModelError> {
+        if !weights.is_file() {
+            return Err(ModelError::Read { path: weights.to_path_buf(), message: "no such file".into() });
+        }
         let config_path = EpirConfig::path_beside(weights);
         let config = EpirConfig::load(&config_path)?;
         let mut model = Self::new(config, device)?;

@@ -11,12 +11,8 @@ use crate::io::{write_atomic, WriteError};
 pub enum SessionError {
     #[error("session {path}: no such file")]
     Missing { path: PathBuf },
-    #[error("session {path}: cannot be read: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("session {path}: cannot be read: {reason}")]
+    Read { path: PathBuf, reason: std::io::Error },
     #[error("session {path}: unknown extension (expected .ron or .json)")]
     UnknownExtension { path: PathBuf },
     #[error("session {path}: not valid {format} at line {line}, column {column}: {message}")]
@@ -83,7 +79,7 @@ impl Session {
             if source.kind() == std::io::ErrorKind::NotFound {
                 SessionError::Missing { path: path.to_path_buf() }
             } else {
-                SessionError::Read { path: path.to_path_buf(), source }
+                SessionError::Read { path: path.to_path_buf(), reason: source }
             }
         })?;
         Self::parse(&text, format, path)

@@ -38,8 +38,8 @@ pub struct Dataset {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: std::io::Error },
     #[error("{path}: the header must be `{expected}`, found `{found}`")]
     Header { path: PathBuf, expected: String, found: String },
     #[error("{path}, line {line}: {problem}")]
@@ -55,7 +55,7 @@ impl Dataset {
     /// be indices into `class_names` and agree with the `label_name` column.
     pub fn load(root: &Path, class_names: &[String]) -> Result<Self, DataError> {
         let csv = root.join("labels.csv");
-        let text = std::fs::read_to_string(&csv).map_err(|source| DataError::Read { path: csv.clone(), source })?;
+        let text = std::fs::read_to_string(&csv).map_err(|reason| DataError::Read { path: csv.clone(), reason })?;
         let mut lines = text.lines().enumerate();
         let header = lines.next().map(|(_, l)| l.trim()).unwrap_or("");
         if header.split(',').map(str::trim).ne(HEADER) {
