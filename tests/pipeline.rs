@@ -96,9 +96,13 @@ fn synthetic_clips_are_spotted_timed_and_classified() {
             assert!((frame.timestamp_s - i as f64 / 30.0).abs() < 1e-3, "{name}: frame {i} at {} s", frame.timestamp_s);
             assert_eq!(frame.faces.len(), 1, "{name}: frame {i}");
         }
-        // Motion needs a reference frame back; measured: missing on frames
-        // 0–17 (0.6 s) only.
-        for frame in session.frames.iter().filter(|f| f.timestamp_s >= 1.0) {
+        // Motion needs a reference frame 0.6 s back and, to cancel the
+        // return echo, a frame 0.6 s ahead: measured missing on frames 0–17
+        // and on the last 0.6 s only.
+        let last_t = session.frames.last().map_or(0.0, |f| f.timestamp_s);
+        let tail: Vec<u64> = session.frames.iter().filter(|f| f.faces[0].motion.is_none() && f.timestamp_s > 1.0).map(|f| f.index).collect();
+        assert!(tail.iter().all(|&i| i as f64 / 30.0 > last_t - 0.61), "{name}: motion missing at {tail:?}");
+        for frame in session.frames.iter().filter(|f| f.timestamp_s >= 1.0 && f.timestamp_s <= last_t - 0.61) {
             let motion = frame.faces[0].motion.unwrap_or_else(|| panic!("{name}: no motion at frame {}", frame.index));
             assert!(motion.is_finite() && motion >= 0.0, "{name}: motion {motion} at frame {}", frame.index);
         }

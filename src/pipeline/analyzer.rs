@@ -293,19 +293,13 @@ impl Analyzer {
     }
 
     /// Flushes a face's signal and spotter (end of video, or the face left).
+    /// The last reference gap of samples has no later frame to cancel the
+    /// return echo with, so it is not spotted (and its motion stays unknown):
+    /// a micro-expression needs 0.6 s of video after it to be found.
     fn flush_face(&mut self, id: u32) -> Result<(), PipelineError> {
         let Some(state) = self.faces.get_mut(&id) else { return Ok(()) };
-        let ready = state.signal.finish();
-        let mut intervals = Vec::new();
-        for s in &ready {
-            intervals.extend(state.spotter.push(*s));
-        }
-        intervals.extend(state.spotter.finish());
-        for s in ready {
-            if let Some(f) = self.face_frame_mut(s.frame, id) {
-                f.motion = Some(s.expressive);
-            }
-        }
+        let _one_sided = state.signal.finish();
+        let intervals = state.spotter.finish();
         for interval in intervals {
             self.add_event(id, interval)?;
         }

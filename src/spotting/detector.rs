@@ -51,7 +51,7 @@ impl Default for SpottingOptions {
             max_onset_to_apex_s: 0.26,
             min_duration_s: 0.06,
             slack_s: 0.1,
-            blink_ratio: 1.5,
+            blink_ratio: 1.0,
             head_motion_ratio: 0.25,
         }
     }

@@ -48,8 +48,9 @@ impl TwoSidedSignal {
         ready
     }
 
-    /// The last L seconds have no later frame to compare with: they pass
-    /// through one-sided.
+    /// The last L seconds have no later frame to compare with: they come
+    /// back one-sided (b, not s), echoes and all; callers should not spot
+    /// on them.
     pub fn finish(&mut self) -> Vec<MotionSample> {
         self.pending.drain(..).collect()
     }
