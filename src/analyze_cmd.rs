@@ -93,10 +93,19 @@ pub fn progress_bar(label: &'static str) -> impl FnMut(u64, u64) {
         let elapsed = started.elapsed().as_secs_f64();
         let rate = done as f64 / elapsed.max(1e-9);
         let fraction = if total > 0 { (done as f64 / total as f64).min(1.0) } else { 0.0 };
-        let eta = if total > 0 && done > 0 { format!("ETA {}", clock((total.saturating_sub(done)) as f64 / rate)) } else { String::new() };
+        let eta = if total > 0 && done > 0 {
+            format!("ETA {}", clock((total.saturating_sub(done)) as f64 / rate))
+        } else {
+            String::new()
+        };
         if terminal {
             let filled = (fraction * 30.0).round() as usize;
-            eprint!("\r{label} [{}{}] {:>3.0}% {done}/{total} frames {rate:.0} fps {eta}   ", "#".repeat(filled), " ".repeat(30 - filled), fraction * 100.0);
+            eprint!(
+                "\r{label} [{}{}] {:>3.0}% {done}/{total} frames {rate:.0} fps {eta}   ",
+                "#".repeat(filled),
+                " ".repeat(30 - filled),
+                fraction * 100.0
+            );
             if total > 0 && done >= total {
                 eprintln!();
             }
@@ -132,7 +141,10 @@ pub fn summary(session: &Session, wall_s: f64) -> String {
     );
     out += &format!("faces: {}\n", session.faces.len());
     for face in &session.faces {
-        out += &format!("  face {}: frames {}–{} ({} present)\n", face.id, face.first_frame, face.last_frame, face.frames_present);
+        out += &format!(
+            "  face {}: frames {}–{} ({} present)\n",
+            face.id, face.first_frame, face.last_frame, face.frames_present
+        );
     }
     out += &format!("events: {}\n", session.events.len());
     if !session.events.is_empty() {
@@ -179,7 +191,14 @@ fn scores_table(clips: &[ClipScores], pooled: &ClipScores) -> String {
         let s = &c.spotting;
         out += &format!(
             "{:<28} {:>3} {:>3} {:>3}  {:>9.3} {:>7.3} {:>6.3}  {:>9.3}\n",
-            c.clip, s.true_positives, s.false_positives, s.false_negatives, s.precision, s.recall, s.f1, c.class_accuracy()
+            c.clip,
+            s.true_positives,
+            s.false_positives,
+            s.false_negatives,
+            s.precision,
+            s.recall,
+            s.f1,
+            c.class_accuracy()
         );
     }
     out += "(MEGC rule: a spotted interval is a hit when its IoU with a true one is at least 0.5; class accuracy is over hits)";

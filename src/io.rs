@@ -34,10 +34,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 
 /// Runs `write` against a temporary path beside `path`, then renames it into
 /// place; for writers (such as libtorch's) that insist on opening a path.
-pub fn write_atomic_with<E>(
-    path: &Path,
-    write: impl FnOnce(&Path) -> Result<(), E>,
-) -> Result<(), AtomicWithError<E>> {
+pub fn write_atomic_with<E>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), AtomicWithError<E>> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent)
             .map_err(|reason| AtomicWithError::Io(WriteError { path: path.to_path_buf(), reason }))?;

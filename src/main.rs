@@ -305,16 +305,15 @@ fn run_synth(args: SynthArgs) -> Result<()> {
     let classes = if args.classes.is_empty() {
         None
     } else {
-        let ids = args
-            .classes
-            .iter()
-            .map(|name| {
-                CLASS_NAMES
-                    .iter()
-                    .position(|c| c.eq_ignore_ascii_case(name.trim()))
-                    .with_context(|| format!("--classes: unknown class `{name}` (known: {})", CLASS_NAMES.join(", ")))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let ids =
+            args.classes
+                .iter()
+                .map(|name| {
+                    CLASS_NAMES.iter().position(|c| c.eq_ignore_ascii_case(name.trim())).with_context(|| {
+                        format!("--classes: unknown class `{name}` (known: {})", CLASS_NAMES.join(", "))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
         Some(ids)
     };
     let defaults = SynthSpec::default();
@@ -325,7 +324,10 @@ fn run_synth(args: SynthArgs) -> Result<()> {
                 let parse = |v: &str| v.trim().parse::<f32>().with_context(|| format!("--amplitude: bad number `{v}`"));
                 (None, (parse(lo)?, parse(hi)?))
             }
-            None => (Some(text.trim().parse::<f32>().with_context(|| format!("--amplitude: bad number `{text}`"))?), defaults.amplitude_range_px),
+            None => (
+                Some(text.trim().parse::<f32>().with_context(|| format!("--amplitude: bad number `{text}`"))?),
+                defaults.amplitude_range_px,
+            ),
         },
     };
     let spec = SynthSpec {
@@ -462,14 +464,20 @@ fn run_train(args: TrainArgs, device: tch::Device) -> Result<()> {
                 trained.losses.last().copied().unwrap_or(f64::NAN)
             );
             trained.model.save(&args.weights_out)?;
-            eprintln!("wrote {} and {}", args.weights_out.display(), EpirConfig::path_beside(&args.weights_out).display());
-            let loso: Option<LosoReport> = args.loso_report.as_deref().map(|p| read_json(p, "a LOSO report")).transpose()?;
+            eprintln!(
+                "wrote {} and {}",
+                args.weights_out.display(),
+                EpirConfig::path_beside(&args.weights_out).display()
+            );
+            let loso: Option<LosoReport> =
+                args.loso_report.as_deref().map(|p| read_json(p, "a LOSO report")).transpose()?;
             let bench: Option<ModelBench> =
                 args.bench_report.as_deref().map(|p| read_json(p, "a `glimpse bench model` report")).transpose()?;
             let also_tried: Vec<LosoReport> =
                 args.also_tried.iter().map(|p| read_json(p, "a LOSO report")).collect::<Result<_>>()?;
             let machine = machine_description();
-            let weights_name = args.weights_out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let weights_name =
+                args.weights_out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let card = model_card(&CardFacts {
                 weights_file: &weights_name,
                 config: &config,
@@ -503,7 +511,12 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<
 fn machine_description() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|info| info.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     format!("{cpu}, {cores} cores")

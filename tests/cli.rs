@@ -20,9 +20,15 @@ fn train_all_writes_weights_config_and_card_that_eval_reads() {
     let data = common::shared_data();
     let weights = dir.join("tiny.safetensors");
     let (ok, _, err) = glimpse(&[
-        "train", "--protocol", "all", "--epochs", "2",
-        "--data", data.to_str().expect("utf-8"),
-        "--weights-out", weights.to_str().expect("utf-8"),
+        "train",
+        "--protocol",
+        "all",
+        "--epochs",
+        "2",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--weights-out",
+        weights.to_str().expect("utf-8"),
     ]);
     assert!(ok, "{err}");
     assert!(err.contains("device: cpu"), "the device is announced: {err}");
@@ -30,7 +36,8 @@ fn train_all_writes_weights_config_and_card_that_eval_reads() {
     let card = std::fs::read_to_string(dir.join("README.md")).expect("model card");
     assert!(card.contains("442 samples from 68 subjects") && card.contains("2 epochs"), "{card}");
 
-    let (ok, out, err) = glimpse(&["eval", "--weights", weights.to_str().expect("utf-8"), "--data", data.to_str().expect("utf-8")]);
+    let (ok, out, err) =
+        glimpse(&["eval", "--weights", weights.to_str().expect("utf-8"), "--data", data.to_str().expect("utf-8")]);
     assert!(ok, "{err}");
     let full: Vec<&str> = out.lines().find(|l| l.starts_with("full")).expect("full row").split_whitespace().collect();
     assert_eq!(full[4], "442");
@@ -46,12 +53,15 @@ fn bench_model_reports_size_flops_and_latency_within_budget() {
     let (ok, out, err) = glimpse(&["bench", "model", "--runs", "20", "--out", json_path.to_str().expect("utf-8")]);
     assert!(ok, "{err}");
     assert!(out.contains("stage 0 block 0") && out.contains("ms/sample"), "{out}");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json")).expect("parse");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json")).expect("parse");
     let params = json["params"].as_u64().expect("params");
     assert!(params > 100_000 && params <= 2_500_000, "{params} parameters");
-    let layer_sum: u64 = json["layers"].as_array().expect("layers").iter().map(|l| l["params"].as_u64().unwrap_or(0)).sum();
+    let layer_sum: u64 =
+        json["layers"].as_array().expect("layers").iter().map(|l| l["params"].as_u64().unwrap_or(0)).sum();
     assert_eq!(layer_sum, params, "per-layer counts add up to the variables' size");
-    let batches: Vec<u64> = json["latencies"].as_array().expect("latencies").iter().map(|l| l["batch"].as_u64().unwrap_or(0)).collect();
+    let batches: Vec<u64> =
+        json["latencies"].as_array().expect("latencies").iter().map(|l| l["batch"].as_u64().unwrap_or(0)).collect();
     assert_eq!(batches, vec![1, 32]);
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }

@@ -72,12 +72,32 @@ fn a_good_small_set_loads_with_bgr_turned_into_u_v_strain() {
 #[test]
 fn bad_rows_name_the_file_the_line_and_the_problem() {
     let cases: [(&str, &[&str], &[&str]); 7] = [
-        ("fields", &["casme2,s1,x,1,positive,flow/a.png,", "casme2,s1,y,1,positive"], &["labels.csv, line 3", "expected 7 fields, found 5"]),
-        ("label", &["casme2,s1,x,one,positive,flow/a.png,"], &["labels.csv, line 2", "label `one` is not a class index"]),
+        (
+            "fields",
+            &["casme2,s1,x,1,positive,flow/a.png,", "casme2,s1,y,1,positive"],
+            &["labels.csv, line 3", "expected 7 fields, found 5"],
+        ),
+        (
+            "label",
+            &["casme2,s1,x,one,positive,flow/a.png,"],
+            &["labels.csv, line 2", "label `one` is not a class index"],
+        ),
         ("range", &["casme2,s1,x,7,positive,flow/a.png,"], &["line 2", "label 7 is out of range"]),
-        ("name", &["casme2,s1,x,0,positive,flow/a.png,"], &["line 2", "label 0 is `negative`, but the row names it `positive`"]),
-        ("missing", &["casme2,s1,x,1,positive,flow/nope.png,"], &["flow/nope.png (from", "labels.csv, line 2): file not found"]),
-        ("size", &["casme2,s1,x,1,positive,flow/big.png,"], &["flow/big.png", "line 2", "expected a 28x28 3-channel image, found 32x32"]),
+        (
+            "name",
+            &["casme2,s1,x,0,positive,flow/a.png,"],
+            &["line 2", "label 0 is `negative`, but the row names it `positive`"],
+        ),
+        (
+            "missing",
+            &["casme2,s1,x,1,positive,flow/nope.png,"],
+            &["flow/nope.png (from", "labels.csv, line 2): file not found"],
+        ),
+        (
+            "size",
+            &["casme2,s1,x,1,positive,flow/big.png,"],
+            &["flow/big.png", "line 2", "expected a 28x28 3-channel image, found 32x32"],
+        ),
         ("garbage", &["casme2,s1,x,1,positive,flow/not-an-image.png,"], &["not-an-image.png", "not a readable image"]),
     ];
     for (tag, rows, needles) in cases {
@@ -93,7 +113,12 @@ fn a_wrong_header_an_empty_file_and_a_missing_file_are_reported() {
     let dir = common::temp_dir("header");
     std::fs::write(dir.join("labels.csv"), "a,b,c\n").expect("write");
     let message = Dataset::load(&dir, &classes()).err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(message.contains("labels.csv: the header must be `dataset,subject,sample,label,label_name,flow,apex`, found `a,b,c`"), "{message}");
+    assert!(
+        message.contains(
+            "labels.csv: the header must be `dataset,subject,sample,label,label_name,flow,apex`, found `a,b,c`"
+        ),
+        "{message}"
+    );
 
     std::fs::write(dir.join("labels.csv"), "dataset,subject,sample,label,label_name,flow,apex\n").expect("write");
     assert!(matches!(Dataset::load(&dir, &classes()), Err(DataError::Empty { .. })));

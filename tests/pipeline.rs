@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use glimpse::pipeline::{analyze, Analysis, AnalysisOptions, PipelineError, Progress};
-use glimpse::synth::score::{pool, score_session, ClipScores};
 use glimpse::spotting::eval::{iou, Interval, MEGC_IOU};
+use glimpse::synth::score::{pool, score_session, ClipScores};
 use glimpse::synth::{default_astronaut_path, generate, GroundTruth, SynthSpec};
 use glimpse::timeline::Session;
 use opencv::core::{Mat, MatTraitConst, Scalar, Size, Vector, CV_8UC3};
@@ -100,7 +100,12 @@ fn synthetic_clips_are_spotted_timed_and_classified() {
         // return echo, a frame 0.6 s ahead: measured missing on frames 0–17
         // and on the last 0.6 s only.
         let last_t = session.frames.last().map_or(0.0, |f| f.timestamp_s);
-        let tail: Vec<u64> = session.frames.iter().filter(|f| f.faces[0].motion.is_none() && f.timestamp_s > 1.0).map(|f| f.index).collect();
+        let tail: Vec<u64> = session
+            .frames
+            .iter()
+            .filter(|f| f.faces[0].motion.is_none() && f.timestamp_s > 1.0)
+            .map(|f| f.index)
+            .collect();
         assert!(tail.iter().all(|&i| i as f64 / 30.0 > last_t - 0.61), "{name}: motion missing at {tail:?}");
         for frame in session.frames.iter().filter(|f| f.timestamp_s >= 1.0 && f.timestamp_s <= last_t - 0.61) {
             let motion = frame.faces[0].motion.unwrap_or_else(|| panic!("{name}: no motion at frame {}", frame.index));
@@ -122,19 +127,19 @@ fn synthetic_clips_are_spotted_timed_and_classified() {
         // Every hit's apex near the truth apex. Measured: at most 2 frames
         // (0.067 s) off.
         for event in &session.events {
-            let hit = truth
-                .events
-                .iter()
-                .find(|t| {
-                    iou(Interval::new(event.onset_frame, event.offset_frame), Interval::new(t.onset_frame, t.offset_frame))
-                        >= MEGC_IOU
-                });
+            let hit = truth.events.iter().find(|t| {
+                iou(Interval::new(event.onset_frame, event.offset_frame), Interval::new(t.onset_frame, t.offset_frame))
+                    >= MEGC_IOU
+            });
             if let Some(t) = hit {
                 let error = (event.apex_s - t.apex_s).abs();
                 assert!(error <= 0.15, "{name}: apex at {} s, truth {} s", event.apex_s, t.apex_s);
                 apex_errors_s.push(error);
             }
-            assert!(event.onset_frame <= event.apex_frame && event.apex_frame <= event.offset_frame, "{name}: {event:?}");
+            assert!(
+                event.onset_frame <= event.apex_frame && event.apex_frame <= event.offset_frame,
+                "{name}: {event:?}"
+            );
         }
         scores.push(score_session(&truth, session));
     }
@@ -262,7 +267,8 @@ fn bad_inputs_give_clear_errors_naming_the_file() {
     }
     let odd = mixed.join("f003.png");
     let with_fps = AnalysisOptions { folder_fps: Some(30.0), ..options() };
-    let err = assert_clear_error(&mixed, &with_fps, &["--out", out_arg.as_str(), "--fps", "30"], &odd.display().to_string());
+    let err =
+        assert_clear_error(&mixed, &with_fps, &["--out", out_arg.as_str(), "--fps", "30"], &odd.display().to_string());
     assert!(err.contains("80x60") && err.contains("64x48"), "{err}");
 
     // Weights that are not there: the error names the missing file (the
@@ -273,7 +279,12 @@ fn bad_inputs_give_clear_errors_naming_the_file() {
     });
     let weights = dir.join("nowhere.safetensors");
     let no_weights = AnalysisOptions { weights: weights.clone(), ..options() };
-    assert_clear_error(&clip, &no_weights, &["--out", out_arg.as_str(), "--weights", weights.to_str().expect("utf-8")], "nowhere");
+    assert_clear_error(
+        &clip,
+        &no_weights,
+        &["--out", out_arg.as_str(), "--weights", weights.to_str().expect("utf-8")],
+        "nowhere",
+    );
     assert!(!out.exists() || std::fs::read_dir(&out).expect("list").next().is_none(), "nothing exported on failure");
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
@@ -296,7 +307,8 @@ fn a_truncated_video_errors_clearly_or_keeps_the_decodable_part() {
     };
 
     let mp4 = cut("mp4");
-    let err = assert_clear_error(&mp4, &options(), &["--out", out.to_str().expect("utf-8")], &mp4.display().to_string());
+    let err =
+        assert_clear_error(&mp4, &options(), &["--out", out.to_str().expect("utf-8")], &mp4.display().to_string());
     assert!(err.contains("cannot be opened as a video"), "{err}");
 
     // Measured: 71 of the 180 frames decode.
@@ -309,7 +321,9 @@ fn a_truncated_video_errors_clearly_or_keeps_the_decodable_part() {
     assert_eq!(session.faces.len(), 1);
     let warning = format!("stream ended after {frames} of the 180 frames");
     assert!(
-        session.warnings.len() == 1 && session.warnings[0].contains(&warning) && session.warnings[0].contains("cut.avi"),
+        session.warnings.len() == 1
+            && session.warnings[0].contains(&warning)
+            && session.warnings[0].contains("cut.avi"),
         "{:?}",
         session.warnings
     );
@@ -318,7 +332,8 @@ fn a_truncated_video_errors_clearly_or_keeps_the_decodable_part() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("warning: ") && stderr.contains(&warning), "{stderr}");
     let saved: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("cut.session.json")).expect("json export")).expect("parse");
+        serde_json::from_str(&std::fs::read_to_string(out.join("cut.session.json")).expect("json export"))
+            .expect("parse");
     assert_eq!(saved["warnings"].as_array().map(Vec::len), Some(1));
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
@@ -331,7 +346,8 @@ fn an_image_folder_is_analysed_at_the_given_rate() {
     synth(&spec, &clip);
     let folder = dir.join("frames");
     std::fs::create_dir_all(&folder).expect("frames dir");
-    let mut capture = videoio::VideoCapture::from_file(clip.to_str().expect("utf-8"), videoio::CAP_FFMPEG).expect("open clip");
+    let mut capture =
+        videoio::VideoCapture::from_file(clip.to_str().expect("utf-8"), videoio::CAP_FFMPEG).expect("open clip");
     assert!(capture.is_opened().expect("is_opened"));
     let mut written = 0;
     loop {
@@ -412,18 +428,24 @@ fn cli_analyses_the_demo_clip_and_writes_every_export() {
     assert!(eaf.contains("<ANNOTATION_DOCUMENT") && eaf.matches("<ALIGNABLE_ANNOTATION").count() == ron.events.len());
 
     let open = |path: &Path| -> (f64, f64, (f64, f64)) {
-        let capture = videoio::VideoCapture::from_file(path.to_str().expect("utf-8"), videoio::CAP_FFMPEG).expect("open");
+        let capture =
+            videoio::VideoCapture::from_file(path.to_str().expect("utf-8"), videoio::CAP_FFMPEG).expect("open");
         assert!(capture.is_opened().expect("is_opened"), "{}", path.display());
         let get = |p| capture.get(p).expect("property");
-        (get(videoio::CAP_PROP_FRAME_COUNT), get(videoio::CAP_PROP_FPS), (get(videoio::CAP_PROP_FRAME_WIDTH), get(videoio::CAP_PROP_FRAME_HEIGHT)))
+        (
+            get(videoio::CAP_PROP_FRAME_COUNT),
+            get(videoio::CAP_PROP_FPS),
+            (get(videoio::CAP_PROP_FRAME_WIDTH), get(videoio::CAP_PROP_FRAME_HEIGHT)),
+        )
     };
     let (source, annotated) = (open(&demo), open(&file(".annotated.mp4")));
     assert_eq!(annotated.0, source.0, "frame count");
     assert!((annotated.1 - source.1).abs() < 1e-6, "fps {} vs {}", annotated.1, source.1);
     assert_eq!(annotated.2, source.2, "frame size");
     // Count decoded frames too: containers can claim a count they lack.
-    let mut capture = videoio::VideoCapture::from_file(file(".annotated.mp4").to_str().expect("utf-8"), videoio::CAP_FFMPEG)
-        .expect("open annotated");
+    let mut capture =
+        videoio::VideoCapture::from_file(file(".annotated.mp4").to_str().expect("utf-8"), videoio::CAP_FFMPEG)
+            .expect("open annotated");
     let mut decoded = 0;
     let mut frame = Mat::default();
     while capture.read(&mut frame).expect("read") && !frame.empty() {

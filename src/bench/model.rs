@@ -105,12 +105,7 @@ pub fn table(bench: &ModelBench) -> String {
     for layer in &bench.layers {
         out.push_str(&format!("{:<40} {:>10} {:>12}\n", layer.name, layer.params, layer.flops()));
     }
-    out.push_str(&format!(
-        "{:<40} {:>10} {:>12}\n\n",
-        "total",
-        bench.params,
-        bench.flops_per_sample
-    ));
+    out.push_str(&format!("{:<40} {:>10} {:>12}\n\n", "total", bench.params, bench.flops_per_sample));
     out.push_str(&format!(
         "{:<36} {:>6} {:>6} {:>11} {:>9} {:>9} {:>12}\n",
         "device", "batch", "runs", "median ms", "p95 ms", "min ms", "ms/sample"

@@ -50,7 +50,11 @@ pub fn decode_only_fps(path: &Path, folder_fps: Option<f64>) -> Result<(f64, u64
     Ok((frames as f64 / started.elapsed().as_secs_f64().max(1e-9), frames))
 }
 
-pub fn bench_pipeline(path: &Path, options: &AnalysisOptions, device: tch::Device) -> Result<PipelineBench, PipelineError> {
+pub fn bench_pipeline(
+    path: &Path,
+    options: &AnalysisOptions,
+    device: tch::Device,
+) -> Result<PipelineBench, PipelineError> {
     let (decode_only_fps, _) = decode_only_fps(path, options.folder_fps)?;
     let analysis = analyze(path, options, device, &mut |_: Progress| true)?;
     let s = &analysis.session;

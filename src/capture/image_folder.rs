@@ -48,7 +48,8 @@ impl ImageFolder {
             return Err(bad(format!("{} and {} have the same frame number", pair[0].1.display(), pair[1].1.display())));
         }
         let first = read(&numbered[0].1, 0)?;
-        let size = first.size().map_err(|e| CaptureError::OpenCv { path: numbered[0].1.clone(), message: e.message })?;
+        let size =
+            first.size().map_err(|e| CaptureError::OpenCv { path: numbered[0].1.clone(), message: e.message })?;
         let info = SourceInfo {
             path: path.to_path_buf(),
             kind: SourceKind::ImageFolder,
@@ -73,11 +74,7 @@ fn read(file: &Path, index: u64) -> Result<Mat, CaptureError> {
     let image = imgcodecs::imread(name, imgcodecs::IMREAD_COLOR)
         .map_err(|e| CaptureError::OpenCv { path: file.to_path_buf(), message: e.message })?;
     if image.empty() {
-        return Err(CaptureError::BadFrame {
-            path: file.to_path_buf(),
-            index,
-            problem: "not a readable image".into(),
-        });
+        return Err(CaptureError::BadFrame { path: file.to_path_buf(), index, problem: "not a readable image".into() });
     }
     Ok(image)
 }

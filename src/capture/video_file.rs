@@ -58,7 +58,14 @@ impl VideoFile {
             nominal_fps,
             frame_count: (count > 0.0).then_some(count as u64),
         };
-        Ok(Self { info, capture, next_index: 0, last_timestamp_s: f64::NEG_INFINITY, warnings: Vec::new(), ended: false })
+        Ok(Self {
+            info,
+            capture,
+            next_index: 0,
+            last_timestamp_s: f64::NEG_INFINITY,
+            warnings: Vec::new(),
+            ended: false,
+        })
     }
 
     fn path(&self) -> PathBuf {
@@ -123,7 +130,8 @@ impl VideoFile {
     /// back to index / nominal fps where the container gives none.
     fn timestamp(&self, index: u64, pos_ms: f64) -> f64 {
         let from_container = pos_ms / 1000.0;
-        let fallback = if self.info.nominal_fps > 0.0 { index as f64 / self.info.nominal_fps } else { index as f64 / 30.0 };
+        let fallback =
+            if self.info.nominal_fps > 0.0 { index as f64 / self.info.nominal_fps } else { index as f64 / 30.0 };
         let t = if pos_ms.is_finite() && (pos_ms > 0.0 || index == 0) { from_container } else { fallback };
         if t > self.last_timestamp_s {
             t

@@ -31,10 +31,8 @@ impl SelfExcludingAttention {
     pub fn forward(&self, tokens: &Tensor) -> (Tensor, Tensor) {
         let size = tokens.size();
         let (batch, count, dim) = (size[0], size[1], size[2]);
-        let qkv = tokens
-            .apply(&self.qkv)
-            .reshape([batch, count, 3, self.heads, self.head_dim])
-            .permute([2, 0, 3, 1, 4]);
+        let qkv =
+            tokens.apply(&self.qkv).reshape([batch, count, 3, self.heads, self.head_dim]).permute([2, 0, 3, 1, 4]);
         let (q, k, v) = (qkv.get(0), qkv.get(1), qkv.get(2));
         let scale = self.log_scale.exp().reshape([1, self.heads, 1, 1]);
         let scores = q.matmul(&k.transpose(-2, -1)) * scale;

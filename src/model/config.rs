@@ -109,17 +109,15 @@ impl EpirConfig {
             return bad(format!("in_channels must be positive, found {}", self.in_channels));
         }
         if self.patch_size < 2 || self.patch_size % 2 != 0 {
-            return bad(format!("patch_size must be even and >= 2 (DNSPT shifts by half a patch), found {}", self.patch_size));
-        }
-        if self.image_size < self.patch_size || self.image_size % self.patch_size != 0 {
             return bad(format!(
-                "image_size {} must be a multiple of patch_size {}",
-                self.image_size, self.patch_size
+                "patch_size must be even and >= 2 (DNSPT shifts by half a patch), found {}",
+                self.patch_size
             ));
         }
-        for (stage, ((&dim, &depth), &heads)) in
-            self.dims.iter().zip(&self.depths).zip(&self.heads).enumerate()
-        {
+        if self.image_size < self.patch_size || self.image_size % self.patch_size != 0 {
+            return bad(format!("image_size {} must be a multiple of patch_size {}", self.image_size, self.patch_size));
+        }
+        for (stage, ((&dim, &depth), &heads)) in self.dims.iter().zip(&self.depths).zip(&self.heads).enumerate() {
             if dim < 1 || depth < 1 || heads < 1 {
                 return bad(format!("stage {stage}: dims, depths and heads must be positive"));
             }
@@ -140,8 +138,8 @@ impl EpirConfig {
     }
 
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|reason| ConfigError::Read { path: path.to_path_buf(), reason })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|reason| ConfigError::Read { path: path.to_path_buf(), reason })?;
         let config: Self = ron::from_str(&text)
             .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
         config.validate()?;
@@ -166,7 +164,8 @@ mod tests {
 
     #[test]
     fn default_grids_halve_with_rounding_up() {
-        let config = EpirConfig { dims: vec![8, 8, 8], depths: vec![1, 1, 1], heads: vec![1, 1, 1], ..Default::default() };
+        let config =
+            EpirConfig { dims: vec![8, 8, 8], depths: vec![1, 1, 1], heads: vec![1, 1, 1], ..Default::default() };
         assert_eq!(config.grids(), vec![(7, 7), (4, 4), (2, 2)]);
         assert_eq!(EpirConfig::default().kept_tokens(), 8);
     }

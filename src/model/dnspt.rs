@@ -37,10 +37,7 @@ impl Dnspt {
     /// `[B, C, H, W]` -> `[B, (H/p)*(W/p), dim]`, tokens in row-major grid order.
     pub fn forward(&self, images: &Tensor) -> Tensor {
         let stacked = shifted_stack(images, self.patch_size / 2);
-        patchify(&stacked, self.patch_size)
-            .apply(&self.norm_in)
-            .apply(&self.proj)
-            .apply(&self.norm_out)
+        patchify(&stacked, self.patch_size).apply(&self.norm_in).apply(&self.proj).apply(&self.norm_out)
     }
 }
 
@@ -61,10 +58,11 @@ pub fn patchify(images: &Tensor, patch: i64) -> Tensor {
     let size = images.size();
     let (batch, channels, height, width) = (size[0], size[1], size[2], size[3]);
     let (rows, cols) = (height / patch, width / patch);
-    images
-        .reshape([batch, channels, rows, patch, cols, patch])
-        .permute([0, 2, 4, 1, 3, 5])
-        .reshape([batch, rows * cols, channels * patch * patch])
+    images.reshape([batch, channels, rows, patch, cols, patch]).permute([0, 2, 4, 1, 3, 5]).reshape([
+        batch,
+        rows * cols,
+        channels * patch * patch,
+    ])
 }
 
 #[cfg(test)]

@@ -31,9 +31,8 @@ fn norm_params(width: i64) -> i64 {
 /// One row per layer, in forward order, for a single input sample.
 pub fn layer_costs(config: &EpirConfig) -> Vec<LayerCost> {
     let mut rows = Vec::new();
-    let mut push = |name: String, params: i64, macs: i64| {
-        rows.push(LayerCost { name, params: params as u64, macs: macs as u64 })
-    };
+    let mut push =
+        |name: String, params: i64, macs: i64| rows.push(LayerCost { name, params: params as u64, macs: macs as u64 });
     let grids = config.grids();
     let tokens_of = |stage: usize| grids[stage].0 * grids[stage].1;
     let features = patch_features(config.in_channels, config.patch_size);

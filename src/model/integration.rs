@@ -40,10 +40,7 @@ pub fn merge_neighbours(grid: &Tensor) -> Tensor {
     let (batch, height, width, dim) = (size[0], size[1], size[2], size[3]);
     let padded = grid.constant_pad_nd([0, 0, 0, width % 2, 0, height % 2]);
     let (rows, cols) = ((height + 1) / 2, (width + 1) / 2);
-    padded
-        .reshape([batch, rows, 2, cols, 2, dim])
-        .permute([0, 1, 3, 2, 4, 5])
-        .reshape([batch, rows * cols, 4 * dim])
+    padded.reshape([batch, rows, 2, cols, 2, dim]).permute([0, 1, 3, 2, 4, 5]).reshape([batch, rows * cols, 4 * dim])
 }
 
 #[cfg(test)]

@@ -70,9 +70,7 @@ impl Epir {
             })
             .collect();
         let integrations = (1..config.num_stages())
-            .map(|s| {
-                TokenIntegration::new(&(path / format!("integration{s}")), config.dims[s - 1], config.dims[s])
-            })
+            .map(|s| TokenIntegration::new(&(path / format!("integration{s}")), config.dims[s - 1], config.dims[s]))
             .collect();
         let last = config.dims[config.num_stages() - 1];
         let small = nn::Init::Randn { mean: 0.0, stdev: 0.02 };
@@ -184,7 +182,14 @@ mod tests {
         for config in [
             EpirConfig::default(),
             EpirConfig { dims: vec![32, 48, 64], depths: vec![1, 2, 1], heads: vec![2, 4, 4], ..Default::default() },
-            EpirConfig { patch_size: 2, dims: vec![16], depths: vec![3], heads: vec![2], select_ratio: 0.25, ..Default::default() },
+            EpirConfig {
+                patch_size: 2,
+                dims: vec![16],
+                depths: vec![3],
+                heads: vec![2],
+                select_ratio: 0.25,
+                ..Default::default()
+            },
         ] {
             let vs = nn::VarStore::new(Device::Cpu);
             let model = Epir::new(&vs.root(), &config).expect("valid config");

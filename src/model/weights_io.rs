@@ -154,11 +154,7 @@ pub fn mirror_normalised(batch: &Tensor) -> Tensor {
 }
 
 pub fn argmax(values: &[f32]) -> usize {
-    values
-        .iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
-        .0
+    values.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
 }
 
 fn to_rows(tensor: &Tensor, width: i64) -> Result<Vec<Vec<f32>>, tch::TchError> {
@@ -172,16 +168,13 @@ fn first_line(message: &str) -> String {
 
 /// Names missing, unexpected, or of the wrong shape, as human-readable lines.
 fn mismatches(vars: &nn::VarStore, stored: &[(String, Tensor)]) -> Vec<String> {
-    let expected: BTreeMap<String, Vec<i64>> =
-        vars.variables().into_iter().map(|(name, t)| (name, t.size())).collect();
+    let expected: BTreeMap<String, Vec<i64>> = vars.variables().into_iter().map(|(name, t)| (name, t.size())).collect();
     let found: BTreeMap<&str, Vec<i64>> = stored.iter().map(|(name, t)| (name.as_str(), t.size())).collect();
     let mut problems = Vec::new();
     for (name, shape) in &expected {
         match found.get(name.as_str()) {
             None => problems.push(format!("missing tensor {name} (expected shape {shape:?})")),
-            Some(got) if got != shape => {
-                problems.push(format!("tensor {name} has shape {got:?}, expected {shape:?}"))
-            }
+            Some(got) if got != shape => problems.push(format!("tensor {name} has shape {got:?}, expected {shape:?}")),
             Some(_) => {}
         }
     }
@@ -248,7 +241,8 @@ mod tests {
     #[test]
     fn weights_of_another_shape_are_refused_with_names_and_shapes() {
         let dir = temp_dir("mismatch");
-        let small = EpirModel::new(EpirConfig { dims: vec![32, 64], ..Default::default() }, Device::Cpu).expect("model");
+        let small =
+            EpirModel::new(EpirConfig { dims: vec![32, 64], ..Default::default() }, Device::Cpu).expect("model");
         let path = dir.join("epir.safetensors");
         small.save(&path).expect("save");
         // Pretend the config says the default (wider) architecture.

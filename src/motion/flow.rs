@@ -123,8 +123,8 @@ impl TvL1Flow {
 mod tests {
     use super::*;
     use opencv::core::{Rect, Scalar, CV_8UC1};
-    use opencv::prelude::*;
     use opencv::imgproc;
+    use opencv::prelude::*;
 
     /// A textured 8-bit image: smooth blobs a flow method can lock onto.
     pub(crate) fn texture(side: i32, shift_x: f64, shift_y: f64) -> Mat {
@@ -149,7 +149,8 @@ mod tests {
     fn dis_and_tvl1_recover_a_known_shift() {
         let (a, b) = (texture(112, 0.0, 0.0), texture(112, 1.5, -1.0));
         let inner = |f: &FlowField, get: fn(&FlowField) -> &Vec<f32>| {
-            let roi: Vec<f32> = (20..92).flat_map(|y| (20..92).map(move |x| (y, x))).map(|(y, x)| get(f)[y * 112 + x]).collect();
+            let roi: Vec<f32> =
+                (20..92).flat_map(|y| (20..92).map(move |x| (y, x))).map(|(y, x)| get(f)[y * 112 + x]).collect();
             median(&roi)
         };
         for (name, flow) in [
@@ -157,7 +158,10 @@ mod tests {
             ("tvl1", TvL1Flow::new().expect("tvl1").calc(&a, &b).expect("flow")),
         ] {
             let (u, v) = (inner(&flow, |f| &f.u), inner(&flow, |f| &f.v));
-            assert!((u - 1.5).abs() < 0.2 && (v + 1.0).abs() < 0.2, "{name}: median flow ({u}, {v}), expected (1.5, -1)");
+            assert!(
+                (u - 1.5).abs() < 0.2 && (v + 1.0).abs() < 0.2,
+                "{name}: median flow ({u}, {v}), expected (1.5, -1)"
+            );
         }
     }
 

@@ -59,13 +59,20 @@ impl FaceRegions {
         };
         // Brows sit 0.35–0.8 inter-ocular distances above the eye centres;
         // the band between belongs to the lids, which blinks move.
-        let brow = |eye: [f32; 2]| rect(eye[0] - 0.45 * iod, eye[1] - 0.8 * iod, eye[0] + 0.45 * iod, eye[1] - 0.36 * iod);
-        let eye = |eye: [f32; 2]| rect(eye[0] - 0.35 * iod, eye[1] - 0.3 * iod, eye[0] + 0.35 * iod, eye[1] + 0.25 * iod);
+        let brow =
+            |eye: [f32; 2]| rect(eye[0] - 0.45 * iod, eye[1] - 0.8 * iod, eye[0] + 0.45 * iod, eye[1] - 0.36 * iod);
+        let eye =
+            |eye: [f32; 2]| rect(eye[0] - 0.35 * iod, eye[1] - 0.3 * iod, eye[0] + 0.35 * iod, eye[1] + 0.25 * iod);
         let mouth_y = 0.5 * (mouth_left[1] + mouth_right[1]);
         Self {
             brows: [brow(left_eye), brow(right_eye)],
             eyes: [eye(left_eye), eye(right_eye)],
-            mouth: rect(mouth_left[0] - 0.3 * iod, mouth_y - 0.35 * iod, mouth_right[0] + 0.3 * iod, mouth_y + 0.5 * iod),
+            mouth: rect(
+                mouth_left[0] - 0.3 * iod,
+                mouth_y - 0.35 * iod,
+                mouth_right[0] + 0.3 * iod,
+                mouth_y + 0.5 * iod,
+            ),
             nose: rect(nose[0] - 0.18 * iod, nose[1] - 0.5 * iod, nose[0] + 0.18 * iod, nose[1] + 0.02 * iod),
             rigid: [
                 rect(nose[0] - 0.18 * iod, nose[1] - 0.5 * iod, nose[0] + 0.18 * iod, nose[1] + 0.02 * iod),

@@ -10,7 +10,9 @@ use opencv::imgproc;
 use super::faces::FaceFinder;
 use super::{AnalysisOptions, PipelineError, Stage, StageTimings};
 use crate::capture::{Frame, SourceInfo};
-use crate::face::{canonical_landmarks, FaceDetection, FaceTracker, Landmarks, Similarity, TrackedFace, TrackerOptions};
+use crate::face::{
+    canonical_landmarks, FaceDetection, FaceTracker, Landmarks, Similarity, TrackedFace, TrackerOptions,
+};
 use crate::model::weights_io::Prediction;
 use crate::model::EpirModel;
 use crate::motion::{epir_input, DisFlow, FaceRegions, FlowField, TvL1Flow, EPIR_SIDE};
@@ -146,7 +148,8 @@ impl Analyzer {
         let t = frame.timestamp_s;
         self.timings.add(Stage::Detect, detect_ms);
         let mut grey = Mat::default();
-        self.timings.time(Stage::Align, || imgproc::cvt_color_def(&frame.image, &mut grey, imgproc::COLOR_BGR2GRAY))
+        self.timings
+            .time(Stage::Align, || imgproc::cvt_color_def(&frame.image, &mut grey, imgproc::COLOR_BGR2GRAY))
             .map_err(|e| self.opencv_error(e))?;
         let tracked: Vec<TrackedFace> = match detections {
             Some(detections) => self.tracker.update(t, detections),
@@ -265,7 +268,12 @@ impl Analyzer {
         let path = &self.session.source.path;
         let (a, b) = self
             .timings
-            .time(Stage::Align, || Ok::<_, opencv::Error>((warp(&spot_crop, &reference.grey, side)?, warp(&spot_crop, &current.grey, side)?)))
+            .time(Stage::Align, || {
+                Ok::<_, opencv::Error>((
+                    warp(&spot_crop, &reference.grey, side)?,
+                    warp(&spot_crop, &current.grey, side)?,
+                ))
+            })
             .map_err(|e| PipelineError::OpenCv { path: path.into(), message: e.message })?;
         let started = std::time::Instant::now();
         let flow = self.dis.calc(&a, &b)?;
@@ -273,7 +281,13 @@ impl Analyzer {
 
         let started = std::time::Instant::now();
         let motion = self.regions.motion(&flow);
-        let sample = MotionSample { frame: current.index, timestamp_s: t, expressive: motion.expressive(), eyes: motion.eyes, head: motion.head[0].hypot(motion.head[1]) };
+        let sample = MotionSample {
+            frame: current.index,
+            timestamp_s: t,
+            expressive: motion.expressive(),
+            eyes: motion.eyes,
+            head: motion.head[0].hypot(motion.head[1]),
+        };
         let Some(state) = self.faces.get_mut(&face.id) else { return Ok(()) };
         let ready = state.signal.push(sample);
         let mut intervals = Vec::new();
@@ -361,7 +375,8 @@ impl Analyzer {
             return Ok(None);
         }
         let crop = state.classify_crop;
-        let (Some(reference), Some(current)) = (frame_before(&self.buffer, t - TRACK_REFERENCE_S), self.buffer.back()) else {
+        let (Some(reference), Some(current)) = (frame_before(&self.buffer, t - TRACK_REFERENCE_S), self.buffer.back())
+        else {
             return Ok(None);
         };
         let started = std::time::Instant::now();
@@ -417,4 +432,3 @@ fn warp(crop: &Similarity, grey: &Mat, side: i32) -> Result<Mat, opencv::Error> 
 fn frame_before(buffer: &VecDeque<BufferedFrame>, t: f64) -> Option<&BufferedFrame> {
     buffer.iter().rev().find(|f| f.timestamp_s <= t + 1e-9)
 }
-

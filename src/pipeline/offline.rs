@@ -25,7 +25,8 @@ impl Progress {
     /// Seconds left at the rate so far, when the total is known.
     pub fn eta_s(&self) -> Option<f64> {
         let total = self.frames_total?;
-        (self.frames_done > 0).then(|| self.elapsed_s / self.frames_done as f64 * total.saturating_sub(self.frames_done) as f64)
+        (self.frames_done > 0)
+            .then(|| self.elapsed_s / self.frames_done as f64 * total.saturating_sub(self.frames_done) as f64)
     }
 }
 
@@ -93,7 +94,10 @@ pub fn analyze(
             }
             source.warnings()
         })
-        .map_err(|e| PipelineError::Input { path: path.to_path_buf(), problem: format!("cannot start the decoder thread: {e}") })?;
+        .map_err(|e| PipelineError::Input {
+            path: path.to_path_buf(),
+            problem: format!("cannot start the decoder thread: {e}"),
+        })?;
 
     let mut frames = 0u64;
     let (mut first_t, mut last_t) = (None, 0.0);

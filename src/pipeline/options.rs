@@ -76,7 +76,13 @@ impl AnalysisOptions {
             ("min_face_px", self.min_face_px.to_string()),
             ("align_window_s", self.align_window_s.to_string()),
             ("spotting_flow", format!("DIS on a {0}x{0} aligned crop", self.spotting_side)),
-            ("classify_flow", format!("TV-L1 at {0}x{0} from a {1}x{1} aligned crop, averaged to 28x28", self.classify_flow_side, self.classify_side)),
+            (
+                "classify_flow",
+                format!(
+                    "TV-L1 at {0}x{0} from a {1}x{1} aligned crop, averaged to 28x28",
+                    self.classify_flow_side, self.classify_side
+                ),
+            ),
             ("reference_gap_s", s.reference_gap_s.to_string()),
             ("baseline_s", s.baseline_s.to_string()),
             ("threshold_sigmas", s.threshold_sigmas.to_string()),

@@ -115,7 +115,14 @@ struct Candidate {
 
 impl Spotter {
     pub fn new(options: SpottingOptions) -> Self {
-        Self { options, baseline: VecDeque::new(), recent: VecDeque::new(), active: None, recovering: None, rejected: Vec::new() }
+        Self {
+            options,
+            baseline: VecDeque::new(),
+            recent: VecDeque::new(),
+            active: None,
+            recovering: None,
+            rejected: Vec::new(),
+        }
     }
 
     pub fn options(&self) -> &SpottingOptions {
@@ -271,7 +278,13 @@ mod tests {
         for frame in 0..(seconds * fps) as u64 {
             let t = frame as f64 / fps;
             let (expressive, eyes) = signal(t);
-            found.extend(spotter.push(MotionSample { frame, timestamp_s: t, expressive: expressive + noise(frame), eyes, head: 0.0 }));
+            found.extend(spotter.push(MotionSample {
+                frame,
+                timestamp_s: t,
+                expressive: expressive + noise(frame),
+                eyes,
+                head: 0.0,
+            }));
         }
         found.extend(spotter.finish());
         (found, spotter)

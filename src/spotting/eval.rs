@@ -112,9 +112,9 @@ pub fn evaluate_grouped<K: Ord + Clone>(predicted: &[(K, Interval)], truth: &[(K
         by_key.entry(k.clone()).or_default().1.push(*i);
     }
     let groups: BTreeMap<K, SpottingScores> = by_key.into_iter().map(|(k, (p, t))| (k, evaluate(&p, &t))).collect();
-    let (tp, fp, fn_) = groups.values().fold((0, 0, 0), |(a, b, c), s| {
-        (a + s.true_positives, b + s.false_positives, c + s.false_negatives)
-    });
+    let (tp, fp, fn_) = groups
+        .values()
+        .fold((0, 0, 0), |(a, b, c), s| (a + s.true_positives, b + s.false_positives, c + s.false_negatives));
     GroupedScores { total: SpottingScores::from_counts(tp, fp, fn_, Vec::new()), groups }
 }
 

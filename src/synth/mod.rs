@@ -91,7 +91,10 @@ impl SynthSpec {
         }
         if let Some(classes) = &self.classes {
             if classes.is_empty() || classes.iter().any(|&c| c >= CLASS_NAMES.len()) {
-                return bad(format!("classes must be a non-empty list of ids below {}, not {classes:?}", CLASS_NAMES.len()));
+                return bad(format!(
+                    "classes must be a non-empty list of ids below {}, not {classes:?}",
+                    CLASS_NAMES.len()
+                ));
             }
         }
         let amplitudes = match self.amplitude_px {
@@ -282,7 +285,12 @@ fn ground_truth(spec: &SynthSpec, renderer: &Renderer, clip_name: &str) -> Groun
     let mut distractors: Vec<Distractor> = plan
         .blinks
         .iter()
-        .map(|b| Distractor { face: b.face, kind: DistractorKind::Blink, start_frame: b.start_frame, end_frame: b.end_frame })
+        .map(|b| Distractor {
+            face: b.face,
+            kind: DistractorKind::Blink,
+            start_frame: b.start_frame,
+            end_frame: b.end_frame,
+        })
         .chain(plan.head_moves.iter().map(|m| Distractor {
             face: m.face,
             kind: DistractorKind::HeadMotion,

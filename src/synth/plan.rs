@@ -159,7 +159,8 @@ pub fn plan(spec: &SynthSpec) -> Result<Plan, SynthError> {
     let rise_range = (frames_at_least(RISE_S.0, fps).max(1), frames_at_most(RISE_S.1, fps));
     let span_range = (frames_at_least(DURATION_S.0, fps), frames_at_most(DURATION_S.1, fps));
     let blink_range = (frames_at_least(BLINK_S.0, fps).max(1), frames_at_most(BLINK_S.1, fps));
-    if rise_range.0 > rise_range.1 || span_range.0.max(rise_range.0 + 1) > span_range.1 || blink_range.0 > blink_range.1 {
+    if rise_range.0 > rise_range.1 || span_range.0.max(rise_range.0 + 1) > span_range.1 || blink_range.0 > blink_range.1
+    {
         return Err(SynthError::BadSpec(format!(
             "{fps} fps is too slow to time micro-expressions in whole frames; use at least 10"
         )));
@@ -244,7 +245,11 @@ pub fn plan(spec: &SynthSpec) -> Result<Plan, SynthError> {
                 // A uniform point in the disc of radius `radius`.
                 let r = radius * motion.unit().sqrt();
                 let phi = std::f64::consts::TAU * motion.unit();
-                let to = Pose { dx: r * phi.cos(), dy: r * phi.sin(), angle_deg: uniform(&mut motion, -max_angle, max_angle) };
+                let to = Pose {
+                    dx: r * phi.cos(),
+                    dy: r * phi.sin(),
+                    angle_deg: uniform(&mut motion, -max_angle, max_angle),
+                };
                 out.head_moves.push(HeadMove { face, start_frame, end_frame, from, to });
                 from = to;
                 t += length + uniform(&mut motion, 0.5, 2.5);
@@ -280,7 +285,10 @@ mod tests {
             let rise = (e.apex_frame - e.onset_frame) as f64 / fps;
             let duration = (e.offset_frame - e.onset_frame) as f64 / fps;
             assert!((RISE_S.0 - eps..=RISE_S.1 + eps).contains(&rise), "rise {rise} s at {fps} fps");
-            assert!((DURATION_S.0 - eps..=DURATION_S.1 + eps).contains(&duration), "duration {duration} s at {fps} fps");
+            assert!(
+                (DURATION_S.0 - eps..=DURATION_S.1 + eps).contains(&duration),
+                "duration {duration} s at {fps} fps"
+            );
             assert!((0.5..=3.0).contains(&e.amplitude_px));
         }
         for b in &plan.blinks {
@@ -360,7 +368,8 @@ mod tests {
 
     #[test]
     fn profiles_rise_to_one_at_apex_and_return_to_zero() {
-        let e = PlannedEvent { face: 0, onset_frame: 10, apex_frame: 14, offset_frame: 22, class: 0, amplitude_px: 1.0 };
+        let e =
+            PlannedEvent { face: 0, onset_frame: 10, apex_frame: 14, offset_frame: 22, class: 0, amplitude_px: 1.0 };
         assert_eq!(e.strength(10), 0.0);
         assert_eq!(e.strength(14), 1.0);
         assert_eq!(e.strength(22), 0.0);

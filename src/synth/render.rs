@@ -92,19 +92,30 @@ impl Renderer {
         let (w, h) = (spec.width as f64, spec.height as f64);
         let slot = w / spec.faces as f64;
         let half = [face::HEAD_SEMI_AXES[0] + LAYER_MARGIN, face::HEAD_SEMI_AXES[1] + LAYER_MARGIN];
-        let scale = (FACE_WIDTH_PX / face::FACE_WIDTH).min(0.95 * slot / (2.0 * half[0])).min(0.95 * h / (2.0 * half[1]));
+        let scale =
+            (FACE_WIDTH_PX / face::FACE_WIDTH).min(0.95 * slot / (2.0 * half[0])).min(0.95 * h / (2.0 * half[1]));
         let origin = [face::HEAD_CENTRE[0] - half[0], face::HEAD_CENTRE[1] - half[1]];
         let size = Size::new((2.0 * half[0] * scale).round() as i32, (2.0 * half[1] * scale).round() as i32);
 
         let mut photo_f = Mat::default();
         photo.convert_to(&mut photo_f, CV_32FC3, 1.0, 0.0).map_err(ocv)?;
-        let m = Mat::from_slice_2d(&[[scale, 0.0, -scale * origin[0]], [0.0, scale, -scale * origin[1]]]).map_err(ocv)?;
+        let m =
+            Mat::from_slice_2d(&[[scale, 0.0, -scale * origin[0]], [0.0, scale, -scale * origin[1]]]).map_err(ocv)?;
         let mut image = Mat::default();
-        imgproc::warp_affine(&photo_f, &mut image, &m, size, imgproc::INTER_CUBIC, core::BORDER_REFLECT, Scalar::all(0.0))
-            .map_err(ocv)?;
+        imgproc::warp_affine(
+            &photo_f,
+            &mut image,
+            &m,
+            size,
+            imgproc::INTER_CUBIC,
+            core::BORDER_REFLECT,
+            Scalar::all(0.0),
+        )
+        .map_err(ocv)?;
 
         // Soft elliptical alpha: 1 inside 85% of the head ellipse, 0 outside it.
-        let mut alpha = Mat::new_rows_cols_with_default(size.height, size.width, CV_32FC1, Scalar::all(0.0)).map_err(ocv)?;
+        let mut alpha =
+            Mat::new_rows_cols_with_default(size.height, size.width, CV_32FC1, Scalar::all(0.0)).map_err(ocv)?;
         let centre = [(face::HEAD_CENTRE[0] - origin[0]) * scale, (face::HEAD_CENTRE[1] - origin[1]) * scale];
         let axes = [face::HEAD_SEMI_AXES[0] * scale, face::HEAD_SEMI_AXES[1] * scale];
         for y in 0..size.height {
@@ -139,7 +150,8 @@ impl Renderer {
                 eye_inv_two_sigma2: [1.0 / (2.0 * (0.22 * iod).powi(2)), 1.0 / (2.0 * (0.12 * iod).powi(2))],
             };
             layer.eyes = [layer.to_layer(face::LEFT_EYE_OPENING), layer.to_layer(face::RIGHT_EYE_OPENING)];
-            layer.fields = (0..super::CLASS_NAMES.len()).map(|c| class_field(&layer, &face::class_bumps(c), size)).collect();
+            layer.fields =
+                (0..super::CLASS_NAMES.len()).map(|c| class_field(&layer, &face::class_bumps(c), size)).collect();
             faces.push(layer);
         }
         Ok(Self { spec: spec.clone(), plan, background, faces })
@@ -184,10 +196,17 @@ impl Renderer {
             self.draw_face(&mut canvas, i as u32, layer, index)?;
         }
         if self.spec.noise_sigma > 0.0 {
-            let mut noise = Mat::new_rows_cols_with_default(canvas.rows(), canvas.cols(), CV_32FC3, Scalar::all(0.0)).map_err(ocv)?;
-            let mut rng = core::RNG::new(mix(self.spec.seed, index)).map_err(ocv)?;
-            rng.fill(&mut noise, core::RNG_NORMAL, &Scalar::all(0.0), &Scalar::all(self.spec.noise_sigma as f64), false)
+            let mut noise = Mat::new_rows_cols_with_default(canvas.rows(), canvas.cols(), CV_32FC3, Scalar::all(0.0))
                 .map_err(ocv)?;
+            let mut rng = core::RNG::new(mix(self.spec.seed, index)).map_err(ocv)?;
+            rng.fill(
+                &mut noise,
+                core::RNG_NORMAL,
+                &Scalar::all(0.0),
+                &Scalar::all(self.spec.noise_sigma as f64),
+                false,
+            )
+            .map_err(ocv)?;
             let mut noisy = Mat::default();
             core::add(&canvas, &noise, &mut noisy, &core::no_array(), -1).map_err(ocv)?;
             canvas = noisy;
@@ -212,7 +231,8 @@ impl Renderer {
         let (sin, cos) = (-pose.angle_deg.to_radians()).sin_cos();
         let centre = layer.to_layer(face::HEAD_CENTRE);
         let roi = layer.roi;
-        let mut map_x = Mat::new_rows_cols_with_default(roi.height, roi.width, CV_32FC1, Scalar::all(0.0)).map_err(ocv)?;
+        let mut map_x =
+            Mat::new_rows_cols_with_default(roi.height, roi.width, CV_32FC1, Scalar::all(0.0)).map_err(ocv)?;
         let mut map_y = map_x.clone();
         // The cut-out's edge follows the head only, not the expression.
         let mut rest_x = map_x.clone();
@@ -250,15 +270,32 @@ impl Renderer {
             }
         }
         let mut warped = Mat::default();
-        imgproc::remap(&layer.image, &mut warped, &map_x, &map_y, imgproc::INTER_LINEAR, core::BORDER_REFLECT, Scalar::all(0.0))
-            .map_err(ocv)?;
+        imgproc::remap(
+            &layer.image,
+            &mut warped,
+            &map_x,
+            &map_y,
+            imgproc::INTER_LINEAR,
+            core::BORDER_REFLECT,
+            Scalar::all(0.0),
+        )
+        .map_err(ocv)?;
         let mut alpha = Mat::default();
-        imgproc::remap(&layer.alpha, &mut alpha, &rest_x, &rest_y, imgproc::INTER_LINEAR, core::BORDER_CONSTANT, Scalar::all(0.0))
-            .map_err(ocv)?;
+        imgproc::remap(
+            &layer.alpha,
+            &mut alpha,
+            &rest_x,
+            &rest_y,
+            imgproc::INTER_LINEAR,
+            core::BORDER_CONSTANT,
+            Scalar::all(0.0),
+        )
+        .map_err(ocv)?;
         for v in 0..roi.height {
             let a_row = alpha.at_row::<f32>(v).map_err(ocv)?;
             let f_row = warped.at_row::<Vec3f>(v).map_err(ocv)?;
-            let c_row = &mut canvas.at_row_mut::<Vec3f>(roi.y + v).map_err(ocv)?[roi.x as usize..(roi.x + roi.width) as usize];
+            let c_row =
+                &mut canvas.at_row_mut::<Vec3f>(roi.y + v).map_err(ocv)?[roi.x as usize..(roi.x + roi.width) as usize];
             for ((c, f), &a) in c_row.iter_mut().zip(f_row).zip(a_row) {
                 if a > 0.0 {
                     for k in 0..3 {
@@ -311,7 +348,8 @@ fn plain_background(photo: &Mat, spec: &SynthSpec) -> Result<Mat, SynthError> {
         n += 1.0;
     }
     let colour = sum.map(|s| s / n);
-    let mut bg = Mat::new_rows_cols_with_default(spec.height as i32, spec.width as i32, CV_32FC3, Scalar::all(0.0)).map_err(ocv)?;
+    let mut bg = Mat::new_rows_cols_with_default(spec.height as i32, spec.width as i32, CV_32FC3, Scalar::all(0.0))
+        .map_err(ocv)?;
     for y in 0..spec.height as i32 {
         let shade = 1.04 - 0.12 * y as f64 / spec.height.max(1) as f64;
         let px = Vec3f::from([(colour[0] * shade) as f32, (colour[1] * shade) as f32, (colour[2] * shade) as f32]);

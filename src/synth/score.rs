@@ -33,7 +33,8 @@ impl ClipScores {
 
 /// Reads `<clip>.truth.json`.
 pub fn load_truth(path: &Path) -> Result<GroundTruth, SynthError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SynthError::Truth { path: path.to_path_buf(), problem: e.to_string() })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SynthError::Truth { path: path.to_path_buf(), problem: e.to_string() })?;
     serde_json::from_str(&text).map_err(|e| SynthError::Truth { path: path.to_path_buf(), problem: e.to_string() })
 }
 

@@ -232,14 +232,15 @@ fn written_clips_read_back_with_the_right_frames_rate_and_size() {
         assert_eq!(back.events.len(), truth.events.len());
         for (b, t) in back.events.iter().zip(&truth.events) {
             assert!(close(b.onset_s, t.onset_s) && close(b.apex_s, t.apex_s) && close(b.offset_s, t.offset_s));
-            assert_eq!(TruthEvent { onset_s: 0.0, apex_s: 0.0, offset_s: 0.0, ..b.clone() }, TruthEvent {
-                onset_s: 0.0,
-                apex_s: 0.0,
-                offset_s: 0.0,
-                ..t.clone()
-            });
+            assert_eq!(
+                TruthEvent { onset_s: 0.0, apex_s: 0.0, offset_s: 0.0, ..b.clone() },
+                TruthEvent { onset_s: 0.0, apex_s: 0.0, offset_s: 0.0, ..t.clone() }
+            );
         }
-        assert_eq!((&back.faces, &back.distractors, &back.spec, back.frames), (&truth.faces, &truth.distractors, &truth.spec, truth.frames));
+        assert_eq!(
+            (&back.faces, &back.distractors, &back.spec, back.frames),
+            (&truth.faces, &truth.distractors, &truth.spec, truth.frames)
+        );
         assert_eq!(back.clip, name);
     }
     let leftovers: Vec<_> = std::fs::read_dir(&dir)

@@ -74,7 +74,8 @@ impl Session {
     /// Loads a `.ron` or `.json` session (by extension). A file from a newer
     /// Glimpse is refused rather than half-read.
     pub fn load(path: &Path) -> Result<Session, SessionError> {
-        let format = StoredFormat::of(path).ok_or_else(|| SessionError::UnknownExtension { path: path.to_path_buf() })?;
+        let format =
+            StoredFormat::of(path).ok_or_else(|| SessionError::UnknownExtension { path: path.to_path_buf() })?;
         let text = std::fs::read_to_string(path).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 SessionError::Missing { path: path.to_path_buf() }
@@ -87,19 +88,35 @@ impl Session {
 
     fn parse(text: &str, format: StoredFormat, path: &Path) -> Result<Session, SessionError> {
         let parsed = match format {
-            StoredFormat::Ron => ron::from_str::<Session>(text).map_err(|e| (e.position.line, e.position.col, e.code.to_string())),
-            StoredFormat::Json => serde_json::from_str::<Session>(text).map_err(|e| (e.line(), e.column(), e.to_string())),
+            StoredFormat::Ron => {
+                ron::from_str::<Session>(text).map_err(|e| (e.position.line, e.position.col, e.code.to_string()))
+            }
+            StoredFormat::Json => {
+                serde_json::from_str::<Session>(text).map_err(|e| (e.line(), e.column(), e.to_string()))
+            }
         };
-        let newer = |found: u64| SessionError::NewerVersion { path: path.to_path_buf(), found, supported: SESSION_FORMAT_VERSION };
+        let newer = |found: u64| SessionError::NewerVersion {
+            path: path.to_path_buf(),
+            found,
+            supported: SESSION_FORMAT_VERSION,
+        };
         match parsed {
-            Ok(session) if session.format_version > SESSION_FORMAT_VERSION => Err(newer(u64::from(session.format_version))),
+            Ok(session) if session.format_version > SESSION_FORMAT_VERSION => {
+                Err(newer(u64::from(session.format_version)))
+            }
             Ok(session) => Ok(session),
             Err((line, column, message)) => {
                 // A newer format may fail to parse for reasons that would only
                 // confuse ("unknown variant…"): say what really happened.
                 match probe_version(text, format) {
                     Some(found) if found > u64::from(SESSION_FORMAT_VERSION) => Err(newer(found)),
-                    _ => Err(SessionError::Parse { path: path.to_path_buf(), format: format.name(), line, column, message }),
+                    _ => Err(SessionError::Parse {
+                        path: path.to_path_buf(),
+                        format: format.name(),
+                        line,
+                        column,
+                        message,
+                    }),
                 }
             }
         }

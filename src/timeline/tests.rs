@@ -253,10 +253,8 @@ fn format_list_parsing_and_file_names() {
     let msg = ExportFormat::parse_list("csv,pdf,json").expect_err("bad").to_string();
     assert!(msg.contains("\"pdf\""), "{msg}");
     assert!(ExportFormat::parse_list("csv,,json").is_err());
-    let names: Vec<String> = ExportFormat::ALL
-        .iter()
-        .map(|&f| export_path(Path::new("/out"), "clip", f).display().to_string())
-        .collect();
+    let names: Vec<String> =
+        ExportFormat::ALL.iter().map(|&f| export_path(Path::new("/out"), "clip", f).display().to_string()).collect();
     assert_eq!(
         names,
         [
@@ -276,8 +274,30 @@ fn frames_csv_has_openface_columns_and_one_row_per_face_per_frame() {
     let rows = parse_csv(&export::frames_csv_string(&s));
     let header = &rows[0];
     let expected: Vec<&str> = vec![
-        "frame", "face_id", "timestamp", "confidence", "success", "detected", "x", "y", "width", "height", "x_0", "x_1",
-        "x_2", "x_3", "x_4", "y_0", "y_1", "y_2", "y_3", "y_4", "motion", "p_negative", "p_positive", "p_surprise",
+        "frame",
+        "face_id",
+        "timestamp",
+        "confidence",
+        "success",
+        "detected",
+        "x",
+        "y",
+        "width",
+        "height",
+        "x_0",
+        "x_1",
+        "x_2",
+        "x_3",
+        "x_4",
+        "y_0",
+        "y_1",
+        "y_2",
+        "y_3",
+        "y_4",
+        "motion",
+        "p_negative",
+        "p_positive",
+        "p_surprise",
     ];
     assert_eq!(header, &expected);
     // 1 empty frame + 11 rows of face 1 + 6 of face 2.
@@ -317,8 +337,23 @@ fn intervals_csv_parses_back_with_the_note_intact() {
     let rows = parse_csv(&export::intervals_csv_string(&s));
     let header = &rows[0];
     let expected: Vec<&str> = vec![
-        "event_id", "face_id", "onset_frame", "apex_frame", "offset_frame", "onset_s", "apex_s", "offset_s",
-        "duration_s", "class", "final_class", "score", "p_negative", "p_positive", "p_surprise", "review", "note",
+        "event_id",
+        "face_id",
+        "onset_frame",
+        "apex_frame",
+        "offset_frame",
+        "onset_s",
+        "apex_s",
+        "offset_s",
+        "duration_s",
+        "class",
+        "final_class",
+        "score",
+        "p_negative",
+        "p_positive",
+        "p_surprise",
+        "review",
+        "note",
     ];
     assert_eq!(header, &expected);
     assert_eq!(rows.len() - 1, 3);
@@ -333,7 +368,10 @@ fn intervals_csv_parses_back_with_the_note_intact() {
     assert_eq!([get(1, "class"), get(1, "final_class")], ["positive", "surprise"]);
     assert_eq!([get(1, "score"), get(1, "p_positive"), get(1, "review")], ["4.250", "0.8000", "confirmed"]);
     assert_eq!(get(1, "note"), NOTE);
-    assert_eq!([get(2, "face_id"), get(2, "class"), get(2, "final_class"), get(2, "review")], ["2", "negative", "negative", "rejected"]);
+    assert_eq!(
+        [get(2, "face_id"), get(2, "class"), get(2, "final_class"), get(2, "review")],
+        ["2", "negative", "negative", "rejected"]
+    );
     assert_eq!([get(3, "review"), get(3, "note"), get(3, "p_surprise")], ["candidate", "", "0.8000"]);
 }
 
@@ -396,7 +434,13 @@ fn eaf_is_an_elan_document_with_a_tier_per_face() {
             let value = child(a, "ANNOTATION_VALUE").text().unwrap_or_default().to_string();
             let begin = ms_of(a.attribute("TIME_SLOT_REF1").expect("ref1"));
             let end = ms_of(a.attribute("TIME_SLOT_REF2").expect("ref2"));
-            annotations.push((tier.attribute("TIER_ID").unwrap_or_default(), a.attribute("ANNOTATION_ID"), value, begin, end));
+            annotations.push((
+                tier.attribute("TIER_ID").unwrap_or_default(),
+                a.attribute("ANNOTATION_ID"),
+                value,
+                begin,
+                end,
+            ));
         }
     }
     assert_eq!(annotations.len(), 3);
@@ -443,10 +487,13 @@ fn write_all_writes_every_data_format_under_the_stem() {
     let s = sample_session();
     let formats = ExportFormat::parse_list("csv,intervals,json,ron,eaf").expect("list");
     let written = write_all(&s, &formats, &dir, "clip").expect("export");
-    let names: Vec<String> = written.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        written.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
     assert_eq!(names, ["clip.frames.csv", "clip.intervals.csv", "clip.session.json", "clip.session.ron", "clip.eaf"]);
-    let mut on_disk: Vec<String> =
-        fs::read_dir(&dir).expect("list").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
+    let mut on_disk: Vec<String> = fs::read_dir(&dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
     on_disk.sort();
     assert_eq!(on_disk.len(), 5, "temporary files left behind? {on_disk:?}");
     fs::remove_dir_all(&dir).expect("cleanup");
@@ -501,13 +548,22 @@ mod video {
     /// 40 frames of a grey picture with a lighter "face" square.
     fn write_clip(path: &Path) {
         let fourcc = VideoWriter::fourcc('m', 'p', '4', 'v').expect("fourcc");
-        let mut writer = VideoWriter::new(path.to_str().expect("utf-8"), fourcc, RATE, Size::new(W, H), true).expect("writer");
+        let mut writer =
+            VideoWriter::new(path.to_str().expect("utf-8"), fourcc, RATE, Size::new(W, H), true).expect("writer");
         assert!(writer.is_opened().expect("opened"), "no mp4v writer");
         for _ in 0..FRAMES {
-            let mut image = Mat::new_rows_cols_with_default(H, W, CV_8UC3, Scalar::new(90.0, 100.0, 110.0, 0.0)).expect("mat");
+            let mut image =
+                Mat::new_rows_cols_with_default(H, W, CV_8UC3, Scalar::new(90.0, 100.0, 110.0, 0.0)).expect("mat");
             let (x, y, w, h) = BOX;
-            imgproc::rectangle(&mut image, Rect::new(x, y, w, h), Scalar::new(150.0, 160.0, 170.0, 0.0), -1, imgproc::LINE_8, 0)
-                .expect("draw");
+            imgproc::rectangle(
+                &mut image,
+                Rect::new(x, y, w, h),
+                Scalar::new(150.0, 160.0, 170.0, 0.0),
+                -1,
+                imgproc::LINE_8,
+                0,
+            )
+            .expect("draw");
             writer.write(&image).expect("write");
         }
         writer.release().expect("release");
@@ -593,8 +649,10 @@ mod video {
         };
         let out = export_path(&dir, "source clip", ExportFormat::Video);
         let mut calls = Vec::new();
-        export::write_export_with_progress(&session, ExportFormat::Video, &out, &mut |done, total| calls.push((done, total)))
-            .expect("video export");
+        export::write_export_with_progress(&session, ExportFormat::Video, &out, &mut |done, total| {
+            calls.push((done, total))
+        })
+        .expect("video export");
         assert_eq!(calls.len() as u64, FRAMES);
         assert_eq!(calls.last(), Some(&(FRAMES, FRAMES)));
 
@@ -622,7 +680,8 @@ mod video {
         // The source no longer matches: a shorter session is refused.
         let mut shorter = session.clone();
         shorter.source.frame_count = 30;
-        let msg = write_export(&shorter, ExportFormat::Video, &dir.join("short.mp4")).expect_err("mismatch").to_string();
+        let msg =
+            write_export(&shorter, ExportFormat::Video, &dir.join("short.mp4")).expect_err("mismatch").to_string();
         assert!(msg.contains("source clip.mp4") && msg.contains("more frames than the 30"), "{msg}");
         let mut resized = session.clone();
         resized.source.width = 320;

@@ -148,8 +148,10 @@ figures; shown only for comparison). {} on {}, {} fold(s) at a time, {:.0} s wal
     }
     if !facts.also_tried.is_empty() {
         md.push_str("\n### Recipes tried\n\n");
-        md.push_str("Every LOSO run made for this release, the shipped recipe first. The shipped recipe was chosen \
-among these by honest full UF1, so its figure carries a small selection bias of its own.\n\n");
+        md.push_str(
+            "Every LOSO run made for this release, the shipped recipe first. The shipped recipe was chosen \
+among these by honest full UF1, so its figure carries a small selection bias of its own.\n\n",
+        );
         md.push_str("| epochs | lr | EMA decay | mixup alpha | test-time mirror | seed | honest UF1 / UAR | optimistic UF1 / UAR | wall time s |\n|---|---|---|---|---|---|---|---|---|\n");
         for report in facts.loso.into_iter().chain(facts.also_tried) {
             let o = &report.options;

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use opencv::core::Mat;
-use opencv::prelude::*;
 use opencv::imgcodecs;
+use opencv::prelude::*;
 
 pub const FLOW_SIDE: usize = 28;
 pub const FLOW_CHANNELS: usize = 3;
@@ -111,18 +111,17 @@ fn parse_row(root: &Path, csv: &Path, line: usize, text: &str, class_names: &[St
             return Err(row_error(format!("the `{name}` field is empty")));
         }
     }
-    let label: usize = fields[3]
-        .parse()
-        .map_err(|_| row_error(format!("label `{}` is not a class index", fields[3])))?;
-    let expected_name = class_names.get(label).ok_or_else(|| {
-        row_error(format!("label {label} is out of range: there are {} classes", class_names.len()))
-    })?;
+    let label: usize =
+        fields[3].parse().map_err(|_| row_error(format!("label `{}` is not a class index", fields[3])))?;
+    let expected_name = class_names
+        .get(label)
+        .ok_or_else(|| row_error(format!("label {label} is out of range: there are {} classes", class_names.len())))?;
     if fields[4] != expected_name {
         return Err(row_error(format!("label {label} is `{expected_name}`, but the row names it `{}`", fields[4])));
     }
     let image = root.join(fields[5]);
-    let flow = read_flow_image(&image)
-        .map_err(|problem| DataError::Image { image, csv: csv.to_path_buf(), line, problem })?;
+    let flow =
+        read_flow_image(&image).map_err(|problem| DataError::Image { image, csv: csv.to_path_buf(), line, problem })?;
     Ok(Sample {
         dataset: fields[0].to_string(),
         subject: fields[1].to_string(),

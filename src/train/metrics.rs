@@ -75,7 +75,11 @@ impl Confusion {
         let recall: Vec<Option<f64>> = (0..classes).map(|c| self.recall(c)).collect();
         let mean = |values: &[Option<f64>]| {
             let present: Vec<f64> = values.iter().flatten().copied().collect();
-            if present.is_empty() { 0.0 } else { present.iter().sum::<f64>() / present.len() as f64 }
+            if present.is_empty() {
+                0.0
+            } else {
+                present.iter().sum::<f64>() / present.len() as f64
+            }
         };
         let total = self.total();
         let correct: u64 = (0..classes).map(|c| self.counts[c][c]).sum();

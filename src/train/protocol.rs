@@ -148,7 +148,9 @@ pub fn run_loso(
         } else {
             BTreeMap::new()
         },
-        optimistic_best_epoch_per_subject: score_subsets(&folds, dataset.class_names.len(), |f| &f.best_epoch_predicted),
+        optimistic_best_epoch_per_subject: score_subsets(&folds, dataset.class_names.len(), |f| {
+            &f.best_epoch_predicted
+        }),
         mean_loss_per_epoch: mean_curve(&folds),
         uf1_by_epoch: (0..settings.options.epochs)
             .map(|epoch| {

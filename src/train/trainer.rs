@@ -128,10 +128,11 @@ pub fn train(
         };
         (model, average)
     };
-    let mut optimizer = nn::AdamW { wd: options.weight_decay, ..Default::default() }
-        .build(&model.vars, options.learning_rate)?;
-    let class_weights = Tensor::from_slice(&class_weights(train_set, config.class_names.len(), options.class_weighting))
-        .to_device(device);
+    let mut optimizer =
+        nn::AdamW { wd: options.weight_decay, ..Default::default() }.build(&model.vars, options.learning_rate)?;
+    let class_weights =
+        Tensor::from_slice(&class_weights(train_set, config.class_names.len(), options.class_weighting))
+            .to_device(device);
     let held_out_batch = (!held_out.is_empty()).then(|| stack(held_out.iter().map(|s| s.flow.as_slice()), device));
 
     let steps_per_epoch = train_set.len().div_ceil(options.batch_size.max(1));
@@ -162,7 +163,12 @@ pub fn train(
                     let mixed = &images * lambda + images.index_select(0, &partner) * (1.0 - lambda);
                     let logits = model.net.forward(&mixed).logits;
                     let own = smoothed_weighted_cross_entropy(&logits, &targets, &class_weights, smoothing);
-                    let other = smoothed_weighted_cross_entropy(&logits, &targets.index_select(0, &partner), &class_weights, smoothing);
+                    let other = smoothed_weighted_cross_entropy(
+                        &logits,
+                        &targets.index_select(0, &partner),
+                        &class_weights,
+                        smoothing,
+                    );
                     own * lambda + other * (1.0 - lambda)
                 }
                 _ => {
@@ -255,15 +261,17 @@ pub fn class_weights(samples: &[&Sample], classes: usize, weighted: bool) -> Vec
     }
     let counts = count_classes(samples.iter().copied(), classes);
     let present = counts.iter().filter(|&&c| c > 0).count().max(1);
-    counts
-        .iter()
-        .map(|&c| if c == 0 { 0.0 } else { samples.len() as f32 / (present as f32 * c as f32) })
-        .collect()
+    counts.iter().map(|&c| if c == 0 { 0.0 } else { samples.len() as f32 / (present as f32 * c as f32) }).collect()
 }
 
 /// Cross-entropy against label-smoothed targets, each sample weighted by its
 /// class weight; the mean is over the weights.
-pub fn smoothed_weighted_cross_entropy(logits: &Tensor, targets: &Tensor, class_weights: &Tensor, smoothing: f64) -> Tensor {
+pub fn smoothed_weighted_cross_entropy(
+    logits: &Tensor,
+    targets: &Tensor,
+    class_weights: &Tensor,
+    smoothing: f64,
+) -> Tensor {
     let classes = logits.size()[1];
     let log_probs = logits.log_softmax(-1, Kind::Float);
     let soft = targets.one_hot(classes).to_kind(Kind::Float) * (1.0 - smoothing) + smoothing / classes as f64;
@@ -307,7 +315,13 @@ mod tests {
 
     #[test]
     fn schedule_warms_up_then_decays_to_the_floor() {
-        let options = TrainOptions { epochs: 10, warmup_epochs: 2, learning_rate: 1e-3, min_learning_rate: 1e-5, ..Default::default() };
+        let options = TrainOptions {
+            epochs: 10,
+            warmup_epochs: 2,
+            learning_rate: 1e-3,
+            min_learning_rate: 1e-5,
+            ..Default::default()
+        };
         let schedule = Schedule::new(&options, 5);
         assert!((schedule.learning_rate(0) - 1e-4).abs() < 1e-12);
         assert!((schedule.learning_rate(9) - 1e-3).abs() < 1e-12);
@@ -339,8 +353,10 @@ mod tests {
         let check = |options: TrainOptions| options.validate().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(TrainOptions::default().validate().is_ok());
         assert!(check(TrainOptions { epochs: 0, ..Default::default() }).contains("at least 1"));
-        assert!(check(TrainOptions { ema_decay: Some(1.0), ..Default::default() }).contains("EMA decay must be in [0, 1), found 1"));
-        assert!(check(TrainOptions { mixup_alpha: Some(1.5), ..Default::default() }).contains("mixup alpha must be in (0, 1], found 1.5"));
+        assert!(check(TrainOptions { ema_decay: Some(1.0), ..Default::default() })
+            .contains("EMA decay must be in [0, 1), found 1"));
+        assert!(check(TrainOptions { mixup_alpha: Some(1.5), ..Default::default() })
+            .contains("mixup alpha must be in (0, 1], found 1.5"));
         assert!(check(TrainOptions { mixup_alpha: Some(0.0), ..Default::default() }).contains("found 0"));
     }
 

@@ -64,7 +64,8 @@ pub fn eaf_string_dated(session: &Session, unix_s: u64) -> String {
     );
     x.push_str("    <HEADER MEDIA_FILE=\"\" TIME_UNITS=\"milliseconds\">\n");
     if let Some((url, mime)) = media(session) {
-        let _ = writeln!(x, "        <MEDIA_DESCRIPTOR MEDIA_URL=\"{}\" MIME_TYPE=\"{}\"/>", escape(&url), escape(mime));
+        let _ =
+            writeln!(x, "        <MEDIA_DESCRIPTOR MEDIA_URL=\"{}\" MIME_TYPE=\"{}\"/>", escape(&url), escape(mime));
     }
     let _ = writeln!(x, "        <PROPERTY NAME=\"lastUsedAnnotationId\">{annotation}</PROPERTY>");
     x.push_str("    </HEADER>\n");
@@ -110,8 +111,14 @@ pub fn eaf_string_dated(session: &Session, unix_s: u64) -> String {
         "    <LANGUAGE LANG_DEF=\"http://cdb.iso.org/lg/CDB-00130975-001\" LANG_ID=\"und\" LANG_LABEL=\"undetermined (und)\"/>\n",
     );
     for (stereotype, description) in [
-        ("Time_Subdivision", "Time subdivision of parent annotation's time interval, no time gaps allowed within this interval"),
-        ("Symbolic_Subdivision", "Symbolic subdivision of a parent annotation. Annotations refering to the same parent are ordered"),
+        (
+            "Time_Subdivision",
+            "Time subdivision of parent annotation's time interval, no time gaps allowed within this interval",
+        ),
+        (
+            "Symbolic_Subdivision",
+            "Symbolic subdivision of a parent annotation. Annotations refering to the same parent are ordered",
+        ),
         ("Symbolic_Association", "1-1 association with a parent annotation"),
         ("Included_In", "Time alignable annotations within the parent annotation's time interval, gaps are allowed"),
     ] {
@@ -139,7 +146,12 @@ fn span_ms(event: &Event, frame_period_s: f64) -> (i64, i64) {
 fn annotation_value(session: &Session, event: &Event) -> String {
     let p = |class: usize| event.probabilities.get(class).map_or(String::new(), |p| format!(" {p:.2}"));
     let class = if event.review.relabelled_class.is_some_and(|c| c != event.class) {
-        format!("{} (model: {}{})", session.class_name(event.final_class()), session.class_name(event.class), p(event.class))
+        format!(
+            "{} (model: {}{})",
+            session.class_name(event.final_class()),
+            session.class_name(event.class),
+            p(event.class)
+        )
     } else {
         format!("{}{}", session.class_name(event.class), p(event.class))
     };

@@ -79,7 +79,9 @@ impl ExportFormat {
                 "all" => &Self::ALL,
                 other => match Self::ALL.iter().find(|f| f.name() == other) {
                     Some(f) => std::slice::from_ref(f),
-                    None => return Err(ExportError::UnknownFormat { entry: entry.to_string(), list: list.to_string() }),
+                    None => {
+                        return Err(ExportError::UnknownFormat { entry: entry.to_string(), list: list.to_string() })
+                    }
                 },
             };
             for f in picked {

@@ -15,9 +15,9 @@ use opencv::videoio::{VideoWriter, VideoWriterTrait, VideoWriterTraitConst};
 
 use super::ExportError;
 use crate::capture::{self, SourceKind};
+use crate::face::Similarity;
 use crate::io::{write_atomic_with, AtomicWithError};
 use crate::timeline::session::{Event, FaceFrame, ReviewStatus, Session};
-use crate::face::Similarity;
 
 /// Weight of the heatmap over the face (0.4: the face stays readable).
 const HEATMAP_ALPHA: f64 = 0.4;
@@ -185,7 +185,15 @@ impl<'a> Overlays<'a> {
         imgproc::rectangle(image, rect, bgr(colour), self.thickness, imgproc::LINE_8, 0)?;
         for [x, y] in face.landmarks {
             let radius = (2.0 * self.font_scale / 0.4).round().max(1.0) as i32;
-            imgproc::circle(image, Point::new(x.round() as i32, y.round() as i32), radius, bgr(colour), -1, imgproc::LINE_AA, 0)?;
+            imgproc::circle(
+                image,
+                Point::new(x.round() as i32, y.round() as i32),
+                radius,
+                bgr(colour),
+                -1,
+                imgproc::LINE_AA,
+                0,
+            )?;
         }
         let line = (28.0 * self.font_scale).round() as i32;
         let above = (rect.y - 4).max(line);
@@ -212,7 +220,17 @@ impl<'a> Overlays<'a> {
     fn text(&self, image: &mut Mat, text: &str, at: Point, colour: (f64, f64, f64)) -> opencv::Result<()> {
         // A dark outline keeps the text readable on any background.
         let font = imgproc::FONT_HERSHEY_SIMPLEX;
-        imgproc::put_text(image, text, at, font, self.font_scale, bgr((0.0, 0.0, 0.0)), self.thickness + 2, imgproc::LINE_AA, false)?;
+        imgproc::put_text(
+            image,
+            text,
+            at,
+            font,
+            self.font_scale,
+            bgr((0.0, 0.0, 0.0)),
+            self.thickness + 2,
+            imgproc::LINE_AA,
+            false,
+        )?;
         imgproc::put_text(image, text, at, font, self.font_scale, bgr(colour), self.thickness, imgproc::LINE_AA, false)
     }
 }
@@ -228,7 +246,8 @@ fn heat_image(event: &Event, width: i32, height: i32) -> opencv::Result<Option<M
     if peak <= 0.0 {
         return Ok(None);
     }
-    let scaled: Vec<f32> = event.attention.iter().map(|&v| if v.is_finite() { (v / peak).max(0.0) } else { 0.0 }).collect();
+    let scaled: Vec<f32> =
+        event.attention.iter().map(|&v| if v.is_finite() { (v / peak).max(0.0) } else { 0.0 }).collect();
     let grid = Mat::new_rows_cols_with_data(rows as i32, cols as i32, &scaled)?;
     let mut upsampled = Mat::default();
     imgproc::resize(&grid, &mut upsampled, Size::new(width, height), 0.0, 0.0, imgproc::INTER_CUBIC)?;
