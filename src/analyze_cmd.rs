@@ -8,7 +8,7 @@ use glimpse::pipeline::{analyze, Analysis, AnalysisOptions, Progress};
 use glimpse::timeline::export::{write_all_with_progress, ExportFormat};
 use glimpse::timeline::Session;
 
-use glimpse::synth::score::{load_truth, pool, score_session, ClipScores};
+use glimpse::synth::score::{by_amplitude, load_truth, pool, score_session, ClipScores};
 use glimpse::synth::truth_path;
 
 use super::{AnalyzeArgs, EvalSpottingArgs};
@@ -200,6 +200,11 @@ fn scores_table(clips: &[ClipScores], pooled: &ClipScores) -> String {
             s.f1,
             c.class_accuracy()
         );
+    }
+    out += "\namplitude     events  spotted  recall  right class\n";
+    for (band, events, found, right) in by_amplitude(clips) {
+        let rate = if events > 0 { found as f64 / events as f64 } else { 0.0 };
+        out += &format!("{band:<12} {events:>7} {found:>8} {rate:>7.3} {right:>12}\n");
     }
     out += "(MEGC rule: a spotted interval is a hit when its IoU with a true one is at least 0.5; class accuracy is over hits)";
     out

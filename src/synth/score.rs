@@ -18,6 +18,21 @@ pub struct ClipScores {
     pub confusion: Vec<Vec<usize>>,
     /// Detected face id → truth face, by box centre distance.
     pub face_map: Vec<(u32, u32)>,
+    /// What became of each true event, in ground-truth order.
+    #[serde(default)]
+    pub outcomes: Vec<TruthOutcome>,
+}
+
+/// One true event: found or missed, and the class it was given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TruthOutcome {
+    pub face: u32,
+    pub apex_s: f64,
+    pub class: usize,
+    pub amplitude_px: f32,
+    /// The model's class when spotted (IoU ≥ 0.5).
+    pub predicted_class: Option<usize>,
+    pub iou: Option<f64>,
 }
 
 impl ClipScores {
@@ -73,19 +88,51 @@ pub fn score_session(truth: &GroundTruth, session: &Session) -> ClipScores {
     let classes = session.class_names.len().max(3);
     let mut confusion = vec![vec![0usize; classes]; classes];
     let mut correct_class = 0;
+    let mut outcomes: Vec<TruthOutcome> = truth
+        .events
+        .iter()
+        .map(|e| TruthOutcome {
+            face: e.face,
+            apex_s: e.apex_s,
+            class: e.class,
+            amplitude_px: e.amplitude_px,
+            predicted_class: None,
+            iou: None,
+        })
+        .collect();
     for (key, scores) in &grouped.groups {
         let pred_of_face: Vec<&crate::timeline::Event> =
             session.events.iter().filter(|e| truth_face(e.face_id).unwrap_or(u32::MAX) == *key).collect();
-        let truth_of_face: Vec<&super::TruthEvent> = truth.events.iter().filter(|e| e.face == *key).collect();
-        for &(p, t, _) in &scores.matches {
-            let (predicted, actual) = (pred_of_face[p].class, truth_of_face[t].class);
+        let truth_of_face: Vec<usize> = (0..truth.events.len()).filter(|&i| truth.events[i].face == *key).collect();
+        for &(p, t, iou) in &scores.matches {
+            let (predicted, actual) = (pred_of_face[p].class, truth.events[truth_of_face[t]].class);
+            let outcome = &mut outcomes[truth_of_face[t]];
+            outcome.predicted_class = Some(predicted);
+            outcome.iou = Some(iou);
             if actual < classes && predicted < classes {
                 confusion[actual][predicted] += 1;
             }
             correct_class += usize::from(predicted == actual);
         }
     }
-    ClipScores { clip: truth.clip.clone(), spotting: grouped.total, correct_class, confusion, face_map }
+    ClipScores { clip: truth.clip.clone(), spotting: grouped.total, correct_class, confusion, face_map, outcomes }
+}
+
+/// Recall and class accuracy by peak amplitude: (band label, true events,
+/// spotted, spotted with the right class).
+pub fn by_amplitude(clips: &[ClipScores]) -> Vec<(String, usize, usize, usize)> {
+    let bands = [(0.0, 1.0), (1.0, 2.0), (2.0, f32::INFINITY)];
+    bands
+        .iter()
+        .map(|&(lo, hi)| {
+            let events: Vec<&TruthOutcome> =
+                clips.iter().flat_map(|c| c.outcomes.iter()).filter(|o| o.amplitude_px >= lo && o.amplitude_px < hi).collect();
+            let found = events.iter().filter(|o| o.predicted_class.is_some()).count();
+            let right = events.iter().filter(|o| o.predicted_class == Some(o.class)).count();
+            let label = if hi.is_finite() { format!("{lo:.1}-{hi:.1} px") } else { format!(">= {lo:.1} px") };
+            (label, events.len(), found, right)
+        })
+        .collect()
 }
 
 fn box_centre(b: &crate::face::FaceBox) -> [f32; 2] {
@@ -138,5 +185,6 @@ pub fn pool(clips: &[ClipScores]) -> ClipScores {
         correct_class: clips.iter().map(|c| c.correct_class).sum(),
         confusion,
         face_map: Vec::new(),
+        outcomes: clips.iter().flat_map(|c| c.outcomes.iter().cloned()).collect(),
     }
 }
