@@ -69,6 +69,20 @@ fn extension_of(path: &Path) -> String {
     path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "part".into())
 }
 
+/// Temporary files `write_atomic*` left in `dir` (there should be none).
+#[cfg(test)]
+pub(crate) fn temporary_files_in(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(".tmp")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,11 +95,7 @@ mod tests {
         write_atomic(&target, b"first").expect("first write");
         write_atomic(&target, b"second").expect("second write");
         assert_eq!(fs::read(&target).expect("read back"), b"second");
-        let leftovers: Vec<_> = fs::read_dir(dir.join("nested"))
-            .expect("list")
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
-            .collect();
+        let leftovers = temporary_files_in(&dir.join("nested"));
         assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
         fs::remove_dir_all(&dir).expect("cleanup");
     }

@@ -92,13 +92,9 @@ impl FaceTracker {
                 }
             }
         }
-        pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        for (_, t, d) in pairs {
-            if matched_track[t] || matched_detection[d] {
-                continue;
-            }
-            matched_track[t] = true;
-            matched_detection[d] = true;
+        // Highest overlap first: negate it so that smaller sorts first.
+        let pairs = pairs.into_iter().map(|(overlap, t, d)| (-overlap, t, d)).collect();
+        for (t, d) in assign_greedy(pairs, &mut matched_track, &mut matched_detection) {
             let w = self.options.landmark_smoothing.clamp(0.0, 1.0);
             let track = &mut self.tracks[t];
             track.detection = smooth(&track.detection, &detections[d], w);
@@ -115,13 +111,7 @@ impl FaceTracker {
                 }
             }
         }
-        pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        for (_, t, d) in pairs {
-            if matched_track[t] || matched_detection[d] {
-                continue;
-            }
-            matched_track[t] = true;
-            matched_detection[d] = true;
+        for (t, d) in assign_greedy(pairs, &mut matched_track, &mut matched_detection) {
             let track = &mut self.tracks[t];
             track.detection = detections[d].clone();
             track.last_detected_s = timestamp_s;
@@ -173,6 +163,27 @@ impl FaceTracker {
             })
             .collect()
     }
+}
+
+/// One-to-one assignment of `(cost, track, detection)` pairs, lowest cost
+/// first (ties by index, so the result is deterministic); marks what it
+/// assigns in `matched_track` and `matched_detection`.
+fn assign_greedy(
+    mut pairs: Vec<(f32, usize, usize)>,
+    matched_track: &mut [bool],
+    matched_detection: &mut [bool],
+) -> Vec<(usize, usize)> {
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut assigned = Vec::new();
+    for (_, t, d) in pairs {
+        if matched_track[t] || matched_detection[d] {
+            continue;
+        }
+        matched_track[t] = true;
+        matched_detection[d] = true;
+        assigned.push((t, d));
+    }
+    assigned
 }
 
 pub fn iou(a: &FaceBox, b: &FaceBox) -> f32 {

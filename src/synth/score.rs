@@ -125,8 +125,11 @@ pub fn by_amplitude(clips: &[ClipScores]) -> Vec<(String, usize, usize, usize)> 
     bands
         .iter()
         .map(|&(lo, hi)| {
-            let events: Vec<&TruthOutcome> =
-                clips.iter().flat_map(|c| c.outcomes.iter()).filter(|o| o.amplitude_px >= lo && o.amplitude_px < hi).collect();
+            let events: Vec<&TruthOutcome> = clips
+                .iter()
+                .flat_map(|c| c.outcomes.iter())
+                .filter(|o| o.amplitude_px >= lo && o.amplitude_px < hi)
+                .collect();
             let found = events.iter().filter(|o| o.predicted_class.is_some()).count();
             let right = events.iter().filter(|o| o.predicted_class == Some(o.class)).count();
             let label = if hi.is_finite() { format!("{lo:.1}-{hi:.1} px") } else { format!(">= {lo:.1} px") };

@@ -688,11 +688,7 @@ mod video {
         let msg = write_export(&resized, ExportFormat::Video, &dir.join("resized.mp4")).expect_err("size").to_string();
         assert!(msg.contains("160x120") && msg.contains("320x120"), "{msg}");
         assert!(!dir.join("short.mp4").exists() && !dir.join("resized.mp4").exists());
-        let leftovers: Vec<_> = fs::read_dir(&dir)
-            .expect("list")
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
-            .collect();
+        let leftovers = crate::io::temporary_files_in(&dir);
         assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
         fs::remove_dir_all(&dir).expect("cleanup");
     }
