@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::export::{self, export_path, write_all, write_export, ExportFormat};
 use super::*;
 use crate::capture::SourceKind;
-use crate::face::FaceBox;
+use crate::face::{FaceBox, Similarity};
 
 const NOTE: &str = "looks like \"surprise\", not joy";
 const FPS: f64 = 30.0;
@@ -676,6 +676,21 @@ mod video {
             let d = region_diff(&source[i], &annotated[i], corner);
             assert!(d < 6.0, "frame {i}: corner changed by {d:.1}");
         }
+
+        // With the crop the attention covers recorded (here the 40×40
+        // square at the bottom left, not the face box), the heatmap is drawn
+        // there, through the crop's inverse, and not over the box.
+        let mut through_crop = session.clone();
+        through_crop.events[0].attention_crop = Some(Similarity { a: 1.0 / 40.0, b: 0.0, tx: 0.0, ty: -2.0 });
+        let out_crop = dir.join("through crop.mp4");
+        write_export(&through_crop, ExportFormat::Video, &out_crop).expect("video export through the crop");
+        let (warped, _) = read_all(&out_crop);
+        let square = Rect::new(4, 84, 32, 32);
+        let during = region_diff(&source[15], &warped[15], square);
+        let over_box = region_diff(&source[15], &warped[15], inner);
+        assert!(during > 20.0, "no heatmap in the attention crop: mean diff {during:.1}");
+        assert!(over_box < 6.0, "heatmap drawn over the box instead: mean diff {over_box:.1}");
+        assert!(region_diff(&source[5], &warped[5], square) < 6.0, "heatmap outside the event");
 
         // The source no longer matches: a shorter session is refused.
         let mut shorter = session.clone();
