@@ -91,6 +91,8 @@ impl FaceRegions {
     /// magnitude, so a small moving patch (a lip corner) is not averaged away
     /// by the still skin around it.
     pub fn motion(&self, flow: &FlowField) -> RegionMotion {
+        let smoothed = box_filter(flow, SMOOTHING_RADIUS);
+        let flow = &smoothed;
         let head_field = fit_affine(flow, &self.rigid);
         let centre = [flow.width as f32 / 2.0, flow.height as f32 / 2.0];
         let head = [head_field.at(centre[0], centre[1]).0, head_field.at(centre[0], centre[1]).1];
@@ -116,6 +118,34 @@ impl FaceRegions {
 
 /// The share of a region's pixels that must move for it to count as moving.
 const REGION_PERCENTILE: f32 = 0.9;
+
+/// Flow is averaged over (2r+1)² pixels before magnitudes are taken: pixel
+/// noise averages out, while the smooth displacement of skin (its bumps are
+/// about ten pixels across on the spotting crop) keeps its size.
+const SMOOTHING_RADIUS: usize = 2;
+
+/// Separable box filter of both components, the window clipped at borders.
+fn box_filter(flow: &FlowField, radius: usize) -> FlowField {
+    let (w, h) = (flow.width, flow.height);
+    let blur = |field: &[f32]| -> Vec<f32> {
+        let mut rows = vec![0.0f32; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let (x0, x1) = (x.saturating_sub(radius), (x + radius + 1).min(w));
+                rows[y * w + x] = field[y * w + x0..y * w + x1].iter().sum::<f32>() / (x1 - x0) as f32;
+            }
+        }
+        let mut out = vec![0.0f32; w * h];
+        for y in 0..h {
+            let (y0, y1) = (y.saturating_sub(radius), (y + radius + 1).min(h));
+            for x in 0..w {
+                out[y * w + x] = (y0..y1).map(|yy| rows[yy * w + x]).sum::<f32>() / (y1 - y0) as f32;
+            }
+        }
+        out
+    };
+    FlowField { width: w, height: h, u: blur(&flow.u), v: blur(&flow.v) }
+}
 
 /// u = a0 + a1·x + a2·y, v = b0 + b1·x + b2·y.
 #[derive(Clone, Copy, Debug, PartialEq)]
