@@ -203,8 +203,8 @@ fn scores_table(clips: &[ClipScores], pooled: &ClipScores) -> String {
     }
     out += "\namplitude     events  spotted  recall  right class\n";
     for (band, events, found, right) in by_amplitude(clips) {
-        let rate = if events > 0 { found as f64 / events as f64 } else { 0.0 };
-        out += &format!("{band:<12} {events:>7} {found:>8} {rate:>7.3} {right:>12}\n");
+        let rate = if events > 0 { format!("{:.3}", found as f64 / events as f64) } else { "-".into() };
+        out += &format!("{band:<12} {events:>7} {found:>8} {rate:>7} {right:>12}\n");
     }
     out += "(MEGC rule: a spotted interval is a hit when its IoU with a true one is at least 0.5; class accuracy is over hits)";
     out
