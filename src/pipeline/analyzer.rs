@@ -343,7 +343,14 @@ impl Analyzer {
         self.next_event_id += 1;
         let (class, probabilities, attention) = match prediction {
             Some(p) => (p.class, p.probabilities, p.attention),
-            None => (0, Vec::new(), Vec::new()),
+            None => {
+                // Kept (it was spotted) but said plainly: no probabilities.
+                self.session.warnings.push(format!(
+                    "event at {:.3} s (face {face_id}) could not be classified: its onset frame had left the buffer",
+                    interval.onset_s
+                ));
+                (0, Vec::new(), Vec::new())
+            }
         };
         self.session.events.push(Event {
             id,

@@ -144,7 +144,7 @@ pub fn analyze(
     session.source.measured_fps = fps;
     session.source.frame_count = frames;
     session.source.duration_s = last_t - first_t + if fps > 0.0 { 1.0 / fps } else { 0.0 };
-    session.warnings = warnings;
+    session.warnings.extend(warnings);
     progress(Progress {
         frames_done: frames,
         frames_total: Some(frames),
