@@ -1,7 +1,9 @@
 //! Frames in: video files (through OpenCV's FFmpeg backend) and folders of
 //! numbered images. Every frame carries the timestamp its container gave it;
 //! the frame rate is measured from those timestamps, never assumed.
+pub mod camera;
 mod image_folder;
+pub mod live;
 mod video_file;
 
 use std::path::{Path, PathBuf};
@@ -9,7 +11,9 @@ use std::path::{Path, PathBuf};
 use opencv::core::Mat;
 use serde::{Deserialize, Serialize};
 
+pub use camera::{list_cameras, CameraDevice, CameraRequest, CameraSource};
 pub use image_folder::ImageFolder;
+pub use live::{FeedEvent, LiveFeed};
 pub use video_file::VideoFile;
 
 /// One decoded frame, BGR 8-bit.
@@ -56,6 +60,8 @@ pub enum CaptureError {
     BadFrame { path: PathBuf, index: u64, problem: String },
     #[error("{path}: OpenCV: {message}")]
     OpenCv { path: PathBuf, message: String },
+    #[error("camera {index}: {problem}")]
+    Camera { index: u32, problem: String },
 }
 
 /// A stream of frames.

@@ -1,0 +1,204 @@
+//! Live capture: a thread reads frames as fast as its source gives them and
+//! hands them over a small bounded queue. When the consumer (the analysis)
+//! falls behind, the oldest waiting frame is dropped, never the newest, and
+//! the drops are counted, so the consumer always works on the present and
+//! the capture thread never waits on it.
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, TrySendError};
+
+use super::{CameraSource, CaptureError, Frame, FrameSource, SourceInfo};
+
+/// What the capture thread reports.
+pub enum FeedEvent {
+    Frame(Frame),
+    /// The source ended (a file played to its end).
+    Ended,
+    /// The source failed (a camera unplugged); the feed is over.
+    Failed(CaptureError),
+}
+
+/// Anything a capture thread can read frames from.
+pub trait FrameProducer {
+    fn info(&self) -> SourceInfo;
+    fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError>;
+}
+
+impl FrameProducer for Box<dyn FrameSource> {
+    fn info(&self) -> SourceInfo {
+        self.as_ref().info().clone()
+    }
+    fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
+        self.as_mut().next_frame()
+    }
+}
+
+impl FrameProducer for CameraSource {
+    fn info(&self) -> SourceInfo {
+        CameraSource::info(self).clone()
+    }
+    fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
+        CameraSource::next_frame(self)
+    }
+}
+
+pub struct LiveFeed {
+    events: Receiver<FeedEvent>,
+    stop: Arc<AtomicBool>,
+    dropped: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+    info: SourceInfo,
+}
+
+impl LiveFeed {
+    /// Opens the source on a new capture thread (cameras must be opened on
+    /// the thread that reads them) and starts reading. `wake` runs after
+    /// each frame is queued (the UI passes `ctx.request_repaint`).
+    pub fn start<P, F>(open: F, capacity: usize, wake: impl Fn() + Send + 'static) -> Result<Self, CaptureError>
+    where
+        P: FrameProducer,
+        F: FnOnce() -> Result<P, CaptureError> + Send + 'static,
+    {
+        let (tx, events) = bounded::<FeedEvent>(capacity.max(1));
+        let drain = events.clone();
+        let (opened_tx, opened_rx) = bounded::<Result<SourceInfo, CaptureError>>(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let (stop_flag, drop_count) = (stop.clone(), dropped.clone());
+        let thread = std::thread::Builder::new()
+            .name("glimpse-capture".into())
+            .spawn(move || {
+                let mut source = match open() {
+                    Ok(source) => source,
+                    Err(e) => {
+                        let _ = opened_tx.send(Err(e));
+                        return;
+                    }
+                };
+                if opened_tx.send(Ok(source.info())).is_err() {
+                    return;
+                }
+                while !stop_flag.load(Ordering::Relaxed) {
+                    let frame = match source.next_frame() {
+                        Ok(Some(frame)) => frame,
+                        Ok(None) => {
+                            let _ = tx.send(FeedEvent::Ended);
+                            return;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(FeedEvent::Failed(e));
+                            return;
+                        }
+                    };
+                    match tx.try_send(FeedEvent::Frame(frame)) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(event)) => {
+                            // Make room by dropping the oldest waiting frame.
+                            if drain.try_recv().is_ok() {
+                                drop_count.fetch_add(1, Ordering::Relaxed);
+                            }
+                            if tx.try_send(event).is_err() {
+                                drop_count.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Err(TrySendError::Disconnected(_)) => return,
+                    }
+                    wake();
+                }
+            })
+            .map_err(|e| CaptureError::Camera { index: 0, problem: format!("cannot start the capture thread: {e}") })?;
+        let opened = opened_rx.recv().unwrap_or_else(|_| {
+            Err(CaptureError::Camera { index: 0, problem: "the capture thread stopped while opening".into() })
+        });
+        match opened {
+            Ok(info) => Ok(Self { events, stop, dropped, thread: Some(thread), info }),
+            Err(e) => {
+                let _ = thread.join();
+                Err(e)
+            }
+        }
+    }
+
+    pub fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    /// The next event, waiting at most `timeout`; `None` on timeout.
+    pub fn next(&self, timeout: Duration) -> Option<FeedEvent> {
+        match self.events.recv_timeout(timeout) {
+            Ok(event) => Some(event),
+            Err(RecvTimeoutError::Timeout) => None,
+            // The thread ended without a word (cannot happen: it always
+            // sends Ended or Failed); report it as an end.
+            Err(RecvTimeoutError::Disconnected) => Some(FeedEvent::Ended),
+        }
+    }
+
+    /// Frames dropped so far because the consumer fell behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn shut_down(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Unblock a final `send` of Ended/Failed.
+        while self.events.try_recv().is_ok() {}
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for LiveFeed {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{self, CameraRequest};
+    use std::path::PathBuf;
+
+    fn demo_clip() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo/astronaut-demo.mp4")
+    }
+
+    #[test]
+    fn a_slow_consumer_gets_the_newest_frames_and_the_drops_are_counted() {
+        let clip = demo_clip();
+        let feed = LiveFeed::start(move || capture::open(&clip, None), 2, || {}).expect("feed");
+        assert_eq!(feed.info().width, 640);
+        let mut received = Vec::new();
+        loop {
+            match feed.next(Duration::from_secs(10)) {
+                Some(FeedEvent::Frame(frame)) => {
+                    received.push(frame.index);
+                    // Analysis slower than decoding.
+                    std::thread::sleep(Duration::from_millis(4));
+                }
+                Some(FeedEvent::Ended) => break,
+                Some(FeedEvent::Failed(e)) => panic!("feed failed: {e}"),
+                None => panic!("no frame for 10 s"),
+            }
+        }
+        assert!(received.windows(2).all(|w| w[0] < w[1]), "frames arrive in order");
+        assert_eq!(received.last(), Some(&359), "the newest frame is never the one dropped");
+        assert!(feed.dropped() > 0, "decoding outpaces a 4 ms consumer");
+        assert_eq!(received.len() as u64 + feed.dropped(), 360, "every frame is either delivered or counted");
+    }
+
+    #[test]
+    fn a_source_that_cannot_open_is_reported_by_start() {
+        let err =
+            LiveFeed::start(|| CameraSource::open(&CameraRequest { index: 98, ..CameraRequest::default() }), 4, || {})
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+        assert!(err.starts_with("camera 98: "), "{err}");
+    }
+}
