@@ -145,7 +145,9 @@ impl GlimpseApp {
     /// A session file (.ron/.json) is loaded and its source opened for
     /// playback; anything else is taken for a video and analysed.
     fn open_path(&mut self, path: &Path) {
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        // Absolute, so the dialog finds it again from any working directory.
+        let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(folder) = absolute.parent().filter(|p| !p.as_os_str().is_empty()) {
             self.settings.last_folder = Some(folder.to_path_buf());
         }
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
