@@ -180,3 +180,41 @@ fn fill_in_source(session: &mut Session, first_t: f64, last_t: f64, frames: u64,
     session.source.frame_count = frames;
     session.source.duration_s = last_t - first_t + if fps > 0.0 { 1.0 / fps } else { 0.0 };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worker streams snapshots while it runs and stops soon after a
+    /// cancel, handing back the session so far.
+    #[test]
+    fn cancelling_stops_the_worker_and_keeps_the_session_so_far() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let options = AnalysisOptions {
+            weights: root.join("weights/epir-megc2019.safetensors"),
+            ..AnalysisOptions::default()
+        };
+        let job = AnalysisJob::start(&root.join("assets/demo/astronaut-demo.mp4"), options, DeviceChoice::Cpu, || {})
+            .expect("worker starts");
+        let timeout = Duration::from_secs(120);
+        let mut snapshots = 0;
+        let outcome = loop {
+            match job.messages.recv_timeout(timeout).expect("a message before the timeout") {
+                AnalysisMessage::Started { .. } => {}
+                AnalysisMessage::Snapshot { session, progress } => {
+                    assert!(!session.complete);
+                    assert!(progress.frames_done > 0);
+                    snapshots += 1;
+                    job.cancel();
+                }
+                other => break other,
+            }
+        };
+        assert!(snapshots >= 1, "at least one snapshot before the cancel took effect");
+        match outcome {
+            AnalysisMessage::Cancelled { session } => assert!(!session.frames.is_empty(), "frames so far are kept"),
+            AnalysisMessage::Failed { error, .. } => panic!("failed instead of cancelling: {error}"),
+            _ => panic!("finished instead of cancelling"),
+        }
+    }
+}

@@ -366,8 +366,14 @@ impl GlimpseApp {
         let Some(dialog) = &self.file_dialog else { return };
         if let Ok(picked) = dialog.try_recv() {
             self.file_dialog = None;
-            if let Some(path) = picked {
-                self.open_path(&path);
+            match picked {
+                Some(path) => self.open_path(&path),
+                // rfd answers "nothing picked" also when no desktop portal
+                // is running, so say what else works.
+                None => self.notice(
+                    "no file chosen (if no dialog appeared, no XDG desktop portal is running: \
+                     drop the file on the window or pass it as `glimpse app FILE`)",
+                ),
             }
         }
     }

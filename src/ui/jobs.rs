@@ -69,3 +69,42 @@ impl FileJob {
         Ok(Self { what, messages, progress: None })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn finish(job: &FileJob) -> JobMessage {
+        loop {
+            match job.messages.recv_timeout(Duration::from_secs(30)).expect("the job answers") {
+                JobMessage::Progress { .. } => {}
+                done => return done,
+            }
+        }
+    }
+
+    #[test]
+    fn save_and_export_run_off_thread_and_report_where_they_wrote() {
+        let dir = std::env::temp_dir().join(format!("glimpse-ui-jobs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let session = Session { class_names: vec!["negative".into()], complete: true, ..Session::default() };
+        let ron = dir.join("clip.session.ron");
+        let saved = FileJob::save_session(session.clone(), &ron, || {}).expect("thread");
+        assert!(matches!(finish(&saved), JobMessage::Done { path } if path == ron));
+        assert_eq!(Session::load(&ron).expect("loads back"), session);
+        let csv = dir.join("clip.intervals.csv");
+        let exported = FileJob::export(session, ExportFormat::Intervals, &csv, || {}).expect("thread");
+        assert!(matches!(finish(&exported), JobMessage::Done { path } if path == csv));
+        assert!(csv.is_file());
+    }
+
+    #[test]
+    fn a_failed_export_is_reported_not_panicked() {
+        // The annotated video needs a source to re-decode; this session has none.
+        let session = Session::default();
+        let path = std::env::temp_dir().join(format!("glimpse-ui-jobs-fail-{}.mp4", std::process::id()));
+        let job = FileJob::export(session, ExportFormat::Video, &path, || {}).expect("thread");
+        assert!(matches!(finish(&job), JobMessage::Failed { error } if error.contains("no source")));
+    }
+}

@@ -14,7 +14,7 @@ const SAMPLE_EVERY_S: f64 = 0.1;
 /// The frame shown at time `t_s` of a video of `frame_count` frames at
 /// `fps`: the frame whose period contains `t_s`, clamped into the video.
 pub fn frame_at_time(t_s: f64, fps: f64, frame_count: u64) -> u64 {
-    if frame_count == 0 || !(fps > 0.0) || !t_s.is_finite() || t_s <= 0.0 {
+    if frame_count == 0 || fps.is_nan() || fps <= 0.0 || !t_s.is_finite() || t_s <= 0.0 {
         return 0;
     }
     // A hair of tolerance so that a click exactly on a frame's start
