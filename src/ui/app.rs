@@ -701,7 +701,22 @@ impl GlimpseApp {
             s.events.iter().max_by(|a, b| a.score.total_cmp(&b.score)).map(|e| (e.apex_frame, e.face_id))
         });
         let shown = self.video.as_ref().and_then(|v| v.shown_index);
+        let halfway = self.progress.and_then(|p| p.frames_total.map(|t| p.frames_done * 2 >= t)).unwrap_or(false);
         let Some(script) = &mut self.script else { return };
+        if analysis_running && halfway && !script.midway_requested {
+            script.midway_requested = true;
+            let sender = script.midway_sender.clone();
+            ctx.request_screenshot(move |image| {
+                let _ = sender.send(image);
+            });
+        }
+        if let Ok(image) = script.midway_images.try_recv() {
+            let path = script.dir.join("during-analysis.png");
+            match write_png(&image, None, &path) {
+                Ok(()) => script.written.push(path),
+                Err(e) => self.messages.push((true, e.to_string())),
+            }
+        }
         match &mut script.stage {
             ScriptStage::WaitingForAnalysis => {
                 if !analysis_running && self.session.is_some() {
@@ -743,7 +758,7 @@ impl GlimpseApp {
                         ("timeline.png", self.timeline_rect.map(to_pixels)),
                         ("events.png", self.events_rect.map(to_pixels)),
                     ];
-                    let mut written = Vec::new();
+                    let mut written = std::mem::take(&mut script.written);
                     let mut failure = None;
                     for (name, crop) in shots {
                         let path = script.dir.join(name);

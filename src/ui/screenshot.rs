@@ -1,7 +1,8 @@
 //! The scripted proof (`--screenshot-dir DIR --exit-after-analysis`): once
 //! the analysis has finished, seek to the strongest event's apex, wait for
 //! that frame to be on screen, take a screenshot of the window and write
-//! it, and crops of the timeline and event list, as PNGs; then quit.
+//! it, and crops of the timeline and event list, as PNGs; then quit. One
+//! more shot is taken half-way through the analysis.
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -68,11 +69,27 @@ pub struct ScreenshotScript {
     pub stage: ScriptStage,
     pub images: crossbeam_channel::Receiver<Arc<ColorImage>>,
     pub image_sender: crossbeam_channel::Sender<Arc<ColorImage>>,
+    /// One shot half-way through the analysis, proof that results stream in.
+    pub midway_requested: bool,
+    pub midway_images: crossbeam_channel::Receiver<Arc<ColorImage>>,
+    pub midway_sender: crossbeam_channel::Sender<Arc<ColorImage>>,
+    pub written: Vec<PathBuf>,
 }
 
 impl ScreenshotScript {
     pub fn new(dir: PathBuf, exit_after: bool) -> Self {
         let (image_sender, images) = crossbeam_channel::bounded(1);
-        Self { dir, exit_after, stage: ScriptStage::WaitingForAnalysis, images, image_sender }
+        let (midway_sender, midway_images) = crossbeam_channel::bounded(1);
+        Self {
+            dir,
+            exit_after,
+            stage: ScriptStage::WaitingForAnalysis,
+            images,
+            image_sender,
+            midway_requested: false,
+            midway_images,
+            midway_sender,
+            written: Vec::new(),
+        }
     }
 }

@@ -76,6 +76,9 @@ pub fn timeline_ui(
         .default_y_bounds(0.0, 1.0)
         .x_axis_label("time (s)")
         .y_axis_label("p(class)")
+        .y_axis_min_width(28.0)
+        .y_grid_spacer(egui_plot::uniform_grid_spacer(|_| [0.05, 0.25, 0.5]))
+        .y_axis_formatter(|mark, _| format!("{:.2}", mark.value))
         .show(ui, |plot| {
             for (onset, offset, class, status) in &events {
                 let alpha = if *status == ReviewStatus::Rejected { 18 } else { 60 };
