@@ -100,12 +100,23 @@ pub fn load_settings(path: &Path) -> LoadedSettings {
         Ok(settings) => LoadedSettings { settings: settings.sanitized(), warning: None },
         Err(e) => LoadedSettings {
             settings: Settings::default(),
-            warning: Some(format!(
-                "settings {} are malformed ({e}); using defaults (saving will overwrite the file)",
-                path.display()
-            )),
+            warning: Some(match set_aside(path) {
+                Some(kept) => format!(
+                    "settings {} are malformed ({e}); using defaults (the file is kept as {})",
+                    path.display(),
+                    kept.display()
+                ),
+                None => format!("settings {} are malformed ({e}); using defaults", path.display()),
+            }),
         },
     }
+}
+
+/// Renames a malformed settings file to `settings.ron.bad`, so that the
+/// next save does not destroy what the user may want to repair by hand.
+fn set_aside(path: &Path) -> Option<PathBuf> {
+    let kept = path.with_extension("ron.bad");
+    std::fs::rename(path, &kept).ok().map(|()| kept)
 }
 
 /// Saves atomically, so a crash mid-save never leaves a torn settings file.
@@ -155,7 +166,10 @@ mod tests {
         let loaded = load_settings(&path);
         assert_eq!(loaded.settings, Settings::default());
         let warning = loaded.warning.expect("a warning");
-        assert!(warning.contains("malformed") && warning.contains("settings.ron"), "{warning}");
+        assert!(warning.contains("malformed") && warning.contains("settings.ron.bad"), "{warning}");
+        // Set aside, so a later save does not overwrite what the user wrote.
+        assert!(!path.exists());
+        assert!(dir.join("settings.ron.bad").is_file());
     }
 
     #[test]
