@@ -94,6 +94,12 @@ fn run(
             return;
         }
     };
+    if !device.is_cuda() {
+        // As `glimpse analyze` does: the UI and the playback decoder share
+        // the cores, and libtorch's intra-op threads on top only contend.
+        // It also makes the app's numbers those of the command line.
+        tch::set_num_threads(1);
+    }
     send(AnalysisMessage::Started { device: describe(device) });
     let started = Instant::now();
     let mut source = match capture::open(path, options.folder_fps) {
