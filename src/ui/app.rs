@@ -804,7 +804,7 @@ impl eframe::App for GlimpseApp {
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_panel(ui));
-        egui::Panel::bottom("events").resizable(true).min_size(120.0).default_size(200.0).show(ui, |ui| {
+        egui::Panel::bottom("events").resizable(true).min_size(150.0).default_size(200.0).show(ui, |ui| {
             self.events_rect = Some(ui.max_rect());
             ui.horizontal(|ui| {
                 ui.heading("Events");
@@ -836,7 +836,7 @@ impl eframe::App for GlimpseApp {
                 }
             }
         });
-        egui::Panel::bottom("timeline").resizable(true).min_size(230.0).default_size(230.0).show(ui, |ui| {
+        egui::Panel::bottom("timeline").resizable(true).min_size(210.0).default_size(230.0).show(ui, |ui| {
             self.timeline_rect = Some(ui.max_rect());
             self.transport(ui);
             let playhead_s = self.time_of_frame(self.playhead.frame);
