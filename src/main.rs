@@ -23,9 +23,10 @@ const DEFAULT_WEIGHTS: &str = "weights/epir-megc2019.safetensors";
 #[derive(Parser)]
 #[command(name = "glimpse", version, about = "Micro-expression analysis with the EPIR transformer")]
 struct Cli {
-    /// Compute device, chosen once and printed.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto, global = true)]
-    device: DeviceChoice,
+    /// Compute device, chosen once and printed (default: auto; the app's
+    /// default is the device in its settings).
+    #[arg(long, value_enum, global = true)]
+    device: Option<DeviceChoice>,
     /// Without a command, the desktop app opens.
     #[command(subcommand)]
     command: Option<Command>,
@@ -296,14 +297,14 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     let command = match cli.command {
         // The app picks its device from its own settings, per analysis.
-        None => return run_app(AppArgs { weights: DEFAULT_WEIGHTS.into(), ..AppArgs::default() }),
-        Some(Command::App(args)) => return run_app(args),
+        None => return run_app(AppArgs { weights: DEFAULT_WEIGHTS.into(), ..AppArgs::default() }, cli.device),
+        Some(Command::App(args)) => return run_app(args, cli.device),
         Some(command) => command,
     };
-    let device = select_device(cli.device)?;
+    let device = select_device(cli.device.unwrap_or_default())?;
     eprintln!("device: {}", describe(device));
     match command {
-        Command::App(args) => run_app(args),
+        Command::App(args) => run_app(args, cli.device),
         Command::Train(args) => run_train(args, device),
         Command::Eval { weights, data, out } => run_eval(&weights, &data, out.as_deref(), device),
         Command::Bench(BenchCommand::Model { weights, config, test_time_mirror, runs, out }) => {
@@ -321,8 +322,9 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn run_app(args: AppArgs) -> Result<()> {
+fn run_app(args: AppArgs, device: Option<DeviceChoice>) -> Result<()> {
     let launch = glimpse::ui::AppLaunch {
+        device,
         video: args.video,
         screenshot_dir: args.screenshot_dir,
         exit_after_analysis: args.exit_after_analysis,

@@ -32,6 +32,8 @@ pub struct AppLaunch {
     pub exit_after_analysis: bool,
     /// Pipeline options (weights, detector…); sensitivity comes from the settings.
     pub options: AnalysisOptions,
+    /// `--device` on the command line: wins over the settings for this run.
+    pub device: Option<DeviceChoice>,
 }
 
 /// The outcome of a scripted run, read by `main` after the window closes.
@@ -63,6 +65,7 @@ pub struct GlimpseApp {
     saved_settings: Settings,
     settings_path: Option<PathBuf>,
     options: AnalysisOptions,
+    device_override: Option<DeviceChoice>,
     video: Option<OpenVideo>,
     session: Option<Session>,
     dirty: bool,
@@ -96,6 +99,7 @@ impl GlimpseApp {
             settings,
             settings_path,
             options: launch.options,
+            device_override: launch.device,
             video: None,
             session: None,
             dirty: false,
@@ -207,7 +211,8 @@ impl GlimpseApp {
         options.spotting = options.spotting.with_sensitivity(self.settings.sensitivity);
         self.progress = None;
         self.analysis_device = None;
-        match AnalysisJob::start(path, options, self.settings.device, self.wake()) {
+        let device = self.device_override.unwrap_or(self.settings.device);
+        match AnalysisJob::start(path, options, device, self.wake()) {
             Ok(job) => self.analysis = Some(job),
             Err(e) => self.error(format!("cannot start the analysis thread: {e}")),
         }
@@ -501,6 +506,9 @@ impl GlimpseApp {
 
     fn settings_ui(&mut self, ui: &mut egui::Ui) {
         ui.label("Device (next analysis)");
+        if let Some(device) = self.device_override {
+            ui.label(format!("(--device {device:?} on the command line wins this run)").to_lowercase());
+        }
         ui.horizontal(|ui| {
             for (choice, name) in [(DeviceChoice::Auto, "auto"), (DeviceChoice::Cpu, "cpu"), (DeviceChoice::Cuda, "cuda")] {
                 ui.radio_value(&mut self.settings.device, choice, name);
