@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use eframe::egui::{self, Color32, RichText};
 
 use super::analysis::{AnalysisJob, AnalysisMessage};
+use super::colours::on_panel;
 use super::events::{apply_review_edit, event_list_ui};
 use super::jobs::{FileJob, JobMessage};
 use super::overlay::{draw_overlays, FrameToScreen, OverlayOptions};
@@ -538,7 +539,8 @@ impl GlimpseApp {
 
     fn status_panel(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            ui.label(RichText::new(DISCLAIMER).italics().color(Color32::from_rgb(240, 190, 80)));
+            let amber = on_panel(Color32::from_rgb(240, 190, 80), ui.visuals().dark_mode);
+            ui.label(RichText::new(DISCLAIMER).italics().color(amber));
             if let Some(device) = &self.analysis_device {
                 ui.separator();
                 ui.label(format!("device: {device}"));
@@ -572,7 +574,8 @@ impl GlimpseApp {
         let mut dismiss = None;
         for (i, (is_error, text)) in self.messages.iter().enumerate().rev().take(3) {
             ui.horizontal(|ui| {
-                let colour = if *is_error { Color32::from_rgb(255, 110, 110) } else { ui.visuals().text_color() };
+                let colour =
+                    if *is_error { on_panel(Color32::from_rgb(255, 110, 110), ui.visuals().dark_mode) } else { ui.visuals().text_color() };
                 ui.label(RichText::new(text).color(colour));
                 if ui.small_button("x").clicked() {
                     dismiss = Some(i);

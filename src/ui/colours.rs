@@ -20,6 +20,16 @@ pub const CONFIRMED: Color32 = Color32::from_rgb(60, 220, 60);
 pub const CANDIDATE: Color32 = Color32::from_rgb(255, 220, 0);
 pub const REJECTED: Color32 = Color32::from_rgb(150, 150, 150);
 
+/// A status or warning colour readable on the current theme's panels:
+/// the bright overlay colours wash out on a light background.
+pub fn on_panel(colour: Color32, dark_mode: bool) -> Color32 {
+    if dark_mode {
+        colour
+    } else {
+        Color32::from_rgb(colour.r() / 5 * 3, colour.g() / 5 * 3, colour.b() / 5 * 3)
+    }
+}
+
 /// The JET colour map (blue → cyan → yellow → red) for `value` in 0..1,
 /// as OpenCV's `COLORMAP_JET` that the exported video uses.
 pub fn jet(value: f32) -> [u8; 3] {

@@ -4,7 +4,7 @@
 //! testable without a UI and the caller knows when the session got dirty.
 use eframe::egui::{self, RichText};
 
-use super::colours::{class_colour, CANDIDATE, CONFIRMED, REJECTED};
+use super::colours::{class_colour, on_panel, CANDIDATE, CONFIRMED, REJECTED};
 use crate::timeline::{Event, ReviewStatus, Session};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -119,7 +119,7 @@ fn event_row(
             ReviewStatus::Confirmed => ("confirmed", CONFIRMED),
             ReviewStatus::Rejected => ("rejected", REJECTED),
         };
-        ui.label(RichText::new(text).color(colour));
+        ui.label(RichText::new(text).color(on_panel(colour, ui.visuals().dark_mode)));
         if ui.selectable_label(status == ReviewStatus::Confirmed, "Confirm").clicked() {
             out.edits.push(ReviewEdit::Toggle { event_id: id, status: ReviewStatus::Confirmed });
         }

@@ -63,6 +63,8 @@ pub fn timeline_ui(
         .filter(|e| Some(e.face_id) == face_id)
         .map(|e| (e.onset_s, e.offset_s + session.frame_period_s(), e.final_class(), e.review.status))
         .collect();
+    // The theme's strongest text colour: white on dark, black on light.
+    let playhead_colour = ui.visuals().strong_text_color();
     let response = Plot::new("timeline")
         .legend(Legend::default().position(Corner::RightTop))
         .allow_drag(false)
@@ -93,7 +95,7 @@ pub fn timeline_ui(
                     .width(1.5);
                 plot.add(line);
             }
-            plot.add(VLine::new("", playhead_s).color(Color32::WHITE).width(1.5));
+            plot.add(VLine::new("", playhead_s).color(playhead_colour).width(1.5));
         });
     let pointer = response.response.interact_pointer_pos();
     let clicked = response.response.clicked() || response.response.dragged();
