@@ -22,7 +22,7 @@ DEMO_OUT := target/demo
 SYNTH_SEEDS := 101 102 103 104 105 106 107 108 109 110
 SYNTH_DIR := target/eval-synth
 
-.PHONY: setup build test demo eval bench bench-pipeline eval-spotting loso weights
+.PHONY: setup build test demo eval bench bench-pipeline eval-spotting loso weights screenshots
 
 setup:
 	@bash scripts/setup.sh
@@ -39,6 +39,14 @@ test: setup
 demo: build
 	@$(BIN) analyze $(DEMO_CLIP) --out $(DEMO_OUT) --export all
 	@$(BIN) eval-spotting $(DEMO_CLIP)
+
+# The desktop app on the demo clip, under a virtual X server: waits for the
+# analysis, then writes PNGs of the window, the timeline and the event list
+# (at the strongest event's apex) to target/screenshots/ and exits.
+screenshots: build
+	@mkdir -p target/screenshots
+	@XDG_CONFIG_HOME=$(CURDIR)/target/screenshots/config xvfb-run -a -s "-screen 0 1280x800x24" \
+		$(BIN) app $(DEMO_CLIP) --screenshot-dir target/screenshots --exit-after-analysis
 
 # The shipped weights scored on the labelled set (their own training data,
 # so a sanity check, not a generalisation estimate: see weights/README.md).

@@ -1,7 +1,7 @@
 //! Glimpse: micro-expression analysis. This crate holds the EPIR model, its
 //! training and evaluation, the video pipeline (capture → faces → motion →
 //! spotting → classification → timeline) and the benchmarks; `main.rs` is
-//! the CLI edge.
+//! the CLI edge; `ui` is the desktop app.
 #![deny(clippy::unwrap_used)]
 
 pub mod bench;
@@ -16,3 +16,4 @@ pub mod spotting;
 pub mod synth;
 pub mod timeline;
 pub mod train;
+pub mod ui;

@@ -23,15 +23,19 @@ const DEFAULT_WEIGHTS: &str = "weights/epir-megc2019.safetensors";
 #[derive(Parser)]
 #[command(name = "glimpse", version, about = "Micro-expression analysis with the EPIR transformer")]
 struct Cli {
-    /// Compute device, chosen once and printed.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto, global = true)]
-    device: DeviceChoice,
+    /// Compute device, chosen once and printed (default: auto; the app's
+    /// default is the device in its settings).
+    #[arg(long, value_enum, global = true)]
+    device: Option<DeviceChoice>,
+    /// Without a command, the desktop app opens.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// The desktop app: open a recorded video, review the analysis, export.
+    App(AppArgs),
     /// Train EPIR: leave-one-subject-out evaluation, or the shipped model on all data.
     Train(TrainArgs),
     /// Score a weights file on a labelled flow data set.
@@ -55,6 +59,22 @@ enum Command {
     Bench(BenchCommand),
     /// Render a synthetic micro-expression clip from the astronaut photo, with `<clip>.truth.json`.
     Synth(SynthArgs),
+}
+
+#[derive(clap::Args, Default)]
+struct AppArgs {
+    /// A video to analyse, or a session (.ron/.json) to review.
+    video: Option<PathBuf>,
+    /// Once the analysis has finished, save PNG screenshots of the window,
+    /// the timeline and the event list here.
+    #[arg(long)]
+    screenshot_dir: Option<PathBuf>,
+    /// Close the window after the screenshots (for scripted runs).
+    #[arg(long, requires = "screenshot_dir")]
+    exit_after_analysis: bool,
+    /// EPIR weights (the config RON beside them).
+    #[arg(long, default_value = DEFAULT_WEIGHTS)]
+    weights: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -275,9 +295,16 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let device = select_device(cli.device)?;
+    let command = match cli.command {
+        // The app picks its device from its own settings, per analysis.
+        None => return run_app(AppArgs { weights: DEFAULT_WEIGHTS.into(), ..AppArgs::default() }, cli.device),
+        Some(Command::App(args)) => return run_app(args, cli.device),
+        Some(command) => command,
+    };
+    let device = select_device(cli.device.unwrap_or_default())?;
     eprintln!("device: {}", describe(device));
-    match cli.command {
+    match command {
+        Command::App(args) => run_app(args, cli.device),
         Command::Train(args) => run_train(args, device),
         Command::Eval { weights, data, out } => run_eval(&weights, &data, out.as_deref(), device),
         Command::Bench(BenchCommand::Model { weights, config, test_time_mirror, runs, out }) => {
@@ -293,6 +320,20 @@ fn run(cli: Cli) -> Result<()> {
         Command::EvalSpotting(args) => analyze_cmd::eval_spotting(args, device),
         Command::Synth(args) => run_synth(args),
     }
+}
+
+fn run_app(args: AppArgs, device: Option<DeviceChoice>) -> Result<()> {
+    let launch = glimpse::ui::AppLaunch {
+        device,
+        video: args.video,
+        screenshot_dir: args.screenshot_dir,
+        exit_after_analysis: args.exit_after_analysis,
+        options: AnalysisOptions { weights: args.weights, ..AnalysisOptions::default() },
+    };
+    for path in glimpse::ui::run_app(launch)? {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn run_synth(args: SynthArgs) -> Result<()> {

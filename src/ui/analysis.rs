@@ -1,0 +1,226 @@
+//! The analysis worker: one thread owns the model (tch tensors are not
+//! `Sync`), feeds every frame of a video to [`Analyzer`] and sends the
+//! session so far to the UI a few times a second, so results appear while
+//! the analysis runs.
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+use crate::capture::{self, measured_fps};
+use crate::device::{describe, select_device, DeviceChoice};
+use crate::pipeline::{AnalysisOptions, Analyzer, PipelineError, Progress};
+use crate::timeline::Session;
+
+/// How often the UI gets a fresh snapshot: results feel live, and cloning
+/// the session stays a small share of the work.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
+
+pub enum AnalysisMessage {
+    /// The device the worker picked, once, first.
+    Started { device: String },
+    /// The session so far (not yet `complete`).
+    Snapshot { session: Box<Session>, progress: Progress },
+    Finished { session: Box<Session>, progress: Progress },
+    /// The analysis stopped; `session` holds what it had found.
+    Failed { session: Option<Box<Session>>, error: String },
+    Cancelled { session: Box<Session> },
+}
+
+/// A running analysis. Dropping it cancels the worker.
+pub struct AnalysisJob {
+    pub messages: Receiver<AnalysisMessage>,
+    cancel: Arc<AtomicBool>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl AnalysisJob {
+    /// Starts analysing `path`; `wake` is called after every message so the
+    /// UI repaints without polling.
+    pub fn start(
+        path: &Path,
+        options: AnalysisOptions,
+        device: DeviceChoice,
+        wake: impl Fn() + Send + 'static,
+    ) -> std::io::Result<Self> {
+        // Small on purpose: a snapshot that finds the channel full is
+        // skipped (the next one carries everything anyway), so a busy UI
+        // never holds the worker up, and final messages still get through.
+        let (sender, messages) = bounded(4);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let worker = {
+            let (path, cancel) = (path.to_path_buf(), Arc::clone(&cancel));
+            std::thread::Builder::new().name("glimpse-analysis".into()).spawn(move || {
+                run(&path, options, device, &cancel, &sender, &wake);
+            })?
+        };
+        Ok(Self { messages, cancel, worker: Some(worker) })
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for AnalysisJob {
+    fn drop(&mut self) {
+        self.cancel();
+        // Not joined: the worker notices the flag within a frame and exits
+        // on its own; waiting here would freeze the UI for that long.
+        drop(self.worker.take());
+    }
+}
+
+fn run(
+    path: &Path,
+    options: AnalysisOptions,
+    device: DeviceChoice,
+    cancel: &AtomicBool,
+    sender: &Sender<AnalysisMessage>,
+    wake: &dyn Fn(),
+) {
+    let send = |message| {
+        let delivered = sender.send(message).is_ok();
+        wake();
+        delivered
+    };
+    let device = match select_device(device) {
+        Ok(device) => device,
+        Err(e) => {
+            send(AnalysisMessage::Failed { session: None, error: e.to_string() });
+            return;
+        }
+    };
+    if !device.is_cuda() {
+        // As `glimpse analyze` does: the UI and the playback decoder share
+        // the cores, and libtorch's intra-op threads on top only contend.
+        // It also makes the app's numbers those of the command line.
+        tch::set_num_threads(1);
+    }
+    send(AnalysisMessage::Started { device: describe(device) });
+    let started = Instant::now();
+    let mut source = match capture::open(path, options.folder_fps) {
+        Ok(source) => source,
+        Err(e) => {
+            send(AnalysisMessage::Failed { session: None, error: e.to_string() });
+            return;
+        }
+    };
+    let info = source.info().clone();
+    let mut analyzer = match Analyzer::new(options, &info, device) {
+        Ok(analyzer) => analyzer,
+        Err(e) => {
+            send(AnalysisMessage::Failed { session: None, error: e.to_string() });
+            return;
+        }
+    };
+    let (mut frames, mut first_t, mut last_t) = (0u64, None, 0.0);
+    let mut last_snapshot = Instant::now();
+    let progress_now = |frames, media_s| Progress {
+        frames_done: frames,
+        frames_total: info.frame_count,
+        media_s,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    };
+    let failure = loop {
+        if cancel.load(Ordering::Relaxed) {
+            send(AnalysisMessage::Cancelled { session: Box::new(analyzer.session().clone()) });
+            return;
+        }
+        let frame = match source.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break None,
+            Err(e) => break Some(PipelineError::from(e)),
+        };
+        if let Err(e) = analyzer.push(&frame) {
+            break Some(e);
+        }
+        frames += 1;
+        first_t.get_or_insert(frame.timestamp_s);
+        last_t = frame.timestamp_s;
+        if last_snapshot.elapsed() >= SNAPSHOT_EVERY {
+            last_snapshot = Instant::now();
+            let mut session = analyzer.session().clone();
+            fill_in_source(&mut session, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
+            let message =
+                AnalysisMessage::Snapshot { session: Box::new(session), progress: progress_now(frames, last_t) };
+            match sender.try_send(message) {
+                Ok(()) | Err(TrySendError::Full(_)) => wake(),
+                Err(TrySendError::Disconnected(_)) => return,
+            }
+        }
+    };
+    if let Some(error) = failure {
+        let mut session = analyzer.session().clone();
+        fill_in_source(&mut session, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
+        send(AnalysisMessage::Failed { session: Some(Box::new(session)), error: error.to_string() });
+        return;
+    }
+    if frames == 0 {
+        send(AnalysisMessage::Failed { session: None, error: format!("{} holds no decodable frame", path.display()) });
+        return;
+    }
+    let warnings = source.warnings();
+    match analyzer.finish() {
+        Ok(mut session) => {
+            fill_in_source(&mut session, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
+            session.warnings = warnings;
+            let mut progress = progress_now(frames, last_t);
+            progress.frames_total = Some(frames);
+            send(AnalysisMessage::Finished { session: Box::new(session), progress });
+        }
+        Err(e) => {
+            send(AnalysisMessage::Failed { session: None, error: e.to_string() });
+        }
+    }
+}
+
+/// What only the frames seen so far tell: measured rate, count, duration
+/// (as `pipeline::analyze` records them).
+fn fill_in_source(session: &mut Session, first_t: f64, last_t: f64, frames: u64, nominal_fps: f64) {
+    let fps = measured_fps(first_t, last_t, frames).unwrap_or(nominal_fps);
+    session.source.measured_fps = fps;
+    session.source.frame_count = frames;
+    session.source.duration_s = last_t - first_t + if fps > 0.0 { 1.0 / fps } else { 0.0 };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worker streams snapshots while it runs and stops soon after a
+    /// cancel, handing back the session so far.
+    #[test]
+    fn cancelling_stops_the_worker_and_keeps_the_session_so_far() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let options = AnalysisOptions {
+            weights: root.join("weights/epir-megc2019.safetensors"),
+            ..AnalysisOptions::default()
+        };
+        let job = AnalysisJob::start(&root.join("assets/demo/astronaut-demo.mp4"), options, DeviceChoice::Cpu, || {})
+            .expect("worker starts");
+        let timeout = Duration::from_secs(120);
+        let mut snapshots = 0;
+        let outcome = loop {
+            match job.messages.recv_timeout(timeout).expect("a message before the timeout") {
+                AnalysisMessage::Started { .. } => {}
+                AnalysisMessage::Snapshot { session, progress } => {
+                    assert!(!session.complete);
+                    assert!(progress.frames_done > 0);
+                    snapshots += 1;
+                    job.cancel();
+                }
+                other => break other,
+            }
+        };
+        assert!(snapshots >= 1, "at least one snapshot before the cancel took effect");
+        match outcome {
+            AnalysisMessage::Cancelled { session } => assert!(!session.frames.is_empty(), "frames so far are kept"),
+            AnalysisMessage::Failed { error, .. } => panic!("failed instead of cancelling: {error}"),
+            _ => panic!("finished instead of cancelling"),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The event list: every spotted event with its timing, class and
+//! confidence, and the reviewer's controls (confirm, reject, relabel, note).
+//! Edits are [`ReviewEdit`]s applied to the session's `Review`, so they are
+//! testable without a UI and the caller knows when the session got dirty.
+use eframe::egui::{self, RichText};
+
+use super::colours::{class_colour, on_panel, CANDIDATE, CONFIRMED, REJECTED};
+use crate::timeline::{Event, ReviewStatus, Session};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReviewEdit {
+    /// Sets the status; setting the status an event already has returns it
+    /// to `Candidate` (the buttons toggle).
+    Toggle { event_id: u32, status: ReviewStatus },
+    /// The reviewer's class; `None` (or the model's own class) clears it.
+    Relabel { event_id: u32, class: Option<usize> },
+    Note { event_id: u32, note: String },
+}
+
+/// Applies `edit`; returns whether the session changed.
+pub fn apply_review_edit(session: &mut Session, edit: &ReviewEdit) -> bool {
+    let id = match edit {
+        ReviewEdit::Toggle { event_id, .. } | ReviewEdit::Relabel { event_id, .. } | ReviewEdit::Note { event_id, .. } => {
+            *event_id
+        }
+    };
+    let classes = session.class_names.len();
+    let Some(event) = session.events.iter_mut().find(|e| e.id == id) else { return false };
+    let before = event.review.clone();
+    match edit {
+        ReviewEdit::Toggle { status, .. } => {
+            event.review.status = if event.review.status == *status { ReviewStatus::Candidate } else { *status };
+        }
+        ReviewEdit::Relabel { class, .. } => {
+            // A class the model does not have cannot be stored meaningfully.
+            event.review.relabelled_class = class.filter(|&c| c != event.class && c < classes);
+        }
+        ReviewEdit::Note { note, .. } => event.review.note.clone_from(note),
+    }
+    event.review != before
+}
+
+/// What the list asks of the app this frame.
+#[derive(Default)]
+pub struct EventListOutput {
+    pub edits: Vec<ReviewEdit>,
+    /// The user clicked an event's time: seek there (frame index).
+    pub seek_to: Option<u64>,
+}
+
+pub fn event_list_ui(ui: &mut egui::Ui, session: &Session, selected: Option<u32>) -> EventListOutput {
+    let mut out = EventListOutput::default();
+    if session.events.is_empty() {
+        ui.label(if session.complete { "No events spotted." } else { "No events yet…" });
+        return out;
+    }
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        egui::Grid::new("events").striped(true).num_columns(8).spacing([10.0, 4.0]).show(ui, |ui| {
+            let mut class_heading = None;
+            for heading in ["#", "face", "onset", "apex", "offset", "class", "review", "note"] {
+                let response = ui.label(RichText::new(heading).strong());
+                if heading == "class" {
+                    class_heading = Some(response.id);
+                }
+            }
+            ui.end_row();
+            for event in &session.events {
+                event_row(ui, session, event, selected == Some(event.id), class_heading, &mut out);
+                ui.end_row();
+            }
+        });
+    });
+    out
+}
+
+fn event_row(
+    ui: &mut egui::Ui,
+    session: &Session,
+    event: &Event,
+    selected: bool,
+    class_heading: Option<egui::Id>,
+    out: &mut EventListOutput,
+) {
+    let id = event.id;
+    if ui.selectable_label(selected, format!("{id}")).clicked() {
+        out.seek_to = Some(event.apex_frame);
+    }
+    ui.label(format!("{}", event.face_id));
+    for (t, frame) in [(event.onset_s, event.onset_frame), (event.apex_s, event.apex_frame), (event.offset_s, event.offset_frame)] {
+        if ui.link(format!("{t:.2} s (f {frame})")).on_hover_text("Seek here").clicked() {
+            out.seek_to = Some(frame);
+        }
+    }
+    // Class: the model's with its confidence, relabel through the combo.
+    let final_class = event.final_class();
+    let confidence = event.probabilities.get(event.class).copied().unwrap_or(f32::NAN);
+    ui.horizontal(|ui| {
+        let mut picked = final_class;
+        let text = RichText::new(session.class_name(final_class)).color(class_colour(final_class));
+        let combo = egui::ComboBox::from_id_salt(("relabel", id)).selected_text(text).show_ui(ui, |ui| {
+            for (class, name) in session.class_names.iter().enumerate() {
+                ui.selectable_value(&mut picked, class, RichText::new(name).color(class_colour(class)));
+            }
+        });
+        // Screen readers (and kittest) name the combo by its column heading.
+        if let Some(heading) = class_heading {
+            let _ = combo.response.labelled_by(heading);
+        }
+        if picked != final_class {
+            out.edits.push(ReviewEdit::Relabel { event_id: id, class: Some(picked) });
+        }
+        let model = format!("model: {} {confidence:.2}", session.class_name(event.class));
+        ui.label(RichText::new(if event.review.relabelled_class.is_some() { model } else { format!("{confidence:.2}") }).weak());
+    });
+    ui.horizontal(|ui| {
+        let status = event.review.status;
+        let (text, colour) = match status {
+            ReviewStatus::Candidate => ("candidate", CANDIDATE),
+            ReviewStatus::Confirmed => ("confirmed", CONFIRMED),
+            ReviewStatus::Rejected => ("rejected", REJECTED),
+        };
+        ui.label(RichText::new(text).color(on_panel(colour, ui.visuals().dark_mode)));
+        if ui.selectable_label(status == ReviewStatus::Confirmed, "Confirm").clicked() {
+            out.edits.push(ReviewEdit::Toggle { event_id: id, status: ReviewStatus::Confirmed });
+        }
+        if ui.selectable_label(status == ReviewStatus::Rejected, "Reject").clicked() {
+            out.edits.push(ReviewEdit::Toggle { event_id: id, status: ReviewStatus::Rejected });
+        }
+    });
+    let mut note = event.review.note.clone();
+    if ui.add(egui::TextEdit::singleline(&mut note).hint_text("note").desired_width(160.0)).changed() {
+        out.edits.push(ReviewEdit::Note { event_id: id, note });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::Event;
+
+    fn session() -> Session {
+        Session {
+            class_names: vec!["negative".into(), "positive".into(), "surprise".into()],
+            events: vec![
+                Event { id: 4, class: 1, probabilities: vec![0.1, 0.8, 0.1], ..Event::default() },
+                Event { id: 9, class: 0, probabilities: vec![0.7, 0.2, 0.1], ..Event::default() },
+            ],
+            ..Session::default()
+        }
+    }
+
+    #[test]
+    fn confirm_and_reject_toggle_the_status() {
+        let mut s = session();
+        let confirm = ReviewEdit::Toggle { event_id: 4, status: ReviewStatus::Confirmed };
+        assert!(apply_review_edit(&mut s, &confirm));
+        assert_eq!(s.events[0].review.status, ReviewStatus::Confirmed);
+        assert_eq!(s.events[1].review.status, ReviewStatus::Candidate, "only the named event changes");
+        assert!(apply_review_edit(&mut s, &ReviewEdit::Toggle { event_id: 4, status: ReviewStatus::Rejected }));
+        assert_eq!(s.events[0].review.status, ReviewStatus::Rejected);
+        assert!(apply_review_edit(&mut s, &ReviewEdit::Toggle { event_id: 4, status: ReviewStatus::Rejected }));
+        assert_eq!(s.events[0].review.status, ReviewStatus::Candidate, "a second click undoes");
+    }
+
+    #[test]
+    fn relabelling_to_the_models_class_or_an_unknown_class_clears_it() {
+        let mut s = session();
+        assert!(apply_review_edit(&mut s, &ReviewEdit::Relabel { event_id: 4, class: Some(2) }));
+        assert_eq!(s.events[0].review.relabelled_class, Some(2));
+        assert_eq!(s.events[0].final_class(), 2);
+        assert!(apply_review_edit(&mut s, &ReviewEdit::Relabel { event_id: 4, class: Some(1) }));
+        assert_eq!(s.events[0].review.relabelled_class, None);
+        assert!(!apply_review_edit(&mut s, &ReviewEdit::Relabel { event_id: 4, class: Some(7) }));
+        assert_eq!(s.events[0].review.relabelled_class, None);
+    }
+
+    #[test]
+    fn notes_are_stored_and_unknown_events_change_nothing() {
+        let mut s = session();
+        assert!(apply_review_edit(&mut s, &ReviewEdit::Note { event_id: 9, note: "blink?".into() }));
+        assert_eq!(s.events[1].review.note, "blink?");
+        assert!(!apply_review_edit(&mut s, &ReviewEdit::Note { event_id: 9, note: "blink?".into() }), "no change");
+        let before = s.clone();
+        assert!(!apply_review_edit(&mut s, &ReviewEdit::Toggle { event_id: 77, status: ReviewStatus::Confirmed }));
+        assert_eq!(s, before);
+    }
+}

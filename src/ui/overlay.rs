@@ -1,0 +1,165 @@
+//! What is drawn over the video frame, with egui's painter: each face's box,
+//! ID and five landmarks; while one of its events is on, the event's label
+//! and the EPIR attention heatmap, drawn where the model looked (the
+//! attention grid lives in the crop EPIR saw, so it is mapped back onto the
+//! frame through the inverse of `attention_crop`).
+use eframe::egui::{self, epaint, Color32, Pos2, Rect, Stroke};
+
+use super::colours::{class_colour, jet, CANDIDATE, CONFIRMED};
+use crate::face::Similarity;
+use crate::timeline::{Event, FaceFrame, ReviewStatus, Session};
+
+/// Vertices per side of the heatmap mesh: smooth enough that the 7×7 grid
+/// does not show as blocks, cheap enough to draw every frame.
+const HEAT_MESH_SIDE: usize = 29;
+
+pub struct OverlayOptions {
+    pub heatmap: bool,
+    pub heatmap_opacity: f32,
+}
+
+/// Frame pixels → screen points for a frame of `frame_size` shown in `rect`.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameToScreen {
+    pub rect: Rect,
+    pub scale: f32,
+}
+
+impl FrameToScreen {
+    pub fn new(rect: Rect, frame_width: f32) -> Self {
+        Self { rect, scale: if frame_width > 0.0 { rect.width() / frame_width } else { 1.0 } }
+    }
+
+    pub fn point(&self, [x, y]: [f32; 2]) -> Pos2 {
+        self.rect.min + egui::vec2(x * self.scale, y * self.scale)
+    }
+}
+
+/// Events of `face_id` on at frame `index` (onset to offset inclusive), rejected ones left out.
+pub fn active_events(session: &Session, face_id: u32, index: u64) -> impl Iterator<Item = &Event> {
+    session.events.iter().filter(move |e| {
+        e.face_id == face_id
+            && e.review.status != ReviewStatus::Rejected
+            && (e.onset_frame..=e.offset_frame).contains(&index)
+    })
+}
+
+pub fn draw_overlays(
+    painter: &egui::Painter,
+    to_screen: FrameToScreen,
+    session: &Session,
+    index: u64,
+    options: &OverlayOptions,
+) {
+    let Some(record) = session.frame_by_index(index) else { return };
+    for face in &record.faces {
+        draw_face(painter, to_screen, session, face, index, options);
+    }
+}
+
+fn draw_face(
+    painter: &egui::Painter,
+    to_screen: FrameToScreen,
+    session: &Session,
+    face: &FaceFrame,
+    index: u64,
+    options: &OverlayOptions,
+) {
+    let active: Vec<&Event> = active_events(session, face.face_id, index).collect();
+    let b = &face.bbox;
+    // Heatmap first, so box, points and text stay on top of it.
+    if options.heatmap {
+        if let Some(event) = active.first() {
+            // Sessions from before the crop was recorded: the face box stands in.
+            let crop = event.attention_crop.unwrap_or(Similarity {
+                a: 1.0 / f64::from(b.width.max(1.0)),
+                b: 0.0,
+                tx: -f64::from(b.x) / f64::from(b.width.max(1.0)),
+                ty: -f64::from(b.y) / f64::from(b.height.max(1.0)),
+            });
+            if let Some(mesh) = heatmap_mesh(event, &crop, to_screen, options.heatmap_opacity) {
+                painter.add(egui::Shape::mesh(mesh));
+            }
+        }
+    }
+    let colour = if active.iter().any(|e| e.review.status == ReviewStatus::Confirmed) { CONFIRMED } else { CANDIDATE };
+    let rect = Rect::from_min_max(to_screen.point([b.x, b.y]), to_screen.point([b.x + b.width, b.y + b.height]));
+    painter.rect_stroke(rect, 0.0, Stroke::new(2.0, colour), egui::StrokeKind::Middle);
+    for point in face.landmarks {
+        painter.circle_filled(to_screen.point(point), 2.5, colour);
+    }
+    let font = egui::FontId::proportional(14.0);
+    label(painter, rect.left_top() - egui::vec2(0.0, 2.0), egui::Align2::LEFT_BOTTOM, &format!("face {}", face.face_id), colour, &font);
+    let mut y = rect.bottom() + 2.0;
+    for event in &active {
+        let class = event.final_class();
+        let text = match event.probabilities.get(class) {
+            Some(p) if class == event.class => format!("{} {p:.2}", session.class_name(class)),
+            _ => format!("{} (reviewed)", session.class_name(class)),
+        };
+        let drawn = label(painter, egui::pos2(rect.left(), y), egui::Align2::LEFT_TOP, &text, class_colour(class), &font);
+        y = drawn.bottom() + 2.0;
+    }
+}
+
+/// Text on a dark backing, readable over any frame.
+fn label(painter: &egui::Painter, at: Pos2, anchor: egui::Align2, text: &str, colour: Color32, font: &egui::FontId) -> Rect {
+    let galley = painter.layout_no_wrap(text.to_string(), font.clone(), colour);
+    let rect = anchor.anchor_size(at, galley.size());
+    painter.rect_filled(rect.expand(2.0), 2.0, Color32::from_black_alpha(170));
+    painter.galley(rect.min, galley, colour);
+    rect
+}
+
+/// The event's attention grid as a coloured mesh over the crop it covers:
+/// values bilinearly interpolated between cell centres, scaled so the peak
+/// is red, drawn through the inverse of `crop` (image → unit crop).
+pub fn heatmap_mesh(event: &Event, crop: &Similarity, to_screen: FrameToScreen, opacity: f32) -> Option<epaint::Mesh> {
+    let (rows, cols) = (event.attention_rows, event.attention_cols);
+    if rows == 0 || cols == 0 || event.attention.len() != rows * cols {
+        return None;
+    }
+    let peak = event.attention.iter().copied().filter(|v| v.is_finite()).fold(0.0f32, f32::max);
+    if peak <= 0.0 {
+        return None;
+    }
+    let cell = |r: usize, c: usize| {
+        let v = event.attention[r.min(rows - 1) * cols + c.min(cols - 1)];
+        if v.is_finite() { (v / peak).max(0.0) } else { 0.0 }
+    };
+    let sample = |u: f32, v: f32| {
+        // Cell centres sit at (i + 0.5) / n; clamp to the outer centres.
+        let x = (u * cols as f32 - 0.5).clamp(0.0, (cols - 1) as f32);
+        let y = (v * rows as f32 - 0.5).clamp(0.0, (rows - 1) as f32);
+        let (c0, r0) = (x.floor() as usize, y.floor() as usize);
+        let (fx, fy) = (x - c0 as f32, y - r0 as f32);
+        let top = cell(r0, c0) * (1.0 - fx) + cell(r0, c0 + 1) * fx;
+        let bottom = cell(r0 + 1, c0) * (1.0 - fx) + cell(r0 + 1, c0 + 1) * fx;
+        top * (1.0 - fy) + bottom * fy
+    };
+    let to_image = crop.inverse();
+    let opacity = opacity.clamp(0.0, 1.0);
+    let mut mesh = epaint::Mesh::default();
+    let n = HEAT_MESH_SIDE;
+    for j in 0..n {
+        for i in 0..n {
+            let (u, v) = (i as f32 / (n - 1) as f32, j as f32 / (n - 1) as f32);
+            let value = sample(u, v);
+            let [r, g, b] = jet(value);
+            // Where the model barely looked the face shows through: a
+            // uniformly tinted crop would hide the very motion under review.
+            let alpha = (opacity * (0.15 + 0.85 * value) * 255.0).round() as u8;
+            let pos = to_screen.point(to_image.apply([u, v]));
+            mesh.colored_vertex(pos, Color32::from_rgba_unmultiplied(r, g, b, alpha));
+        }
+    }
+    for j in 0..n - 1 {
+        for i in 0..n - 1 {
+            let k = (j * n + i) as u32;
+            let n32 = n as u32;
+            mesh.add_triangle(k, k + 1, k + n32);
+            mesh.add_triangle(k + 1, k + n32 + 1, k + n32);
+        }
+    }
+    Some(mesh)
+}

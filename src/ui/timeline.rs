@@ -1,0 +1,129 @@
+//! The timeline: the selected face's per-frame class probabilities over
+//! time (one line per class, in the class colours), spotted events as
+//! shaded intervals, and the playhead. Clicking or dragging on it seeks.
+use eframe::egui::{self, Color32};
+use egui_plot::{Corner, Legend, Line, Plot, PlotPoints, Span, VLine};
+
+use super::colours::class_colour;
+use crate::timeline::{ReviewStatus, Session};
+
+/// Probabilities are plotted at most this often: the track is computed at
+/// ~10 Hz, and more points only cost drawing time.
+const SAMPLE_EVERY_S: f64 = 0.1;
+
+/// The frame shown at time `t_s` of a video of `frame_count` frames at
+/// `fps`: the frame whose period contains `t_s`, clamped into the video.
+pub fn frame_at_time(t_s: f64, fps: f64, frame_count: u64) -> u64 {
+    if frame_count == 0 || fps.is_nan() || fps <= 0.0 || !t_s.is_finite() || t_s <= 0.0 {
+        return 0;
+    }
+    // A hair of tolerance so that a click exactly on a frame's start
+    // (k / fps, inexact in binary) lands on that frame, not the one before.
+    let index = (t_s * fps + 1e-6).floor();
+    (index as u64).min(frame_count - 1)
+}
+
+/// One series per class: (time, probability) for `face_id`, thinned to
+/// about `SAMPLE_EVERY_S` apart.
+pub fn probability_series(session: &Session, face_id: u32) -> Vec<Vec<[f64; 2]>> {
+    let classes = session.class_names.len();
+    let mut series = vec![Vec::new(); classes];
+    let mut last_t = f64::NEG_INFINITY;
+    for record in &session.frames {
+        let Some(probabilities) =
+            record.faces.iter().find(|f| f.face_id == face_id).and_then(|f| f.probabilities.as_ref())
+        else {
+            continue;
+        };
+        if record.timestamp_s - last_t < SAMPLE_EVERY_S * 0.95 {
+            continue;
+        }
+        last_t = record.timestamp_s;
+        for (class, points) in series.iter_mut().enumerate() {
+            if let Some(&p) = probabilities.get(class) {
+                points.push([record.timestamp_s, f64::from(p)]);
+            }
+        }
+    }
+    series
+}
+
+/// Draws the timeline; returns the time clicked or dragged to, if any.
+pub fn timeline_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    face_id: Option<u32>,
+    playhead_s: f64,
+    duration_s: f64,
+) -> Option<f64> {
+    let series = face_id.map(|id| probability_series(session, id)).unwrap_or_default();
+    let events: Vec<_> = session
+        .events
+        .iter()
+        .filter(|e| Some(e.face_id) == face_id)
+        .map(|e| (e.onset_s, e.offset_s + session.frame_period_s(), e.final_class(), e.review.status))
+        .collect();
+    // The theme's strongest text colour: white on dark, black on light.
+    let playhead_colour = ui.visuals().strong_text_color();
+    let response = Plot::new("timeline")
+        .legend(Legend::default().position(Corner::RightTop))
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .allow_double_click_reset(false)
+        .show_crosshair(false)
+        .height(ui.available_height().max(120.0))
+        .default_x_bounds(0.0, duration_s.max(0.1))
+        .default_y_bounds(0.0, 1.0)
+        .x_axis_label("time (s)")
+        .y_axis_label("p(class)")
+        .y_axis_min_width(28.0)
+        .y_grid_spacer(egui_plot::uniform_grid_spacer(|_| [0.05, 0.25, 0.5]))
+        .y_axis_formatter(|mark, _| format!("{:.2}", mark.value))
+        .show(ui, |plot| {
+            for (onset, offset, class, status) in &events {
+                let alpha = if *status == ReviewStatus::Rejected { 18 } else { 60 };
+                let colour = class_colour(*class);
+                let fill = Color32::from_rgba_unmultiplied(colour.r(), colour.g(), colour.b(), alpha);
+                // Unnamed, so the legend lists the classes only.
+                plot.add(Span::new("", *onset..=*offset).fill(fill).border_width(0.0));
+            }
+            for (class, points) in series.into_iter().enumerate() {
+                let line = Line::new(session.class_name(class).into_owned(), PlotPoints::from(points))
+                    .color(class_colour(class))
+                    .width(1.5);
+                plot.add(line);
+            }
+            plot.add(VLine::new("", playhead_s).color(playhead_colour).width(1.5));
+        });
+    let pointer = response.response.interact_pointer_pos();
+    let clicked = response.response.clicked() || response.response.dragged();
+    match (clicked, pointer) {
+        (true, Some(pos)) => Some(response.transform.value_from_position(pos).x.max(0.0)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_maps_to_the_frame_whose_period_holds_it() {
+        assert_eq!(frame_at_time(0.0, 30.0, 360), 0);
+        assert_eq!(frame_at_time(0.0333, 30.0, 360), 0);
+        assert_eq!(frame_at_time(1.0 / 30.0, 30.0, 360), 1);
+        assert_eq!(frame_at_time(0.1, 30.0, 360), 3);
+        assert_eq!(frame_at_time(2.5, 30.0, 360), 75);
+    }
+
+    #[test]
+    fn times_outside_the_video_clamp_to_its_ends() {
+        assert_eq!(frame_at_time(-1.0, 30.0, 360), 0);
+        assert_eq!(frame_at_time(99.0, 30.0, 360), 359);
+        assert_eq!(frame_at_time(f64::NAN, 30.0, 360), 0);
+        assert_eq!(frame_at_time(5.0, 0.0, 360), 0);
+        assert_eq!(frame_at_time(5.0, 30.0, 0), 0);
+    }
+}

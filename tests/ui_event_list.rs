@@ -1,0 +1,61 @@
+//! The event list, driven through egui_kittest (AccessKit queries, no window).
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use glimpse::timeline::{Event, ReviewStatus, Session};
+use glimpse::ui::events::{apply_review_edit, event_list_ui};
+
+fn session() -> Session {
+    Session {
+        class_names: vec!["negative".into(), "positive".into(), "surprise".into()],
+        events: vec![Event {
+            id: 7,
+            face_id: 2,
+            onset_frame: 30,
+            apex_frame: 36,
+            offset_frame: 45,
+            onset_s: 1.0,
+            apex_s: 1.2,
+            offset_s: 1.5,
+            class: 2,
+            probabilities: vec![0.1, 0.2, 0.7],
+            ..Event::default()
+        }],
+        complete: true,
+        ..Session::default()
+    }
+}
+
+fn harness(session: Session) -> Harness<'static, Session> {
+    Harness::builder().with_size(eframe::egui::vec2(1100.0, 300.0)).build_ui_state(
+        |ui, session: &mut Session| {
+            let output = event_list_ui(ui, session, None);
+            for edit in &output.edits {
+                apply_review_edit(session, edit);
+            }
+        },
+        session,
+    )
+}
+
+#[test]
+fn the_event_list_shows_each_events_timing_and_class() {
+    let harness = harness(session());
+    harness.get_by_label("1.00 s (f 30)");
+    harness.get_by_label("1.20 s (f 36)");
+    harness.get_by_label("1.50 s (f 45)");
+    // The model's confidence, beside the class combo.
+    harness.get_by_label("0.70");
+    harness.get_by_label("candidate");
+}
+
+#[test]
+fn clicking_confirm_confirms_the_event() {
+    let mut harness = harness(session());
+    harness.get_by_label("Confirm").click();
+    harness.run();
+    assert_eq!(harness.state().events[0].review.status, ReviewStatus::Confirmed);
+    harness.get_by_label("confirmed");
+    harness.get_by_label("Reject").click();
+    harness.run();
+    assert_eq!(harness.state().events[0].review.status, ReviewStatus::Rejected);
+}
