@@ -35,10 +35,13 @@ test: setup
 
 # The main job: analyse the bundled demo clip (a synthetic interview made
 # from a public-domain photo, with known events) and write every export to
-# $(DEMO_OUT); then score the spotting against the clip's ground truth.
+# $(DEMO_OUT); score the spotting against the clip's ground truth; then,
+# where there is a display, open the session in the app for review.
 demo: build
 	@$(BIN) analyze $(DEMO_CLIP) --out $(DEMO_OUT) --export all
 	@$(BIN) eval-spotting $(DEMO_CLIP)
+	@if [ -n "$$DISPLAY" ]; then $(BIN) app $(DEMO_OUT)/astronaut-demo.session.ron; \
+	else echo "(no display: 'make screenshots' shows the app under Xvfb)"; fi
 
 # The desktop app on the demo clip, under a virtual X server: waits for the
 # analysis, then writes PNGs of the window, the timeline and the event list
