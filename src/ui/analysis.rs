@@ -21,13 +21,26 @@ const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
 
 pub enum AnalysisMessage {
     /// The device the worker picked, once, first.
-    Started { device: String },
+    Started {
+        device: String,
+    },
     /// The session so far (not yet `complete`).
-    Snapshot { session: Box<Session>, progress: Progress },
-    Finished { session: Box<Session>, progress: Progress },
+    Snapshot {
+        session: Box<Session>,
+        progress: Progress,
+    },
+    Finished {
+        session: Box<Session>,
+        progress: Progress,
+    },
     /// The analysis stopped; `session` holds what it had found.
-    Failed { session: Option<Box<Session>>, error: String },
-    Cancelled { session: Box<Session> },
+    Failed {
+        session: Option<Box<Session>>,
+        error: String,
+    },
+    Cancelled {
+        session: Box<Session>,
+    },
 }
 
 /// A running analysis. Dropping it cancels the worker.
@@ -196,10 +209,8 @@ mod tests {
     #[test]
     fn cancelling_stops_the_worker_and_keeps_the_session_so_far() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let options = AnalysisOptions {
-            weights: root.join("weights/epir-megc2019.safetensors"),
-            ..AnalysisOptions::default()
-        };
+        let options =
+            AnalysisOptions { weights: root.join("weights/epir-megc2019.safetensors"), ..AnalysisOptions::default() };
         let job = AnalysisJob::start(&root.join("assets/demo/astronaut-demo.mp4"), options, DeviceChoice::Cpu, || {})
             .expect("worker starts");
         let timeout = Duration::from_secs(120);

@@ -93,7 +93,9 @@ impl GlimpseApp {
         let loaded = settings_path.as_deref().map(load_settings);
         let (settings, warning) = match loaded {
             Some(loaded) => (loaded.settings, loaded.warning),
-            None => (Settings::default(), Some("no config folder ($XDG_CONFIG_HOME, $HOME): settings are not kept".into())),
+            None => {
+                (Settings::default(), Some("no config folder ($XDG_CONFIG_HOME, $HOME): settings are not kept".into()))
+            }
         };
         let mut app = Self {
             saved_settings: settings.clone(),
@@ -112,9 +114,7 @@ impl GlimpseApp {
             selected_face: None,
             file_job: None,
             file_dialog: None,
-            script: launch
-                .screenshot_dir
-                .map(|dir| ScreenshotScript::new(dir, launch.exit_after_analysis)),
+            script: launch.screenshot_dir.map(|dir| ScreenshotScript::new(dir, launch.exit_after_analysis)),
             script_outcome: outcome,
             timeline_rect: None,
             events_rect: None,
@@ -231,7 +231,11 @@ impl GlimpseApp {
     fn frame_count(&self) -> u64 {
         let from_video = self.video.as_ref().map_or(0, |v| v.frame_count);
         let from_session = self.session.as_ref().filter(|s| s.complete).map_or(0, |s| s.source.frame_count);
-        if from_session > 0 { from_session } else { from_video }
+        if from_session > 0 {
+            from_session
+        } else {
+            from_video
+        }
     }
 
     fn time_of_frame(&self, index: u64) -> f64 {
@@ -239,7 +243,11 @@ impl GlimpseApp {
             return record.timestamp_s;
         }
         let fps = self.fps();
-        if fps > 0.0 { index as f64 / fps } else { 0.0 }
+        if fps > 0.0 {
+            index as f64 / fps
+        } else {
+            0.0
+        }
     }
 
     fn duration_s(&self) -> f64 {
@@ -347,7 +355,10 @@ impl GlimpseApp {
                 Ok(frame) => {
                     match &mut video.texture {
                         Some(texture) => texture.set(frame.image, egui::TextureOptions::LINEAR),
-                        None => video.texture = Some(ctx.load_texture("video-frame", frame.image, egui::TextureOptions::LINEAR)),
+                        None => {
+                            video.texture =
+                                Some(ctx.load_texture("video-frame", frame.image, egui::TextureOptions::LINEAR))
+                        }
                     }
                     video.shown_index = Some(frame.index);
                 }
@@ -511,13 +522,18 @@ impl GlimpseApp {
             ui.label(format!("(--device {device:?} on the command line wins this run)").to_lowercase());
         }
         ui.horizontal(|ui| {
-            for (choice, name) in [(DeviceChoice::Auto, "auto"), (DeviceChoice::Cpu, "cpu"), (DeviceChoice::Cuda, "cuda")] {
+            for (choice, name) in
+                [(DeviceChoice::Auto, "auto"), (DeviceChoice::Cpu, "cpu"), (DeviceChoice::Cuda, "cuda")]
+            {
                 ui.radio_value(&mut self.settings.device, choice, name);
             }
         });
         ui.add(egui::Slider::new(&mut self.settings.sensitivity, 0.0..=1.0).text("spotting sensitivity"));
         let path = self.video.as_ref().map(|v| v.path.clone());
-        if ui.add_enabled(path.is_some() && self.analysis.is_none(), egui::Button::new("Re-analyse with these settings")).clicked() {
+        if ui
+            .add_enabled(path.is_some() && self.analysis.is_none(), egui::Button::new("Re-analyse with these settings"))
+            .clicked()
+        {
             if let Some(path) = path {
                 self.session = None;
                 self.start_analysis(&path);
@@ -525,7 +541,10 @@ impl GlimpseApp {
         }
         ui.separator();
         ui.checkbox(&mut self.settings.heatmap, "Attention heatmap");
-        ui.add_enabled(self.settings.heatmap, egui::Slider::new(&mut self.settings.heatmap_opacity, 0.0..=1.0).text("opacity"));
+        ui.add_enabled(
+            self.settings.heatmap,
+            egui::Slider::new(&mut self.settings.heatmap_opacity, 0.0..=1.0).text("opacity"),
+        );
         ui.separator();
         ui.horizontal(|ui| {
             let before = self.settings.theme;
@@ -549,10 +568,8 @@ impl GlimpseApp {
         if let Some(progress) = self.progress {
             let running = self.analysis.is_some();
             ui.horizontal(|ui| {
-                let fraction = progress
-                    .frames_total
-                    .filter(|&t| t > 0)
-                    .map_or(0.0, |t| progress.frames_done as f32 / t as f32);
+                let fraction =
+                    progress.frames_total.filter(|&t| t > 0).map_or(0.0, |t| progress.frames_done as f32 / t as f32);
                 let text = match (running, progress.eta_s()) {
                     (true, Some(eta)) => format!("analysing: {} frames, {:.0} s left", progress.frames_done, eta),
                     (true, None) => format!("analysing: {} frames", progress.frames_done),
@@ -574,8 +591,11 @@ impl GlimpseApp {
         let mut dismiss = None;
         for (i, (is_error, text)) in self.messages.iter().enumerate().rev().take(3) {
             ui.horizontal(|ui| {
-                let colour =
-                    if *is_error { on_panel(Color32::from_rgb(255, 110, 110), ui.visuals().dark_mode) } else { ui.visuals().text_color() };
+                let colour = if *is_error {
+                    on_panel(Color32::from_rgb(255, 110, 110), ui.visuals().dark_mode)
+                } else {
+                    ui.visuals().text_color()
+                };
                 ui.label(RichText::new(text).color(colour));
                 if ui.small_button("x").clicked() {
                     dismiss = Some(i);
@@ -624,11 +644,14 @@ impl GlimpseApp {
                     self.seek(f);
                 }
             }
-            egui::ComboBox::from_id_salt("speed").selected_text(format!("{}×", self.playhead.speed)).width(60.0).show_ui(ui, |ui| {
-                for speed in SPEEDS {
-                    ui.selectable_value(&mut self.playhead.speed, speed, format!("{speed}×"));
-                }
-            });
+            egui::ComboBox::from_id_salt("speed")
+                .selected_text(format!("{}×", self.playhead.speed))
+                .width(60.0)
+                .show_ui(ui, |ui| {
+                    for speed in SPEEDS {
+                        ui.selectable_value(&mut self.playhead.speed, speed, format!("{speed}×"));
+                    }
+                });
             let mut frame = self.playhead.frame;
             let slider = egui::Slider::new(&mut frame, 0..=last.max(1)).show_value(false).trailing_fill(true);
             ui.spacing_mut().slider_width = (ui.available_width() - 190.0).max(100.0);
@@ -660,7 +683,8 @@ impl GlimpseApp {
         ui.vertical_centered(|ui| {
             let response = ui.add(image);
             if let Some(session) = &self.session {
-                let options = OverlayOptions { heatmap: self.settings.heatmap, heatmap_opacity: self.settings.heatmap_opacity };
+                let options =
+                    OverlayOptions { heatmap: self.settings.heatmap, heatmap_opacity: self.settings.heatmap_opacity };
                 let painter = ui.painter_at(response.rect);
                 draw_overlays(&painter, FrameToScreen::new(response.rect, frame_width), session, shown, &options);
             }
@@ -763,7 +787,9 @@ impl GlimpseApp {
             ScriptStage::Requested => {
                 if let Ok(image) = script.images.try_recv() {
                     let ppp = ctx.pixels_per_point();
-                    let to_pixels = |r: egui::Rect| egui::Rect::from_min_max((r.min.to_vec2() * ppp).to_pos2(), (r.max.to_vec2() * ppp).to_pos2());
+                    let to_pixels = |r: egui::Rect| {
+                        egui::Rect::from_min_max((r.min.to_vec2() * ppp).to_pos2(), (r.max.to_vec2() * ppp).to_pos2())
+                    };
                     let shots = [
                         ("main.png", None),
                         ("timeline.png", self.timeline_rect.map(to_pixels)),
@@ -778,7 +804,8 @@ impl GlimpseApp {
                             Err(e) => failure = Some(e.to_string()),
                         }
                     }
-                    let errors: Vec<String> = self.messages.iter().filter(|(e, _)| *e).map(|(_, m)| m.clone()).collect();
+                    let errors: Vec<String> =
+                        self.messages.iter().filter(|(e, _)| *e).map(|(_, m)| m.clone()).collect();
                     let outcome = match failure {
                         Some(e) => Err(e),
                         None if self.session.as_ref().is_some_and(|s| s.complete) => Ok(written),
@@ -867,5 +894,4 @@ impl eframe::App for GlimpseApp {
         self.save_settings_if_changed(&ctx);
         self.run_script(&ctx);
     }
-
 }

@@ -3,10 +3,10 @@
 use eframe::egui::Color32;
 
 const CLASS_PALETTE: [Color32; 6] = [
-    Color32::from_rgb(229, 87, 87),   // negative: red
-    Color32::from_rgb(92, 190, 96),   // positive: green
-    Color32::from_rgb(80, 150, 245),  // surprise: blue
-    Color32::from_rgb(232, 170, 55),  // further classes, if a model has them
+    Color32::from_rgb(229, 87, 87),  // negative: red
+    Color32::from_rgb(92, 190, 96),  // positive: green
+    Color32::from_rgb(80, 150, 245), // surprise: blue
+    Color32::from_rgb(232, 170, 55), // further classes, if a model has them
     Color32::from_rgb(180, 110, 220),
     Color32::from_rgb(70, 200, 200),
 ];

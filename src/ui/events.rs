@@ -11,18 +11,27 @@ use crate::timeline::{Event, ReviewStatus, Session};
 pub enum ReviewEdit {
     /// Sets the status; setting the status an event already has returns it
     /// to `Candidate` (the buttons toggle).
-    Toggle { event_id: u32, status: ReviewStatus },
+    Toggle {
+        event_id: u32,
+        status: ReviewStatus,
+    },
     /// The reviewer's class; `None` (or the model's own class) clears it.
-    Relabel { event_id: u32, class: Option<usize> },
-    Note { event_id: u32, note: String },
+    Relabel {
+        event_id: u32,
+        class: Option<usize>,
+    },
+    Note {
+        event_id: u32,
+        note: String,
+    },
 }
 
 /// Applies `edit`; returns whether the session changed.
 pub fn apply_review_edit(session: &mut Session, edit: &ReviewEdit) -> bool {
     let id = match edit {
-        ReviewEdit::Toggle { event_id, .. } | ReviewEdit::Relabel { event_id, .. } | ReviewEdit::Note { event_id, .. } => {
-            *event_id
-        }
+        ReviewEdit::Toggle { event_id, .. }
+        | ReviewEdit::Relabel { event_id, .. }
+        | ReviewEdit::Note { event_id, .. } => *event_id,
     };
     let classes = session.class_names.len();
     let Some(event) = session.events.iter_mut().find(|e| e.id == id) else { return false };
@@ -86,7 +95,9 @@ fn event_row(
         out.seek_to = Some(event.apex_frame);
     }
     ui.label(format!("{}", event.face_id));
-    for (t, frame) in [(event.onset_s, event.onset_frame), (event.apex_s, event.apex_frame), (event.offset_s, event.offset_frame)] {
+    for (t, frame) in
+        [(event.onset_s, event.onset_frame), (event.apex_s, event.apex_frame), (event.offset_s, event.offset_frame)]
+    {
         if ui.link(format!("{t:.2} s (f {frame})")).on_hover_text("Seek here").clicked() {
             out.seek_to = Some(frame);
         }
@@ -110,7 +121,10 @@ fn event_row(
             out.edits.push(ReviewEdit::Relabel { event_id: id, class: Some(picked) });
         }
         let model = format!("model: {} {confidence:.2}", session.class_name(event.class));
-        ui.label(RichText::new(if event.review.relabelled_class.is_some() { model } else { format!("{confidence:.2}") }).weak());
+        ui.label(
+            RichText::new(if event.review.relabelled_class.is_some() { model } else { format!("{confidence:.2}") })
+                .weak(),
+        );
     });
     ui.horizontal(|ui| {
         let status = event.review.status;

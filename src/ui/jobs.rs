@@ -38,7 +38,9 @@ impl FileJob {
 
     pub fn save_session(session: Session, path: &Path, wake: impl Fn() + Send + 'static) -> std::io::Result<Self> {
         let path = path.to_path_buf();
-        Self::spawn("save session".into(), wake, move |_| session.save_ron(&path).map(|()| path).map_err(|e| e.to_string()))
+        Self::spawn("save session".into(), wake, move |_| {
+            session.save_ron(&path).map(|()| path).map_err(|e| e.to_string())
+        })
     }
 
     fn spawn(

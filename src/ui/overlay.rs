@@ -89,7 +89,14 @@ fn draw_face(
         painter.circle_filled(to_screen.point(point), 2.5, colour);
     }
     let font = egui::FontId::proportional(14.0);
-    label(painter, rect.left_top() - egui::vec2(0.0, 2.0), egui::Align2::LEFT_BOTTOM, &format!("face {}", face.face_id), colour, &font);
+    label(
+        painter,
+        rect.left_top() - egui::vec2(0.0, 2.0),
+        egui::Align2::LEFT_BOTTOM,
+        &format!("face {}", face.face_id),
+        colour,
+        &font,
+    );
     let mut y = rect.bottom() + 2.0;
     for event in &active {
         let class = event.final_class();
@@ -97,13 +104,21 @@ fn draw_face(
             Some(p) if class == event.class => format!("{} {p:.2}", session.class_name(class)),
             _ => format!("{} (reviewed)", session.class_name(class)),
         };
-        let drawn = label(painter, egui::pos2(rect.left(), y), egui::Align2::LEFT_TOP, &text, class_colour(class), &font);
+        let drawn =
+            label(painter, egui::pos2(rect.left(), y), egui::Align2::LEFT_TOP, &text, class_colour(class), &font);
         y = drawn.bottom() + 2.0;
     }
 }
 
 /// Text on a dark backing, readable over any frame.
-fn label(painter: &egui::Painter, at: Pos2, anchor: egui::Align2, text: &str, colour: Color32, font: &egui::FontId) -> Rect {
+fn label(
+    painter: &egui::Painter,
+    at: Pos2,
+    anchor: egui::Align2,
+    text: &str,
+    colour: Color32,
+    font: &egui::FontId,
+) -> Rect {
     let galley = painter.layout_no_wrap(text.to_string(), font.clone(), colour);
     let rect = anchor.anchor_size(at, galley.size());
     painter.rect_filled(rect.expand(2.0), 2.0, Color32::from_black_alpha(170));
@@ -125,7 +140,11 @@ pub fn heatmap_mesh(event: &Event, crop: &Similarity, to_screen: FrameToScreen, 
     }
     let cell = |r: usize, c: usize| {
         let v = event.attention[r.min(rows - 1) * cols + c.min(cols - 1)];
-        if v.is_finite() { (v / peak).max(0.0) } else { 0.0 }
+        if v.is_finite() {
+            (v / peak).max(0.0)
+        } else {
+            0.0
+        }
     };
     let sample = |u: f32, v: f32| {
         // Cell centres sit at (i + 0.5) / n; clamp to the outer centres.

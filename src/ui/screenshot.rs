@@ -23,7 +23,8 @@ pub enum ScreenshotError {
 pub fn write_png(image: &ColorImage, crop: Option<Rect>, path: &Path) -> Result<(), ScreenshotError> {
     let png_err = |message: String| ScreenshotError::Png { path: path.to_path_buf(), message };
     let [width, height] = image.size;
-    let region = crop.unwrap_or(Rect::from_min_max(eframe::egui::Pos2::ZERO, eframe::egui::pos2(width as f32, height as f32)));
+    let region =
+        crop.unwrap_or(Rect::from_min_max(eframe::egui::Pos2::ZERO, eframe::egui::pos2(width as f32, height as f32)));
     let x0 = (region.min.x.max(0.0) as usize).min(width);
     let y0 = (region.min.y.max(0.0) as usize).min(height);
     let x1 = (region.max.x.max(0.0) as usize).min(width);
@@ -57,7 +58,10 @@ pub fn write_png(image: &ColorImage, crop: Option<Rect>, path: &Path) -> Result<
 pub enum ScriptStage {
     WaitingForAnalysis,
     /// Seeked to `frame`; screenshot once it has been on screen for a few frames.
-    Seeking { frame: u64, frames_shown: u32 },
+    Seeking {
+        frame: u64,
+        frames_shown: u32,
+    },
     /// Screenshot requested; the image comes back over the channel.
     Requested,
     Done,

@@ -48,6 +48,31 @@ pub fn probability_series(session: &Session, face_id: u32) -> Vec<Vec<[f64; 2]>>
     series
 }
 
+/// The motion percentile drawn at the top of the plot.
+const SCALE_PERCENTILE: f64 = 0.98;
+
+/// The face's facial-motion score over time, scaled to 0..1. At rest the class track reads noise; this line shows the reviewer
+/// where the face actually moved.
+pub fn motion_series(session: &Session, face_id: u32) -> Vec<[f64; 2]> {
+    let points: Vec<[f64; 2]> = session
+        .frames
+        .iter()
+        .filter_map(|record| {
+            let motion = record.faces.iter().find(|f| f.face_id == face_id)?.motion?;
+            motion.is_finite().then_some([record.timestamp_s, f64::from(motion)])
+        })
+        .collect();
+    // Scaled by a high percentile, not the maximum, so one blink or head
+    // turn does not flatten everything else; what exceeds it is clipped.
+    let mut values: Vec<f64> = points.iter().map(|p| p[1]).collect();
+    values.sort_by(f64::total_cmp);
+    let scale = values.get(((values.len().saturating_sub(1)) as f64 * SCALE_PERCENTILE).round() as usize).copied();
+    match scale {
+        Some(scale) if scale > 0.0 => points.into_iter().map(|[t, m]| [t, (m / scale).min(1.0)]).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Draws the timeline; returns the time clicked or dragged to, if any.
 pub fn timeline_ui(
     ui: &mut egui::Ui,
@@ -57,6 +82,7 @@ pub fn timeline_ui(
     duration_s: f64,
 ) -> Option<f64> {
     let series = face_id.map(|id| probability_series(session, id)).unwrap_or_default();
+    let motion = face_id.map(|id| motion_series(session, id)).unwrap_or_default();
     let events: Vec<_> = session
         .events
         .iter()
@@ -89,6 +115,10 @@ pub fn timeline_ui(
                 // Unnamed, so the legend lists the classes only.
                 plot.add(Span::new("", *onset..=*offset).fill(fill).border_width(0.0));
             }
+            if !motion.is_empty() {
+                let grey = ui_grey(playhead_colour);
+                plot.add(Line::new("motion (scaled)", PlotPoints::from(motion)).color(grey).width(1.5));
+            }
             for (class, points) in series.into_iter().enumerate() {
                 let line = Line::new(session.class_name(class).into_owned(), PlotPoints::from(points))
                     .color(class_colour(class))
@@ -105,9 +135,36 @@ pub fn timeline_ui(
     }
 }
 
+/// The motion line: the theme's strong text colour, half transparent.
+fn ui_grey(strong: Color32) -> Color32 {
+    Color32::from_rgba_unmultiplied(strong.r(), strong.g(), strong.b(), 110)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeline::{FaceFrame, FrameRecord};
+
+    #[test]
+    fn motion_is_scaled_to_a_high_percentile_and_gaps_are_skipped() {
+        let frame = |index: u64, motion: Option<f32>| FrameRecord {
+            index,
+            timestamp_s: index as f64 / 10.0,
+            faces: vec![FaceFrame { face_id: 3, motion, ..FaceFrame::default() }],
+        };
+        let session = Session {
+            frames: vec![frame(0, None), frame(1, Some(0.1)), frame(2, Some(0.4)), frame(3, Some(0.2))],
+            ..Session::default()
+        };
+        // Three values: the 98th percentile is the largest.
+        assert_eq!(motion_series(&session, 3), vec![[0.1, 0.25], [0.2, 1.0], [0.3, 0.5]]);
+        let mut long = session.clone();
+        long.frames = (0..100).map(|i| frame(i, Some(if i == 50 { 10.0 } else { 0.1 + i as f32 / 1000.0 }))).collect();
+        let series = motion_series(&long, 3);
+        assert_eq!(series[50][1], 1.0, "an outlier is clipped at the top");
+        assert!(series[10][1] > 0.5, "the rest is not flattened by it: {}", series[10][1]);
+        assert!(motion_series(&session, 7).is_empty(), "another face has no motion line");
+    }
 
     #[test]
     fn a_time_maps_to_the_frame_whose_period_holds_it() {
