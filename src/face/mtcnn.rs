@@ -23,6 +23,7 @@ use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
 use super::{FaceBox, FaceDetection, FaceDetector, FaceError, Landmarks};
+use crate::model::weights_io::{first_line, mismatches};
 
 /// Cascade settings. Defaults are facenet's, except the smallest face
 /// (facenet: 20 px), raised to 40 px because the pipeline wants faces large
@@ -385,25 +386,9 @@ fn load_net<T>(
     }
     let stored = Tensor::read_safetensors(path)
         .map_err(|e| weights_error(format!("cannot read: {}", first_line(&e.to_string()))))?;
+    let problems = mismatches(&store, &stored);
     let stored: BTreeMap<String, Tensor> = stored.into_iter().collect();
     let variables: HashMap<String, Tensor> = store.variables();
-    let expected: BTreeMap<&str, Vec<i64>> = variables.iter().map(|(n, t)| (n.as_str(), t.size())).collect();
-    let mut problems = Vec::new();
-    for (name, shape) in &expected {
-        match stored.get(*name) {
-            None => problems.push(format!("missing tensor {name} (expected shape {shape:?})")),
-            Some(t) if t.size() != *shape => {
-                problems.push(format!("tensor {name} has shape {:?}, expected {shape:?}", t.size()))
-            }
-            Some(t) if !t.is_floating_point() => {
-                problems.push(format!("tensor {name} is {:?}, expected floats", t.kind()))
-            }
-            Some(_) => {}
-        }
-    }
-    for name in stored.keys().filter(|n| !expected.contains_key(n.as_str())) {
-        problems.push(format!("unexpected tensor {name}"));
-    }
     if !problems.is_empty() {
         return Err(weights_error(format!("do not fit the network: {}", problems.join("; "))));
     }
@@ -420,10 +405,6 @@ fn load_net<T>(
     })?;
     store.freeze();
     Ok((store, net))
-}
-
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).to_string()
 }
 
 // ---------------------------------------------------------------- images

@@ -162,19 +162,27 @@ fn to_rows(tensor: &Tensor, width: i64) -> Result<Vec<Vec<f32>>, tch::TchError> 
     Ok(flat.chunks(width as usize).map(<[f32]>::to_vec).collect())
 }
 
-fn first_line(message: &str) -> String {
+/// The first line of a libtorch message (the rest is a C++ backtrace).
+pub(crate) fn first_line(message: &str) -> String {
     message.lines().next().unwrap_or(message).to_string()
 }
 
-/// Names missing, unexpected, or of the wrong shape, as human-readable lines.
-fn mismatches(vars: &nn::VarStore, stored: &[(String, Tensor)]) -> Vec<String> {
+/// Stored tensors that do not fit `vars`: missing, unexpected, of the wrong
+/// shape or not floating point, as human-readable lines (none: they fit).
+/// Shared by every loader of safetensors weights (EPIR, MTCNN).
+pub(crate) fn mismatches(vars: &nn::VarStore, stored: &[(String, Tensor)]) -> Vec<String> {
     let expected: BTreeMap<String, Vec<i64>> = vars.variables().into_iter().map(|(name, t)| (name, t.size())).collect();
-    let found: BTreeMap<&str, Vec<i64>> = stored.iter().map(|(name, t)| (name.as_str(), t.size())).collect();
+    let found: BTreeMap<&str, &Tensor> = stored.iter().map(|(name, t)| (name.as_str(), t)).collect();
     let mut problems = Vec::new();
     for (name, shape) in &expected {
         match found.get(name.as_str()) {
             None => problems.push(format!("missing tensor {name} (expected shape {shape:?})")),
-            Some(got) if got != shape => problems.push(format!("tensor {name} has shape {got:?}, expected {shape:?}")),
+            Some(t) if t.size() != *shape => {
+                problems.push(format!("tensor {name} has shape {:?}, expected {shape:?}", t.size()))
+            }
+            Some(t) if !t.is_floating_point() => {
+                problems.push(format!("tensor {name} is {:?}, expected floats", t.kind()))
+            }
             Some(_) => {}
         }
     }
