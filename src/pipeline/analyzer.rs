@@ -223,8 +223,7 @@ impl Analyzer {
     }
 
     fn face_frame_mut(&mut self, index: u64, face_id: u32) -> Option<&mut FaceFrame> {
-        let at = self.session.frames.binary_search_by_key(&index, |f| f.index).ok()?;
-        self.session.frames[at].faces.iter_mut().find(|f| f.face_id == face_id)
+        self.session.frame_by_index_mut(index)?.faces.iter_mut().find(|f| f.face_id == face_id)
     }
 
     /// Spotting for one face in the newest frame.

@@ -188,6 +188,12 @@ impl Session {
         self.frames.get(i)
     }
 
+    /// [`Session::frame_by_index`], for filling in a frame after the fact.
+    pub fn frame_by_index_mut(&mut self, index: u64) -> Option<&mut FrameRecord> {
+        let i = self.frames.binary_search_by_key(&index, |f| f.index).ok()?;
+        self.frames.get_mut(i)
+    }
+
     /// The name of class `i`, or "class <i>" for an index the session has no
     /// name for (a model with more classes than names recorded).
     pub fn class_name(&self, i: usize) -> Cow<'_, str> {
