@@ -58,7 +58,6 @@ pub struct Analyzer {
     buffer: VecDeque<BufferedFrame>,
     buffer_s: f64,
     faces: BTreeMap<u32, FaceState>,
-    summaries: BTreeMap<u32, FaceSummary>,
     session: Session,
     next_event_id: u32,
     pub timings: StageTimings,
@@ -104,7 +103,6 @@ impl Analyzer {
             buffer: VecDeque::new(),
             buffer_s,
             faces: BTreeMap::new(),
-            summaries: BTreeMap::new(),
             session,
             next_event_id: 0,
             timings: StageTimings::default(),
@@ -173,16 +171,20 @@ impl Analyzer {
                 motion: None,
                 probabilities: None,
             });
-            let summary = self.summaries.entry(face.id).or_insert(FaceSummary {
-                id: face.id,
-                first_frame: frame.index,
-                ..FaceSummary::default()
-            });
-            summary.last_frame = frame.index;
-            summary.frames_present += 1;
+            // The session's face list is the summary itself, kept in id
+            // order (ids are issued in increasing order).
+            let faces = &mut self.session.faces;
+            let at = match faces.binary_search_by_key(&face.id, |f| f.id) {
+                Ok(at) => at,
+                Err(at) => {
+                    faces.insert(at, FaceSummary { id: face.id, first_frame: frame.index, ..FaceSummary::default() });
+                    at
+                }
+            };
+            faces[at].last_frame = frame.index;
+            faces[at].frames_present += 1;
         }
         self.session.frames.push(record);
-        self.session.faces = self.summaries.values().cloned().collect();
 
         let mut track_batch: Vec<(u32, Vec<f32>)> = Vec::new();
         for face in &tracked {
