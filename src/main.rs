@@ -16,6 +16,7 @@ use glimpse::train::protocol::{scores_table, subset_order, unix_now};
 use glimpse::train::{run_loso, train, Dataset, LosoReport, LosoSettings, TrainOptions};
 
 mod analyze_cmd;
+mod live_cmd;
 
 const DEFAULT_DATA: &str = "../shared/data/megc2019-composite";
 const DEFAULT_WEIGHTS: &str = "weights/epir-megc2019.safetensors";
@@ -36,6 +37,16 @@ struct Cli {
 enum Command {
     /// The desktop app: open a recorded video, review the analysis, export.
     App(AppArgs),
+    /// A live session without the window: camera (or a video played as
+    /// one) → spotting → autosaved, recorded session.
+    Live(live_cmd::LiveArgs),
+    /// Bring back live sessions that did not close (crash, power cut) from their autosave.
+    Recover {
+        /// A journal, or a folder of them (default: ~/.local/share/glimpse/live).
+        target: Option<PathBuf>,
+    },
+    /// List the cameras the system has.
+    Cameras,
     /// Train EPIR: leave-one-subject-out evaluation, or the shipped model on all data.
     Train(TrainArgs),
     /// Score a weights file on a labelled flow data set.
@@ -75,6 +86,13 @@ struct AppArgs {
     /// EPIR weights (the config RON beside them).
     #[arg(long, default_value = DEFAULT_WEIGHTS)]
     weights: PathBuf,
+    /// Offer this video as a live source, played at its own pace as if it
+    /// were a camera (to try the live view without one).
+    #[arg(long)]
+    live_file: Option<PathBuf>,
+    /// Start a live session at once (the --live-file, else the camera in the settings).
+    #[arg(long)]
+    live: bool,
 }
 
 #[derive(clap::Args)]
@@ -275,6 +293,16 @@ enum BenchCommand {
         #[arg(long, default_value = "target/bench/model.json")]
         out: PathBuf,
     },
+    /// The window during a live session: UI frame time and capture → overlay
+    /// latency, with a video played as the camera (needs a display: Xvfb will do).
+    Ui {
+        #[arg(default_value = "assets/demo/astronaut-demo.mp4")]
+        clip: PathBuf,
+        #[arg(long, default_value = "target/bench/ui.json")]
+        out: PathBuf,
+        #[arg(long, default_value = DEFAULT_WEIGHTS)]
+        weights: PathBuf,
+    },
     /// Per-stage time of the analysis pipeline on a video, end-to-end fps
     /// against decoding alone, and peak memory.
     Pipeline {
@@ -299,12 +327,19 @@ fn run(cli: Cli) -> Result<()> {
         // The app picks its device from its own settings, per analysis.
         None => return run_app(AppArgs { weights: DEFAULT_WEIGHTS.into(), ..AppArgs::default() }, cli.device),
         Some(Command::App(args)) => return run_app(args, cli.device),
+        // The live worker picks and prints its device itself.
+        Some(Command::Live(args)) => return live_cmd::run_live(args, cli.device),
+        Some(Command::Recover { target }) => return live_cmd::run_recover(target.as_deref()),
+        Some(Command::Cameras) => return live_cmd::run_cameras(),
         Some(command) => command,
     };
     let device = select_device(cli.device.unwrap_or_default())?;
     eprintln!("device: {}", describe(device));
     match command {
         Command::App(args) => run_app(args, cli.device),
+        Command::Live(args) => live_cmd::run_live(args, cli.device),
+        Command::Recover { target } => live_cmd::run_recover(target.as_deref()),
+        Command::Cameras => live_cmd::run_cameras(),
         Command::Train(args) => run_train(args, device),
         Command::Eval { weights, data, out } => run_eval(&weights, &data, out.as_deref(), device),
         Command::Bench(BenchCommand::Model { weights, config, test_time_mirror, runs, out }) => {
@@ -316,6 +351,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", bench::pipeline::table(&result));
             write_json(&out, &result)
         }
+        Command::Bench(BenchCommand::Ui { clip, out, weights }) => run_bench_ui(clip, out, weights, cli.device),
         Command::Analyze(args) => analyze_cmd::run(args, device),
         Command::EvalSpotting(args) => analyze_cmd::eval_spotting(args, device),
         Command::Synth(args) => run_synth(args),
@@ -329,6 +365,10 @@ fn run_app(args: AppArgs, device: Option<DeviceChoice>) -> Result<()> {
         screenshot_dir: args.screenshot_dir,
         exit_after_analysis: args.exit_after_analysis,
         options: AnalysisOptions { weights: args.weights, ..AnalysisOptions::default() },
+        live_file: args.live_file,
+        start_live: args.live,
+        bench_ui: None,
+        live_dir: None,
     };
     for path in glimpse::ui::run_app(launch)? {
         eprintln!("wrote {}", path.display());
@@ -336,13 +376,35 @@ fn run_app(args: AppArgs, device: Option<DeviceChoice>) -> Result<()> {
     Ok(())
 }
 
+fn run_bench_ui(clip: PathBuf, out: PathBuf, weights: PathBuf, device: Option<DeviceChoice>) -> Result<()> {
+    if !clip.is_file() {
+        bail!("{}: no such file", clip.display());
+    }
+    // The live session's files go to a scratch folder, not the user's.
+    let scratch = std::env::temp_dir().join(format!("glimpse-bench-ui-{}", std::process::id()));
+    let launch = glimpse::ui::AppLaunch {
+        device,
+        live_file: Some(clip.clone()),
+        start_live: true,
+        bench_ui: Some(out.clone()),
+        live_dir: Some(scratch.clone()),
+        options: AnalysisOptions { weights, ..AnalysisOptions::default() },
+        ..glimpse::ui::AppLaunch::default()
+    };
+    let result = glimpse::ui::run_app(launch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result.with_context(|| format!("benchmarking the UI on {}", clip.display()))?;
+    let text = std::fs::read_to_string(&out).with_context(|| format!("reading {}", out.display()))?;
+    let report: glimpse::bench::ui::UiBench =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", out.display()))?;
+    println!("{}", glimpse::bench::ui::table(&report));
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
 fn run_synth(args: SynthArgs) -> Result<()> {
     use glimpse::synth::{self, SynthSpec, CLASS_NAMES};
-    let (width, height) = args
-        .size
-        .split_once('x')
-        .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)))
-        .with_context(|| format!("--size: expected WIDTHxHEIGHT, found `{}`", args.size))?;
+    let (width, height) = live_cmd::parse_size(&args.size)?;
     let classes = if args.classes.is_empty() {
         None
     } else {

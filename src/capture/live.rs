@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, TrySendError};
 
@@ -14,7 +14,9 @@ use super::{CameraSource, CaptureError, Frame, FrameSource, SourceInfo};
 
 /// What the capture thread reports.
 pub enum FeedEvent {
-    Frame(Frame),
+    /// A frame and when the capture thread got it (for latency figures and
+    /// for a clock that keeps running across a camera reconnect).
+    Frame { frame: Frame, captured_at: Instant },
     /// The source ended (a file played to its end).
     Ended,
     /// The source failed (a camera unplugged); the feed is over.
@@ -33,6 +35,43 @@ impl FrameProducer for Box<dyn FrameSource> {
     }
     fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
         self.as_mut().next_frame()
+    }
+}
+
+impl FrameProducer for Box<dyn FrameProducer> {
+    fn info(&self) -> SourceInfo {
+        self.as_ref().info()
+    }
+    fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
+        self.as_mut().next_frame()
+    }
+}
+
+/// Plays a recorded source at its own pace, as a camera would deliver it:
+/// for trying the live view without a camera, and for measuring it.
+pub struct Paced<P> {
+    inner: P,
+    started: Option<(Instant, f64)>,
+}
+
+impl<P: FrameProducer> Paced<P> {
+    pub fn new(inner: P) -> Self {
+        Self { inner, started: None }
+    }
+}
+
+impl<P: FrameProducer> FrameProducer for Paced<P> {
+    fn info(&self) -> SourceInfo {
+        self.inner.info()
+    }
+    fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
+        let Some(frame) = self.inner.next_frame()? else { return Ok(None) };
+        let (wall_start, media_start) = *self.started.get_or_insert((Instant::now(), frame.timestamp_s));
+        let due = Duration::from_secs_f64((frame.timestamp_s - media_start).max(0.0));
+        if let Some(wait) = due.checked_sub(wall_start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        Ok(Some(frame))
     }
 }
 
@@ -93,7 +132,7 @@ impl LiveFeed {
                             return;
                         }
                     };
-                    match tx.try_send(FeedEvent::Frame(frame)) {
+                    match tx.try_send(FeedEvent::Frame { frame, captured_at: Instant::now() }) {
                         Ok(()) => {}
                         Err(TrySendError::Full(event)) => {
                             // Make room by dropping the oldest waiting frame.
@@ -176,7 +215,7 @@ mod tests {
         let mut received = Vec::new();
         loop {
             match feed.next(Duration::from_secs(10)) {
-                Some(FeedEvent::Frame(frame)) => {
+                Some(FeedEvent::Frame { frame, .. }) => {
                     received.push(frame.index);
                     // Analysis slower than decoding.
                     std::thread::sleep(Duration::from_millis(4));
@@ -190,6 +229,24 @@ mod tests {
         assert_eq!(received.last(), Some(&359), "the newest frame is never the one dropped");
         assert!(feed.dropped() > 0, "decoding outpaces a 4 ms consumer");
         assert_eq!(received.len() as u64 + feed.dropped(), 360, "every frame is either delivered or counted");
+    }
+
+    #[test]
+    fn a_paced_file_arrives_at_its_own_frame_rate() {
+        let clip = demo_clip();
+        let feed = LiveFeed::start(move || capture::open(&clip, None).map(Paced::new), 4, || {}).expect("feed");
+        let mut arrivals = Vec::new();
+        while arrivals.len() < 31 {
+            match feed.next(Duration::from_secs(10)) {
+                Some(FeedEvent::Frame { captured_at, .. }) => arrivals.push(captured_at),
+                _ => panic!("the clip has more than 31 frames"),
+            }
+        }
+        // 30 frame periods of the 30 fps demo clip: a second, not the few
+        // milliseconds decoding takes.
+        let span = arrivals[30].duration_since(arrivals[0]).as_secs_f64();
+        assert!((0.95..1.2).contains(&span), "30 frames took {span:.3} s");
+        assert_eq!(feed.dropped(), 0);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod camera;
 mod image_folder;
 pub mod live;
+mod recorder;
 mod video_file;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 pub use camera::{list_cameras, CameraDevice, CameraRequest, CameraSource};
 pub use image_folder::ImageFolder;
-pub use live::{FeedEvent, LiveFeed};
+pub use live::{FeedEvent, FrameProducer, LiveFeed, Paced};
+pub use recorder::{RecordError, Recorder};
 pub use video_file::VideoFile;
 
 /// One decoded frame, BGR 8-bit.

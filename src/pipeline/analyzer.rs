@@ -17,7 +17,9 @@ use crate::model::weights_io::Prediction;
 use crate::model::EpirModel;
 use crate::motion::{epir_input, DisFlow, FaceRegions, FlowField, TvL1Flow, EPIR_SIDE};
 use crate::spotting::{MotionSample, SpottedInterval, Spotter, TwoSidedSignal};
-use crate::timeline::{Event, FaceFrame, FaceSummary, FrameRecord, Session, SourceMeta, SESSION_FORMAT_VERSION};
+use crate::timeline::{
+    DeltaTracker, Event, FaceFrame, FaceSummary, FrameRecord, Session, SessionDelta, SourceMeta, SESSION_FORMAT_VERSION,
+};
 
 /// Reference gap of the per-frame class track ("what changed over the last
 /// 0.4 s"), within the 0.3–0.5 s a micro-expression's onset phase spans.
@@ -59,6 +61,8 @@ pub struct Analyzer {
     buffer_s: f64,
     faces: BTreeMap<u32, FaceState>,
     session: Session,
+    /// What changed in `session` since the last `take_delta`.
+    changes: DeltaTracker,
     next_event_id: u32,
     pub timings: StageTimings,
 }
@@ -104,6 +108,7 @@ impl Analyzer {
             buffer_s,
             faces: BTreeMap::new(),
             session,
+            changes: DeltaTracker::default(),
             next_event_id: 0,
             timings: StageTimings::default(),
             options,
@@ -117,6 +122,18 @@ impl Analyzer {
 
     pub fn device(&self) -> tch::Device {
         self.model.device
+    }
+
+    /// What changed in the session since the last call: a watcher that
+    /// applies every delta to its copy holds the same session.
+    pub fn take_delta(&mut self) -> SessionDelta {
+        self.changes.take(&self.session)
+    }
+
+    /// Records the reviewer's verdict on an event (live sessions are
+    /// reviewed while they run); `false` if there is no such event.
+    pub fn review_event(&mut self, event_id: u32, review: crate::timeline::Review) -> bool {
+        self.session.apply_review(event_id, review)
     }
 
     /// Hands the detection stage to a caller that runs it on another
@@ -185,6 +202,7 @@ impl Analyzer {
             faces[at].frames_present += 1;
         }
         self.session.frames.push(record);
+        self.changes.frame_changed(self.session.frames.len() - 1);
 
         let mut track_batch: Vec<(u32, Vec<f32>)> = Vec::new();
         for face in &tracked {
@@ -225,7 +243,9 @@ impl Analyzer {
     }
 
     fn face_frame_mut(&mut self, index: u64, face_id: u32) -> Option<&mut FaceFrame> {
-        self.session.frame_by_index_mut(index)?.faces.iter_mut().find(|f| f.face_id == face_id)
+        let position = self.session.frame_position(index)?;
+        self.changes.frame_changed(position);
+        self.session.frames.get_mut(position)?.faces.iter_mut().find(|f| f.face_id == face_id)
     }
 
     /// Spotting for one face in the newest frame.

@@ -4,6 +4,7 @@
 //! on its own thread.
 mod analyzer;
 mod faces;
+pub mod live;
 mod offline;
 mod options;
 mod timings;

@@ -184,14 +184,12 @@ impl Session {
     /// The record of the frame with this index (binary search: frames are
     /// stored in index order).
     pub fn frame_by_index(&self, index: u64) -> Option<&FrameRecord> {
-        let i = self.frames.binary_search_by_key(&index, |f| f.index).ok()?;
-        self.frames.get(i)
+        self.frames.get(self.frame_position(index)?)
     }
 
-    /// [`Session::frame_by_index`], for filling in a frame after the fact.
-    pub fn frame_by_index_mut(&mut self, index: u64) -> Option<&mut FrameRecord> {
-        let i = self.frames.binary_search_by_key(&index, |f| f.index).ok()?;
-        self.frames.get_mut(i)
+    /// Where the frame with this index is in `frames`.
+    pub fn frame_position(&self, index: u64) -> Option<usize> {
+        self.frames.binary_search_by_key(&index, |f| f.index).ok()
     }
 
     /// The name of class `i`, or "class <i>" for an index the session has no

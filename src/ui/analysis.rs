@@ -1,7 +1,8 @@
 //! The analysis worker: one thread owns the model (tch tensors are not
-//! `Sync`), feeds every frame of a video to [`Analyzer`] and sends the
-//! session so far to the UI a few times a second, so results appear while
-//! the analysis runs.
+//! `Sync`), feeds every frame of a video to [`Analyzer`] and sends the UI
+//! what changed in the session a few times a second, so results appear
+//! while the analysis runs (a delta, not the session: the cost stays flat
+//! however long the video).
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,20 +14,21 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use crate::capture::{self, measured_fps};
 use crate::device::{describe, select_device, DeviceChoice};
 use crate::pipeline::{AnalysisOptions, Analyzer, PipelineError, Progress};
-use crate::timeline::Session;
+use crate::timeline::{Session, SessionDelta, SourceMeta};
 
-/// How often the UI gets a fresh snapshot: results feel live, and cloning
-/// the session stays a small share of the work.
-const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
+/// How often the UI hears of progress: results feel live.
+const UPDATE_EVERY: Duration = Duration::from_millis(250);
 
 pub enum AnalysisMessage {
-    /// The device the worker picked, once, first.
+    /// The device the worker picked, and the empty session the updates
+    /// build on; once, first.
     Started {
         device: String,
-    },
-    /// The session so far (not yet `complete`).
-    Snapshot {
         session: Box<Session>,
+    },
+    /// What changed since the last update.
+    Update {
+        delta: SessionDelta,
         progress: Progress,
     },
     Finished {
@@ -59,9 +61,9 @@ impl AnalysisJob {
         device: DeviceChoice,
         wake: impl Fn() + Send + 'static,
     ) -> std::io::Result<Self> {
-        // Small on purpose: a snapshot that finds the channel full is
-        // skipped (the next one carries everything anyway), so a busy UI
-        // never holds the worker up, and final messages still get through.
+        // Small on purpose: an update that finds the channel full is kept
+        // and merged into the next, so a busy UI never holds the worker up
+        // and no change is lost.
         let (sender, messages) = bounded(4);
         let cancel = Arc::new(AtomicBool::new(false));
         let worker = {
@@ -113,7 +115,6 @@ fn run(
         // It also makes the app's numbers those of the command line.
         tch::set_num_threads(1);
     }
-    send(AnalysisMessage::Started { device: describe(device) });
     let started = Instant::now();
     let mut source = match capture::open(path, options.folder_fps) {
         Ok(source) => source,
@@ -130,8 +131,10 @@ fn run(
             return;
         }
     };
+    send(AnalysisMessage::Started { device: describe(device), session: Box::new(analyzer.session().clone()) });
+    let mut pending = SessionDelta::default();
     let (mut frames, mut first_t, mut last_t) = (0u64, None, 0.0);
-    let mut last_snapshot = Instant::now();
+    let mut last_update = Instant::now();
     let progress_now = |frames, media_s| Progress {
         frames_done: frames,
         frames_total: info.frame_count,
@@ -154,21 +157,21 @@ fn run(
         frames += 1;
         first_t.get_or_insert(frame.timestamp_s);
         last_t = frame.timestamp_s;
-        if last_snapshot.elapsed() >= SNAPSHOT_EVERY {
-            last_snapshot = Instant::now();
-            let mut session = analyzer.session().clone();
-            fill_in_source(&mut session, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
-            let message =
-                AnalysisMessage::Snapshot { session: Box::new(session), progress: progress_now(frames, last_t) };
-            match sender.try_send(message) {
-                Ok(()) | Err(TrySendError::Full(_)) => wake(),
-                Err(TrySendError::Disconnected(_)) => return,
+        if last_update.elapsed() >= UPDATE_EVERY {
+            last_update = Instant::now();
+            pending.merge(analyzer.take_delta());
+            let mut delta = std::mem::take(&mut pending);
+            fill_in_source(&mut delta.source, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
+            match sender.try_send(AnalysisMessage::Update { delta, progress: progress_now(frames, last_t) }) {
+                Ok(()) => wake(),
+                Err(TrySendError::Full(AnalysisMessage::Update { delta, .. })) => pending = delta,
+                Err(_) => return,
             }
         }
     };
     if let Some(error) = failure {
         let mut session = analyzer.session().clone();
-        fill_in_source(&mut session, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
+        fill_in_source(&mut session.source, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
         send(AnalysisMessage::Failed { session: Some(Box::new(session)), error: error.to_string() });
         return;
     }
@@ -179,7 +182,7 @@ fn run(
     let warnings = source.warnings();
     match analyzer.finish() {
         Ok(mut session) => {
-            fill_in_source(&mut session, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
+            fill_in_source(&mut session.source, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
             session.warnings = warnings;
             let mut progress = progress_now(frames, last_t);
             progress.frames_total = Some(frames);
@@ -193,11 +196,11 @@ fn run(
 
 /// What only the frames seen so far tell: measured rate, count, duration
 /// (as `pipeline::analyze` records them).
-fn fill_in_source(session: &mut Session, first_t: f64, last_t: f64, frames: u64, nominal_fps: f64) {
+fn fill_in_source(source: &mut SourceMeta, first_t: f64, last_t: f64, frames: u64, nominal_fps: f64) {
     let fps = measured_fps(first_t, last_t, frames).unwrap_or(nominal_fps);
-    session.source.measured_fps = fps;
-    session.source.frame_count = frames;
-    session.source.duration_s = last_t - first_t + if fps > 0.0 { 1.0 / fps } else { 0.0 };
+    source.measured_fps = fps;
+    source.frame_count = frames;
+    source.duration_s = last_t - first_t + if fps > 0.0 { 1.0 / fps } else { 0.0 };
 }
 
 #[cfg(test)]
@@ -214,22 +217,33 @@ mod tests {
         let job = AnalysisJob::start(&root.join("assets/demo/astronaut-demo.mp4"), options, DeviceChoice::Cpu, || {})
             .expect("worker starts");
         let timeout = Duration::from_secs(120);
-        let mut snapshots = 0;
+        let (mut updates, mut copy) = (0, Session::default());
         let outcome = loop {
             match job.messages.recv_timeout(timeout).expect("a message before the timeout") {
-                AnalysisMessage::Started { .. } => {}
-                AnalysisMessage::Snapshot { session, progress } => {
-                    assert!(!session.complete);
+                AnalysisMessage::Started { session, .. } => copy = *session,
+                AnalysisMessage::Update { delta, progress } => {
                     assert!(progress.frames_done > 0);
-                    snapshots += 1;
-                    job.cancel();
+                    copy.apply_delta(delta);
+                    updates += 1;
+                    if updates == 4 {
+                        job.cancel();
+                    }
                 }
                 other => break other,
             }
         };
-        assert!(snapshots >= 1, "at least one snapshot before the cancel took effect");
+        assert!(updates >= 4, "updates stream in before the cancel takes effect");
         match outcome {
-            AnalysisMessage::Cancelled { session } => assert!(!session.frames.is_empty(), "frames so far are kept"),
+            AnalysisMessage::Cancelled { session } => {
+                assert!(!session.frames.is_empty(), "frames so far are kept");
+                // The UI's copy, built from the updates, is the session up
+                // to the last update.
+                let n = copy.frames.len();
+                assert!(n > 60 && n <= session.frames.len(), "{n} frames");
+                // The newest second may still get its motion filled in.
+                assert_eq!(copy.frames[..n - 60], session.frames[..n - 60]);
+                assert_eq!(copy.class_names, session.class_names);
+            }
             AnalysisMessage::Failed { error, .. } => panic!("failed instead of cancelling: {error}"),
             _ => panic!("finished instead of cancelling"),
         }

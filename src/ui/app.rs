@@ -10,20 +10,35 @@ use super::analysis::{AnalysisJob, AnalysisMessage};
 use super::colours::on_panel;
 use super::events::{apply_review_edit, event_list_ui};
 use super::jobs::{FileJob, JobMessage};
+use super::live::{live_panel_ui, CameraList, LiveAction, LiveSource, LiveView};
 use super::overlay::{draw_overlays, FrameToScreen, OverlayOptions};
 use super::playback::FrameDecoder;
 use super::screenshot::{write_png, ScreenshotScript, ScriptStage};
 use super::settings::{load_settings, save_settings, settings_path, Settings, Theme};
-use super::timeline::{frame_at_time, timeline_ui};
+use super::timeline::{frame_at_time, timeline_ui, TimelineLines};
+use crate::bench::ui::UiSamples;
+use crate::capture::{self, CameraSource, FrameProducer, Paced};
 use crate::device::DeviceChoice;
+use crate::pipeline::live::{
+    default_live_dir, recover_session, session_name_now, LiveCommand, LiveConfig, LiveJob, LiveMessage, OpenFeed,
+    RecoveredSession,
+};
 use crate::pipeline::{AnalysisOptions, Progress};
 use crate::timeline::export::{export_path, ExportFormat};
+use crate::timeline::journal::unfinished_journals;
 use crate::timeline::Session;
 
 pub const DISCLAIMER: &str = "Results are candidates for expert review, not a lie detector.";
 
 /// Playback speeds offered (× real time).
 const SPEEDS: [f32; 5] = [0.25, 0.5, 1.0, 1.5, 2.0];
+/// How long a live event stays drawn on the face after it ended: it is
+/// reported about a second after its offset, so "during" never happens live.
+const LIVE_EVENT_HOLD_S: f64 = 4.0;
+/// Seconds of a live session the timeline shows (it scrolls).
+const LIVE_TIMELINE_S: f64 = 60.0;
+/// How often a live session's journal is synced to disk.
+const AUTOSAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What the command line asked for.
 #[derive(Clone, Debug, Default)]
@@ -35,6 +50,15 @@ pub struct AppLaunch {
     pub options: AnalysisOptions,
     /// `--device` on the command line: wins over the settings for this run.
     pub device: Option<DeviceChoice>,
+    /// A video to offer as a live source, played at its own pace.
+    pub live_file: Option<PathBuf>,
+    /// Start a live session at once (from `live_file` if given, else the camera).
+    pub start_live: bool,
+    /// Measure the UI during a live session, write the JSON here and close
+    /// the window when the source ends (`glimpse bench ui`).
+    pub bench_ui: Option<PathBuf>,
+    /// Where live sessions go this run (overrides the settings).
+    pub live_dir: Option<PathBuf>,
 }
 
 /// The outcome of a scripted run, read by `main` after the window closes.
@@ -84,7 +108,32 @@ pub struct GlimpseApp {
     /// Screen rectangles of the parts the screenshot script crops out.
     timeline_rect: Option<egui::Rect>,
     events_rect: Option<egui::Rect>,
+    /// Bumped whenever the session changes (the timeline recomputes its
+    /// lines only then).
+    session_revision: u64,
+    timeline_lines: TimelineLines,
+    live: Option<LiveView>,
+    live_panel: bool,
+    live_source: LiveSource,
+    live_file: Option<PathBuf>,
+    cameras: CameraList,
+    /// Journals of live sessions that did not close (found at start-up).
+    unfinished: Vec<PathBuf>,
+    recovery: Option<crossbeam_channel::Receiver<Result<RecoveredSession, String>>>,
+    /// A timeline PNG asked for: written when the screenshot comes back.
+    timeline_png: Option<(PathBuf, crossbeam_channel::Receiver<Arc<egui::ColorImage>>)>,
+    live_dir_override: Option<PathBuf>,
+    bench: Option<UiBenchRun>,
     ctx: egui::Context,
+}
+
+/// `glimpse bench ui` in progress.
+struct UiBenchRun {
+    out: PathBuf,
+    samples: UiSamples,
+    started: Option<std::time::Instant>,
+    last_frame: Option<std::time::Instant>,
+    device: String,
 }
 
 impl GlimpseApp {
@@ -118,13 +167,51 @@ impl GlimpseApp {
             script_outcome: outcome,
             timeline_rect: None,
             events_rect: None,
+            session_revision: 0,
+            timeline_lines: TimelineLines::default(),
+            live: None,
+            live_panel: launch.start_live || launch.live_file.is_some(),
+            live_source: launch.live_file.clone().map_or(LiveSource::Camera, LiveSource::File),
+            live_file: launch.live_file,
+            cameras: CameraList::default(),
+            unfinished: Vec::new(),
+            recovery: None,
+            timeline_png: None,
+            live_dir_override: launch.live_dir,
+            bench: launch.bench_ui.map(|out| UiBenchRun {
+                out,
+                samples: UiSamples::default(),
+                started: None,
+                last_frame: None,
+                device: String::new(),
+            }),
             ctx: ctx.clone(),
         };
         app.apply_theme();
+        app.cameras.refresh(app.wake());
+        if let Some(dir) = app.live_dir() {
+            app.unfinished = unfinished_journals(&dir);
+        }
         if let Some(video) = launch.video {
             app.open_path(&video);
         }
+        if launch.start_live || app.bench.is_some() {
+            app.start_live();
+        }
         app
+    }
+
+    fn live_dir(&self) -> Option<PathBuf> {
+        self.live_dir_override.clone().or_else(|| self.settings.live_dir.clone()).or_else(default_live_dir)
+    }
+
+    fn live_running(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| l.job.is_some())
+    }
+
+    fn set_session(&mut self, session: Option<Session>) {
+        self.session = session;
+        self.session_revision += 1;
     }
 
     fn apply_theme(&self) {
@@ -163,7 +250,7 @@ impl GlimpseApp {
                     self.analysis = None;
                     self.open_video(&source);
                     self.selected_face = session.face_ids().first().copied();
-                    self.session = Some(session);
+                    self.set_session(Some(session));
                     self.dirty = false;
                     self.notice(format!("loaded session {}", path.display()));
                 }
@@ -172,7 +259,7 @@ impl GlimpseApp {
             return;
         }
         self.open_video(path);
-        self.session = None;
+        self.set_session(None);
         self.dirty = false;
         self.start_analysis(path);
     }
@@ -273,9 +360,12 @@ impl GlimpseApp {
         }
         for message in updates {
             match message {
-                AnalysisMessage::Started { device } => self.analysis_device = Some(device),
-                AnalysisMessage::Snapshot { session, progress } => {
+                AnalysisMessage::Started { device, session } => {
+                    self.analysis_device = Some(device);
                     self.merge_session(*session);
+                }
+                AnalysisMessage::Update { delta, progress } => {
+                    self.apply_delta(delta);
                     self.progress = Some(progress);
                 }
                 AnalysisMessage::Finished { session, progress } => {
@@ -302,7 +392,23 @@ impl GlimpseApp {
         }
     }
 
-    /// Takes a newer snapshot from the worker, keeping review edits the user
+    /// Brings the session up to date with a worker's changes; review edits
+    /// the user made stay (the worker's events carry none, or the same).
+    fn apply_delta(&mut self, mut delta: crate::timeline::SessionDelta) {
+        let Some(session) = &mut self.session else { return };
+        for event in &mut delta.events {
+            if let Some(old) = session.events.iter().find(|e| e.id == event.id) {
+                event.review = old.review.clone();
+            }
+        }
+        session.apply_delta(delta);
+        if self.selected_face.is_none() {
+            self.selected_face = session.face_ids().first().copied();
+        }
+        self.session_revision += 1;
+    }
+
+    /// Takes a whole session from a worker, keeping review edits the user
     /// already made to events it had sent before.
     fn merge_session(&mut self, mut incoming: Session) {
         if let Some(current) = &self.session {
@@ -315,7 +421,7 @@ impl GlimpseApp {
         if self.selected_face.is_none() {
             self.selected_face = incoming.face_ids().first().copied();
         }
-        self.session = Some(incoming);
+        self.set_session(Some(incoming));
     }
 
     fn poll_file_job(&mut self) {
@@ -504,7 +610,22 @@ impl GlimpseApp {
                             self.start_export(format);
                         }
                     }
+                    if ui
+                        .add_enabled(can_save && self.timeline_png.is_none(), egui::Button::new("Timeline (.png)"))
+                        .on_hover_text(".timeline.png: the timeline as on screen")
+                        .clicked()
+                    {
+                        self.export_timeline_png();
+                    }
                 });
+            });
+            ui.menu_button("Live", |ui| {
+                ui.checkbox(&mut self.live_panel, "Live panel (camera, start / stop)");
+                if ui.add_enabled(!self.live_running(), egui::Button::new("Start live session")).clicked() {
+                    self.start_live();
+                }
+                let dir = self.live_dir().map(|d| d.display().to_string()).unwrap_or_default();
+                ui.label(format!("Sessions, recordings and autosaves go to {dir}"));
             });
             ui.menu_button("Settings", |ui| self.settings_ui(ui));
             ui.separator();
@@ -535,7 +656,7 @@ impl GlimpseApp {
             .clicked()
         {
             if let Some(path) = path {
-                self.session = None;
+                self.set_session(None);
                 self.start_analysis(&path);
             }
         }
@@ -683,8 +804,11 @@ impl GlimpseApp {
         ui.vertical_centered(|ui| {
             let response = ui.add(image);
             if let Some(session) = &self.session {
-                let options =
-                    OverlayOptions { heatmap: self.settings.heatmap, heatmap_opacity: self.settings.heatmap_opacity };
+                let options = OverlayOptions {
+                    heatmap: self.settings.heatmap,
+                    heatmap_opacity: self.settings.heatmap_opacity,
+                    hold_s: 0.0,
+                };
                 let painter = ui.painter_at(response.rect);
                 draw_overlays(&painter, FrameToScreen::new(response.rect, frame_width), session, shown, &options);
             }
@@ -730,7 +854,48 @@ impl GlimpseApp {
         }
     }
 
+    /// A scripted live run: once the second event is on screen (held after
+    /// its offset), shoot `live.png` and stop; the stopped session is then
+    /// shot as a review like any other.
+    fn run_live_script(&mut self, ctx: &egui::Context) {
+        let shown_t = self
+            .live
+            .as_ref()
+            .and_then(|l| l.shown_index)
+            .and_then(|i| self.session.as_ref().and_then(|s| s.frame_by_index(i)).map(|f| f.timestamp_s));
+        let event_on_screen = match (&self.session, shown_t) {
+            (Some(session), Some(t)) => {
+                session.events.len() >= 2 && session.events.iter().any(|e| (0.2..=2.0).contains(&(t - e.offset_s)))
+            }
+            _ => false,
+        };
+        let mut stop = false;
+        let Some(script) = &mut self.script else { return };
+        if event_on_screen && !script.midway_requested {
+            script.midway_requested = true;
+            let sender = script.midway_sender.clone();
+            ctx.request_screenshot(move |image| {
+                let _ = sender.send(image);
+            });
+        }
+        if let Ok(image) = script.midway_images.try_recv() {
+            let path = script.dir.join("live.png");
+            match write_png(&image, None, &path) {
+                Ok(()) => script.written.push(path),
+                Err(e) => self.messages.push((true, e.to_string())),
+            }
+            stop = true;
+        }
+        if stop {
+            self.handle_live_action(LiveAction::Stop);
+        }
+        ctx.request_repaint_after(std::time::Duration::from_millis(50));
+    }
+
     fn run_script(&mut self, ctx: &egui::Context) {
+        if self.script.is_some() && self.live.is_some() {
+            return self.run_live_script(ctx);
+        }
         let analysis_running = self.analysis.is_some();
         let strongest_apex = self.session.as_ref().and_then(|s| {
             s.events.iter().max_by(|a, b| a.score.total_cmp(&b.score)).map(|e| (e.apex_frame, e.face_id))
@@ -829,19 +994,379 @@ impl GlimpseApp {
     }
 }
 
+/// Live sessions, crash recovery, the timeline PNG and the UI bench.
+impl GlimpseApp {
+    fn start_live(&mut self) {
+        if self.live_running() {
+            return;
+        }
+        let Some(out_dir) = self.live_dir() else {
+            self.error("no $XDG_DATA_HOME or $HOME to keep live sessions in");
+            return;
+        };
+        let (open, source_name): (OpenFeed, String) = match &self.live_source {
+            LiveSource::File(path) => {
+                let path = path.clone();
+                let name = format!("{} (played as a camera)", path.display());
+                (
+                    Arc::new(move || {
+                        capture::open(&path, None).map(|s| Box::new(Paced::new(s)) as Box<dyn FrameProducer>)
+                    }),
+                    name,
+                )
+            }
+            LiveSource::Camera => {
+                let request = self.settings.camera.clone();
+                let name = format!(
+                    "camera {} ({}×{} {} at {} fps asked)",
+                    request.index,
+                    request.width,
+                    request.height,
+                    if request.prefer_mjpeg { "MJPEG" } else { "YUYV" },
+                    request.fps
+                );
+                (Arc::new(move || CameraSource::open(&request).map(|s| Box::new(s) as Box<dyn FrameProducer>)), name)
+            }
+        };
+        let mut options = self.options.clone();
+        options.spotting = options.spotting.with_sensitivity(self.settings.sensitivity);
+        let config = LiveConfig {
+            options,
+            device: self.device_override.unwrap_or(self.settings.device),
+            out_dir,
+            name: session_name_now(),
+            record: self.settings.record_live,
+            autosave_every: AUTOSAVE_EVERY,
+        };
+        // A live session replaces whatever was being reviewed.
+        self.analysis = None;
+        self.progress = None;
+        self.video = None;
+        self.set_session(None);
+        self.selected_face = None;
+        self.dirty = false;
+        match LiveJob::start(open, config, self.wake()) {
+            Ok(job) => {
+                self.live = Some(LiveView::new(job, source_name));
+                self.live_panel = true;
+            }
+            Err(e) => self.error(format!("cannot start the live worker: {e}")),
+        }
+    }
+
+    fn live_command(&mut self, command: LiveCommand) {
+        if let Some(job) = self.live.as_ref().and_then(|l| l.job.as_ref()) {
+            job.send(command);
+        }
+    }
+
+    fn handle_live_action(&mut self, action: LiveAction) {
+        match action {
+            LiveAction::Start => self.start_live(),
+            LiveAction::Pause => self.live_command(LiveCommand::Pause),
+            LiveAction::Resume => self.live_command(LiveCommand::Resume),
+            LiveAction::Retry => {
+                if let Some(live) = &mut self.live {
+                    live.lost = None;
+                }
+                self.live_command(LiveCommand::Retry);
+            }
+            LiveAction::Stop => {
+                self.live_command(LiveCommand::Stop);
+                if let Some(live) = &mut self.live {
+                    live.stopping = true;
+                }
+            }
+            LiveAction::RefreshCameras => self.cameras.refresh(self.wake()),
+        }
+    }
+
+    fn poll_live(&mut self, ctx: &egui::Context) {
+        let Some(live) = &mut self.live else { return };
+        let Some(job) = &live.job else { return };
+        let messages: Vec<LiveMessage> = job.messages.try_iter().collect();
+        live.fresh_capture = None;
+        let mut ended = None;
+        for message in messages {
+            let Some(live) = &mut self.live else { return };
+            match message {
+                LiveMessage::Started { device, info, paths, session } => {
+                    live.device = Some(device.clone());
+                    live.paths = Some(paths);
+                    live.frame_width = info.width as f32;
+                    if let Some(bench) = &mut self.bench {
+                        bench.device = device;
+                    }
+                    self.set_session(Some(*session));
+                }
+                LiveMessage::Update { preview, delta, stats } => {
+                    live.stats = stats;
+                    if let Some(preview) = preview {
+                        let image =
+                            egui::ColorImage::from_rgba_unmultiplied([preview.width, preview.height], &preview.rgba);
+                        match &mut live.texture {
+                            Some(texture) => texture.set(image, egui::TextureOptions::LINEAR),
+                            None => {
+                                live.texture = Some(ctx.load_texture("live-frame", image, egui::TextureOptions::LINEAR))
+                            }
+                        }
+                        live.shown_index = preview.index;
+                        live.fresh_capture = Some(preview.captured_at);
+                    }
+                    self.apply_delta(delta);
+                }
+                LiveMessage::SourceLost { error } => live.lost = Some(error),
+                LiveMessage::SourceBack => {
+                    live.lost = None;
+                    self.notice("the source is back; the session goes on");
+                }
+                LiveMessage::Warning(warning) => self.error(warning),
+                LiveMessage::Stopped { session, saved, recording } => {
+                    ended = Some((Some(*session), saved, recording, None));
+                }
+                LiveMessage::Failed { error, session } => {
+                    ended = Some((session.map(|s| *s), Err("not saved".into()), None, Some(error)));
+                }
+            }
+        }
+        if let Some((session, saved, recording, failure)) = ended {
+            self.live_ended(session, saved, recording, failure);
+        }
+    }
+
+    /// The worker is done: the session stays for review, over its recording.
+    fn live_ended(
+        &mut self,
+        session: Option<Session>,
+        saved: Result<PathBuf, String>,
+        recording: Option<Result<u64, String>>,
+        failure: Option<String>,
+    ) {
+        let stats = self.live.as_ref().map(|l| l.stats).unwrap_or_default();
+        self.live = None;
+        if let Some(error) = failure {
+            self.error(format!("the live session stopped: {error} (the frames analysed so far are kept)"));
+        }
+        match &saved {
+            Ok(path) => self.notice(format!("live session saved: {}", path.display())),
+            Err(e) => self.error(format!("the live session could not be saved ({e}); its autosave journal is kept")),
+        }
+        if let Some(session) = session {
+            self.merge_session(session);
+        }
+        if let Some(Ok(_)) = recording {
+            if let Some(path) = self.session.as_ref().map(|s| PathBuf::from(&s.source.path)) {
+                self.open_video(&path);
+            }
+        }
+        self.dirty = saved.is_err();
+        self.finish_bench(stats);
+    }
+
+    fn poll_recovery(&mut self) {
+        let Some(result) = self.recovery.as_ref().and_then(|r| r.try_recv().ok()) else { return };
+        self.recovery = None;
+        match result {
+            Ok(recovered) => {
+                self.notice(recovered.summary.clone());
+                self.open_path(&recovered.saved);
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn recover(&mut self, journal: PathBuf) {
+        self.unfinished.retain(|j| j != &journal);
+        let (sender, receiver) = crossbeam_channel::bounded(1);
+        let wake = self.wake();
+        // Replaying hours of journal takes a moment: not on the UI thread.
+        let spawned = std::thread::Builder::new().name("glimpse-recover".into()).spawn(move || {
+            let _ = sender.send(recover_session(&journal).map_err(|e| e.to_string()));
+            wake();
+        });
+        match spawned {
+            Ok(_) => self.recovery = Some(receiver),
+            Err(e) => self.error(format!("cannot start the recovery: {e}")),
+        }
+    }
+
+    /// Sets a journal aside without deleting it (the user may change their mind).
+    fn discard_journal(&mut self, journal: PathBuf) {
+        self.unfinished.retain(|j| j != &journal);
+        let kept = journal.with_extension("journal.discarded");
+        match std::fs::rename(&journal, &kept) {
+            Ok(()) => self.notice(format!("set aside as {}", kept.display())),
+            Err(e) => self.error(format!("cannot set {} aside: {e}", journal.display())),
+        }
+    }
+
+    fn recovery_banner(&mut self, ui: &mut egui::Ui) {
+        let Some(journal) = self.unfinished.first().cloned() else { return };
+        let mut action = None;
+        ui.horizontal(|ui| {
+            let amber = on_panel(Color32::from_rgb(240, 190, 80), ui.visuals().dark_mode);
+            ui.label(
+                RichText::new(format!(
+                    "A live session did not close properly ({}). Its autosave can restore it.",
+                    journal.file_name().unwrap_or_default().to_string_lossy()
+                ))
+                .color(amber),
+            );
+            if ui.add_enabled(self.recovery.is_none(), egui::Button::new("Recover")).clicked() {
+                action = Some(true);
+            }
+            if ui.button("Set aside").on_hover_text("Renamed to .journal.discarded, not deleted").clicked() {
+                action = Some(false);
+            }
+        });
+        match action {
+            Some(true) => self.recover(journal),
+            Some(false) => self.discard_journal(journal),
+            None => {}
+        }
+    }
+
+    /// Asks for a screenshot; the timeline part of it becomes the PNG.
+    fn export_timeline_png(&mut self) {
+        let Some((dir, stem)) = self.output_stem() else { return };
+        let path = dir.join(format!("{stem}.timeline.png"));
+        let (sender, receiver) = crossbeam_channel::bounded(1);
+        self.ctx.request_screenshot(move |image| {
+            let _ = sender.send(image);
+        });
+        self.timeline_png = Some((path, receiver));
+    }
+
+    fn poll_timeline_png(&mut self) {
+        let Some((_, images)) = &self.timeline_png else { return };
+        let Ok(image) = images.try_recv() else { return };
+        let Some((path, _)) = self.timeline_png.take() else { return };
+        let Some(rect) = self.timeline_rect else { return };
+        let ppp = self.ctx.pixels_per_point();
+        let crop = egui::Rect::from_min_max((rect.min.to_vec2() * ppp).to_pos2(), (rect.max.to_vec2() * ppp).to_pos2());
+        match FileJob::png(image, Some(crop), &path, self.wake()) {
+            Ok(job) => self.file_job = Some(job),
+            Err(e) => self.error(format!("cannot start writing the timeline PNG: {e}")),
+        }
+    }
+
+    fn bench_frame(&mut self, frame: &eframe::Frame) {
+        let fresh = self.live.as_ref().and_then(|l| l.fresh_capture.filter(|_| l.shown_index.is_some()));
+        let Some(bench) = &mut self.bench else { return };
+        let now = std::time::Instant::now();
+        if self.live.as_ref().is_some_and(|l| l.texture.is_some()) {
+            bench.started.get_or_insert(now);
+            if let Some(last) = bench.last_frame {
+                bench.samples.frame_interval_ms.push(now.duration_since(last).as_secs_f32() * 1e3);
+            }
+            bench.last_frame = Some(now);
+            if let Some(cpu) = frame.info().cpu_usage {
+                bench.samples.frame_cpu_ms.push(cpu * 1e3);
+            }
+        }
+        if let Some(captured_at) = fresh {
+            bench.samples.capture_to_overlay_ms.push(now.duration_since(captured_at).as_secs_f32() * 1e3);
+        }
+    }
+
+    fn finish_bench(&mut self, stats: crate::pipeline::live::LiveStats) {
+        let Some(mut bench) = self.bench.take() else { return };
+        bench.samples.wall_s = match (bench.started, bench.last_frame) {
+            (Some(first), Some(last)) => last.duration_since(first).as_secs_f64(),
+            _ => 0.0,
+        };
+        let clip = self.live_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        let report = crate::bench::ui::summarize(
+            &bench.samples,
+            &clip,
+            &bench.device,
+            stats.capture_fps,
+            stats.analysed,
+            stats.dropped,
+        );
+        let outcome = serde_json::to_vec_pretty(&report)
+            .map_err(|e| e.to_string())
+            .and_then(|json| crate::io::write_atomic(&bench.out, &json).map_err(|e| e.to_string()))
+            .map(|()| vec![bench.out.clone()]);
+        if let Ok(mut slot) = self.script_outcome.lock() {
+            *slot = Some(outcome);
+        }
+        self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+    }
+
+    fn live_view(&mut self, ui: &mut egui::Ui) {
+        let Some(live) = &self.live else { return };
+        let Some(texture) = &live.texture else {
+            ui.centered_and_justified(|ui| {
+                ui.spinner();
+            });
+            return;
+        };
+        let [w, h] = texture.size();
+        let available = ui.available_size();
+        let scale = (available.x / w as f32).min(available.y / h as f32).max(0.05);
+        let image = egui::Image::new((texture.id(), egui::vec2(w as f32 * scale, h as f32 * scale)));
+        let frame_width = if live.frame_width > 0.0 { live.frame_width } else { w as f32 };
+        ui.vertical_centered(|ui| {
+            let response = ui.add(image);
+            if let (Some(session), Some(index)) = (&self.session, live.shown_index) {
+                let options = OverlayOptions {
+                    heatmap: self.settings.heatmap,
+                    heatmap_opacity: self.settings.heatmap_opacity,
+                    hold_s: LIVE_EVENT_HOLD_S,
+                };
+                let painter = ui.painter_at(response.rect);
+                draw_overlays(&painter, FrameToScreen::new(response.rect, frame_width), session, index, &options);
+            }
+            if live.stats.paused {
+                let painter = ui.painter_at(response.rect);
+                painter.text(
+                    response.rect.center_top() + egui::vec2(0.0, 24.0),
+                    egui::Align2::CENTER_CENTER,
+                    "PAUSED: not analysed, not recorded",
+                    egui::FontId::proportional(20.0),
+                    Color32::from_rgb(240, 190, 80),
+                );
+            }
+        });
+    }
+}
+
 impl eframe::App for GlimpseApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.poll_analysis();
+        self.poll_live(&ctx);
+        self.poll_recovery();
         self.poll_file_job();
         self.poll_file_dialog();
+        self.poll_timeline_png();
+        self.cameras.poll();
         self.handle_dropped_files(&ctx);
         self.handle_keys(&ctx);
         self.advance_playback(&ctx);
         self.poll_decoder(&ctx);
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
-        egui::Panel::bottom("status").show(ui, |ui| self.status_panel(ui));
+        egui::Panel::bottom("status").show(ui, |ui| {
+            self.recovery_banner(ui);
+            self.status_panel(ui);
+        });
+        if self.live_panel {
+            egui::Panel::left("live").resizable(true).default_size(300.0).show(ui, |ui| {
+                let action = live_panel_ui(
+                    ui,
+                    &mut self.settings,
+                    &mut self.live_source,
+                    self.live_file.as_ref(),
+                    &self.cameras,
+                    self.live.as_ref(),
+                );
+                if let Some(action) = action {
+                    self.handle_live_action(action);
+                }
+            });
+        }
         egui::Panel::bottom("events").resizable(true).min_size(150.0).default_size(200.0).show(ui, |ui| {
             self.events_rect = Some(ui.max_rect());
             ui.horizontal(|ui| {
@@ -865,10 +1390,21 @@ impl eframe::App for GlimpseApp {
             if let Some(output) = output {
                 if let Some(session) = &mut self.session {
                     for edit in &output.edits {
-                        self.dirty |= apply_review_edit(session, edit);
+                        if apply_review_edit(session, edit) {
+                            self.dirty = true;
+                            self.session_revision += 1;
+                            // A live session's worker keeps the session it
+                            // saves and autosaves: it gets the verdict too.
+                            let job = self.live.as_ref().and_then(|l| l.job.as_ref());
+                            if let (Some(job), Some(event)) =
+                                (job, session.events.iter().find(|e| e.id == edit.event_id()))
+                            {
+                                job.send(LiveCommand::Review { event_id: event.id, review: event.review.clone() });
+                            }
+                        }
                     }
                 }
-                if let Some(frame) = output.seek_to {
+                if let Some(frame) = output.seek_to.filter(|_| self.live.is_none()) {
                     self.playhead.playing = false;
                     self.seek(frame);
                 }
@@ -876,22 +1412,51 @@ impl eframe::App for GlimpseApp {
         });
         egui::Panel::bottom("timeline").resizable(true).min_size(210.0).default_size(230.0).show(ui, |ui| {
             self.timeline_rect = Some(ui.max_rect());
-            self.transport(ui);
-            let playhead_s = self.time_of_frame(self.playhead.frame);
-            let duration = self.duration_s();
+            let live = self.live.is_some();
+            let (playhead_s, view) = if live {
+                // The live timeline scrolls: the last minute, playhead at now.
+                let now = self.session.as_ref().and_then(|s| s.frames.last()).map_or(0.0, |f| f.timestamp_s);
+                (now, ((now - LIVE_TIMELINE_S).max(0.0), now.max(LIVE_TIMELINE_S)))
+            } else {
+                self.transport(ui);
+                (self.time_of_frame(self.playhead.frame), (0.0, self.duration_s()))
+            };
             let (fps, count) = (self.fps(), self.frame_count());
             let clicked = match &self.session {
-                Some(session) => timeline_ui(ui, session, self.selected_face, playhead_s, duration),
+                Some(session) => timeline_ui(
+                    ui,
+                    session,
+                    self.session_revision,
+                    &mut self.timeline_lines,
+                    self.selected_face,
+                    playhead_s,
+                    view,
+                ),
                 None => None,
             };
-            if let Some(t) = clicked {
+            if let Some(t) = clicked.filter(|_| !live) {
                 self.playhead.playing = false;
                 self.seek(frame_at_time(t, fps, count));
             }
         });
-        egui::CentralPanel::default().show(ui, |ui| self.video_view(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            if self.live.is_some() {
+                self.live_view(ui);
+            } else {
+                self.video_view(ui);
+            }
+        });
 
         self.save_settings_if_changed(&ctx);
         self.run_script(&ctx);
+        self.bench_frame(frame);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // A live session is saved before the process ends (the journal
+        // would restore it otherwise, but a clean save is better).
+        if let Some(job) = self.live.as_mut().and_then(|l| l.job.take()) {
+            job.stop_and_wait();
+        }
     }
 }

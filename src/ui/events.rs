@@ -26,13 +26,17 @@ pub enum ReviewEdit {
     },
 }
 
+impl ReviewEdit {
+    pub fn event_id(&self) -> u32 {
+        match self {
+            Self::Toggle { event_id, .. } | Self::Relabel { event_id, .. } | Self::Note { event_id, .. } => *event_id,
+        }
+    }
+}
+
 /// Applies `edit`; returns whether the session changed.
 pub fn apply_review_edit(session: &mut Session, edit: &ReviewEdit) -> bool {
-    let id = match edit {
-        ReviewEdit::Toggle { event_id, .. }
-        | ReviewEdit::Relabel { event_id, .. }
-        | ReviewEdit::Note { event_id, .. } => *event_id,
-    };
+    let id = edit.event_id();
     let classes = session.class_names.len();
     let Some(event) = session.events.iter_mut().find(|e| e.id == id) else { return false };
     let before = event.review.clone();

@@ -36,6 +36,19 @@ impl FileJob {
         })
     }
 
+    /// A window screenshot (cropped) as PNG.
+    pub fn png(
+        image: std::sync::Arc<eframe::egui::ColorImage>,
+        crop: Option<eframe::egui::Rect>,
+        path: &Path,
+        wake: impl Fn() + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let path = path.to_path_buf();
+        Self::spawn("export timeline PNG".into(), wake, move |_| {
+            super::screenshot::write_png(&image, crop, &path).map(|()| path).map_err(|e| e.to_string())
+        })
+    }
+
     pub fn save_session(session: Session, path: &Path, wake: impl Fn() + Send + 'static) -> std::io::Result<Self> {
         let path = path.to_path_buf();
         Self::spawn("save session".into(), wake, move |_| {

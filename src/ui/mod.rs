@@ -9,6 +9,7 @@ mod app;
 pub mod colours;
 pub mod events;
 mod jobs;
+pub mod live;
 pub mod overlay;
 mod playback;
 mod screenshot;
@@ -30,7 +31,7 @@ pub enum AppError {
 /// Opens the window and runs until it is closed. With a screenshot
 /// directory, returns the PNGs written.
 pub fn run_app(launch: AppLaunch) -> Result<Vec<std::path::PathBuf>, AppError> {
-    let scripted = launch.screenshot_dir.is_some();
+    let scripted = launch.screenshot_dir.is_some() || launch.bench_ui.is_some();
     let outcome: ScriptOutcome = Arc::new(Mutex::new(None));
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()

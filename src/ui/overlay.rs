@@ -16,6 +16,9 @@ const HEAT_MESH_SIDE: usize = 29;
 pub struct OverlayOptions {
     pub heatmap: bool,
     pub heatmap_opacity: f32,
+    /// Live view: an event stays on screen this long after its offset
+    /// (it is only known about a second after it ends); 0 in review.
+    pub hold_s: f64,
 }
 
 /// Frame pixels → screen points for a frame of `frame_size` shown in `rect`.
@@ -35,12 +38,20 @@ impl FrameToScreen {
     }
 }
 
-/// Events of `face_id` on at frame `index` (onset to offset inclusive), rejected ones left out.
-pub fn active_events(session: &Session, face_id: u32, index: u64) -> impl Iterator<Item = &Event> {
+/// Events of `face_id` on at frame `index` (onset to offset inclusive), or
+/// ended at most `hold_s` before `t_s`; rejected ones left out.
+pub fn active_events(
+    session: &Session,
+    face_id: u32,
+    index: u64,
+    t_s: f64,
+    hold_s: f64,
+) -> impl Iterator<Item = &Event> {
     session.events.iter().filter(move |e| {
         e.face_id == face_id
             && e.review.status != ReviewStatus::Rejected
-            && (e.onset_frame..=e.offset_frame).contains(&index)
+            && e.onset_frame <= index
+            && (index <= e.offset_frame || t_s - e.offset_s <= hold_s)
     })
 }
 
@@ -53,7 +64,7 @@ pub fn draw_overlays(
 ) {
     let Some(record) = session.frame_by_index(index) else { return };
     for face in &record.faces {
-        draw_face(painter, to_screen, session, face, index, options);
+        draw_face(painter, to_screen, session, face, index, record.timestamp_s, options);
     }
 }
 
@@ -63,9 +74,12 @@ fn draw_face(
     session: &Session,
     face: &FaceFrame,
     index: u64,
+    t_s: f64,
     options: &OverlayOptions,
 ) {
-    let active: Vec<&Event> = active_events(session, face.face_id, index).collect();
+    // Newest first: in the live view that is the one just spotted.
+    let mut active: Vec<&Event> = active_events(session, face.face_id, index, t_s, options.hold_s).collect();
+    active.sort_by(|a, b| b.onset_s.total_cmp(&a.onset_s));
     let b = &face.bbox;
     // Heatmap first, so box, points and text stay on top of it.
     if options.heatmap {
@@ -100,10 +114,13 @@ fn draw_face(
     let mut y = rect.bottom() + 2.0;
     for event in &active {
         let class = event.final_class();
-        let text = match event.probabilities.get(class) {
+        let mut text = match event.probabilities.get(class) {
             Some(p) if class == event.class => format!("{} {p:.2}", session.class_name(class)),
             _ => format!("{} (reviewed)", session.class_name(class)),
         };
+        if index > event.offset_frame {
+            text.push_str(&format!(" ({:.1} s ago)", (t_s - event.offset_s).max(0.0)));
+        }
         let drawn =
             label(painter, egui::pos2(rect.left(), y), egui::Align2::LEFT_TOP, &text, class_colour(class), &font);
         y = drawn.bottom() + 2.0;

@@ -42,16 +42,13 @@ pub fn write_png(image: &ColorImage, crop: Option<Rect>, path: &Path) -> Result<
         Mat::new_rows_cols_with_data((y1 - y0) as i32, (x1 - x0) as i32, &rgba).map_err(|e| png_err(e.message))?;
     let mut bgr = Mat::default();
     imgproc::cvt_color_def(&rgba_mat, &mut bgr, imgproc::COLOR_RGBA2BGR).map_err(|e| png_err(e.message))?;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| png_err(e.to_string()))?;
+    let mut png = Vector::<u8>::new();
+    let encoded = imgcodecs::imencode(".png", &bgr, &mut png, &Vector::new()).map_err(|e| png_err(e.message))?;
+    if !encoded {
+        return Err(png_err("OpenCV could not encode the PNG".into()));
     }
-    let name = path.to_str().ok_or_else(|| png_err("the path is not valid UTF-8".into()))?;
-    let written = imgcodecs::imwrite(name, &bgr, &Vector::new()).map_err(|e| png_err(e.message))?;
-    if written {
-        Ok(())
-    } else {
-        Err(png_err("OpenCV could not write the PNG".into()))
-    }
+    // Atomic, like every other file Glimpse writes.
+    crate::io::write_atomic(path, png.as_slice()).map_err(|e| png_err(e.reason.to_string()))
 }
 
 /// Where the scripted run is.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::capture::CameraRequest;
 use crate::device::DeviceChoice;
 use crate::io::{write_atomic, WriteError};
 
@@ -30,6 +31,12 @@ pub struct Settings {
     pub theme: Theme,
     /// Where the file dialog opens next.
     pub last_folder: Option<PathBuf>,
+    /// The camera and mode live sessions ask for.
+    pub camera: CameraRequest,
+    /// Record the camera video beside the live session (for review later).
+    pub record_live: bool,
+    /// Where live sessions go (default: ~/.local/share/glimpse/live).
+    pub live_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -41,6 +48,9 @@ impl Default for Settings {
             heatmap_opacity: 0.6,
             theme: Theme::Dark,
             last_folder: None,
+            camera: CameraRequest::default(),
+            record_live: true,
+            live_dir: None,
         }
     }
 }
@@ -52,6 +62,13 @@ impl Settings {
         let clamp01 = |v: f32, default: f32| if v.is_finite() { v.clamp(0.0, 1.0) } else { default };
         self.sensitivity = clamp01(self.sensitivity, defaults.sensitivity);
         self.heatmap_opacity = clamp01(self.heatmap_opacity, defaults.heatmap_opacity);
+        let camera = &mut self.camera;
+        if !(16..=7680).contains(&camera.width) || !(16..=4320).contains(&camera.height) {
+            (camera.width, camera.height) = (defaults.camera.width, defaults.camera.height);
+        }
+        if !(1..=240).contains(&camera.fps) {
+            camera.fps = defaults.camera.fps;
+        }
         self
     }
 }
@@ -146,6 +163,9 @@ mod tests {
             heatmap_opacity: 0.7,
             theme: Theme::Light,
             last_folder: Some(PathBuf::from("/videos")),
+            camera: CameraRequest { index: 2, width: 1280, height: 720, fps: 60, prefer_mjpeg: false },
+            record_live: false,
+            live_dir: Some(PathBuf::from("/data/live")),
         };
         save_settings(&settings, &path).expect("save");
         assert_eq!(load_settings(&path), LoadedSettings { settings, warning: None });
@@ -177,11 +197,14 @@ mod tests {
         let dir = scratch("partial");
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("settings.ron");
-        std::fs::write(&path, "(theme: light, sensitivity: 3.0)").expect("write");
+        std::fs::write(&path, "(theme: light, sensitivity: 3.0, camera: (index: 1, width: 0, fps: 1000))")
+            .expect("write");
         let loaded = load_settings(&path);
         assert_eq!(loaded.warning, None);
         assert_eq!(loaded.settings.theme, Theme::Light);
         assert_eq!(loaded.settings.sensitivity, 1.0);
         assert_eq!(loaded.settings.heatmap_opacity, Settings::default().heatmap_opacity);
+        // A camera mode no camera has falls back to the default mode.
+        assert_eq!(loaded.settings.camera, CameraRequest { index: 1, ..CameraRequest::default() });
     }
 }

@@ -5,7 +5,7 @@ use eframe::egui::{self, Color32};
 use egui_plot::{Corner, Legend, Line, Plot, PlotPoints, Span, VLine};
 
 use super::colours::class_colour;
-use crate::timeline::{ReviewStatus, Session};
+use crate::timeline::{FrameRecord, ReviewStatus, Session};
 
 /// Probabilities are plotted at most this often: the track is computed at
 /// ~10 Hz, and more points only cost drawing time.
@@ -25,11 +25,10 @@ pub fn frame_at_time(t_s: f64, fps: f64, frame_count: u64) -> u64 {
 
 /// One series per class: (time, probability) for `face_id`, thinned to
 /// about `SAMPLE_EVERY_S` apart.
-pub fn probability_series(session: &Session, face_id: u32) -> Vec<Vec<[f64; 2]>> {
-    let classes = session.class_names.len();
+pub fn probability_series(frames: &[FrameRecord], classes: usize, face_id: u32) -> Vec<Vec<[f64; 2]>> {
     let mut series = vec![Vec::new(); classes];
     let mut last_t = f64::NEG_INFINITY;
-    for record in &session.frames {
+    for record in frames {
         let Some(probabilities) =
             record.faces.iter().find(|f| f.face_id == face_id).and_then(|f| f.probabilities.as_ref())
         else {
@@ -53,9 +52,8 @@ const SCALE_PERCENTILE: f64 = 0.98;
 
 /// The face's facial-motion score over time, scaled to 0..1. At rest the class track reads noise; this line shows the reviewer
 /// where the face actually moved.
-pub fn motion_series(session: &Session, face_id: u32) -> Vec<[f64; 2]> {
-    let points: Vec<[f64; 2]> = session
-        .frames
+pub fn motion_series(frames: &[FrameRecord], face_id: u32) -> Vec<[f64; 2]> {
+    let points: Vec<[f64; 2]> = frames
         .iter()
         .filter_map(|record| {
             let motion = record.faces.iter().find(|f| f.face_id == face_id)?.motion?;
@@ -73,21 +71,56 @@ pub fn motion_series(session: &Session, face_id: u32) -> Vec<[f64; 2]> {
     }
 }
 
-/// Draws the timeline; returns the time clicked or dragged to, if any.
+/// The lines of the timeline, kept between UI frames: recomputing them
+/// walks every frame in view, which for an hour of video is too much to do
+/// sixty times a second.
+#[derive(Default)]
+pub struct TimelineLines {
+    key: Option<(u64, Option<u32>, u64, u64)>,
+    series: Vec<Vec<[f64; 2]>>,
+    motion: Vec<[f64; 2]>,
+}
+
+impl TimelineLines {
+    /// The lines for `face_id` over `view` (seconds); recomputed only when
+    /// the session `revision`, the face or the view changed.
+    fn update(&mut self, session: &Session, revision: u64, face_id: Option<u32>, view: (f64, f64)) {
+        let key = Some((revision, face_id, view.0.to_bits(), view.1.to_bits()));
+        if self.key == key {
+            return;
+        }
+        self.key = key;
+        let first = session.frames.partition_point(|f| f.timestamp_s < view.0);
+        let last = session.frames.partition_point(|f| f.timestamp_s <= view.1);
+        let frames = &session.frames[first..last.max(first)];
+        self.series = face_id.map(|id| probability_series(frames, session.class_names.len(), id)).unwrap_or_default();
+        self.motion = face_id.map(|id| motion_series(frames, id)).unwrap_or_default();
+    }
+}
+
+/// Draws the timeline over `view` (seconds); returns the time clicked or
+/// dragged to, if any. `revision` changes whenever the session does.
+#[allow(clippy::too_many_arguments)]
 pub fn timeline_ui(
     ui: &mut egui::Ui,
     session: &Session,
+    revision: u64,
+    lines: &mut TimelineLines,
     face_id: Option<u32>,
     playhead_s: f64,
-    duration_s: f64,
+    view: (f64, f64),
 ) -> Option<f64> {
-    let series = face_id.map(|id| probability_series(session, id)).unwrap_or_default();
-    let motion = face_id.map(|id| motion_series(session, id)).unwrap_or_default();
+    lines.update(session, revision, face_id, view);
+    let series = &lines.series;
+    let motion = &lines.motion;
     let events: Vec<_> = session
         .events
         .iter()
-        .filter(|e| Some(e.face_id) == face_id)
-        .map(|e| (e.onset_s, e.offset_s + session.frame_period_s(), e.final_class(), e.review.status))
+        .filter(|e| Some(e.face_id) == face_id && e.offset_s >= view.0 && e.onset_s <= view.1)
+        .map(|e| {
+            let end = (e.offset_s + session.frame_period_s()).min(view.1);
+            (e.onset_s.max(view.0), end, e.final_class(), e.review.status)
+        })
         .collect();
     // The theme's strongest text colour: white on dark, black on light.
     let playhead_colour = ui.visuals().strong_text_color();
@@ -100,8 +133,13 @@ pub fn timeline_ui(
         .allow_double_click_reset(false)
         .show_crosshair(false)
         .height(ui.available_height().max(120.0))
-        .default_x_bounds(0.0, duration_s.max(0.1))
+        // The x range follows `view` (it grows during an analysis and
+        // scrolls in a live session): auto bounds over what is drawn, which
+        // lies within the view, plus the view's ends.
         .default_y_bounds(0.0, 1.0)
+        .auto_bounds([true, false])
+        .include_x(view.0)
+        .include_x(view.1.max(view.0 + 0.1))
         .x_axis_label("time (s)")
         .y_axis_label("p(class)")
         .y_axis_min_width(28.0)
@@ -117,10 +155,10 @@ pub fn timeline_ui(
             }
             if !motion.is_empty() {
                 let grey = ui_grey(playhead_colour);
-                plot.add(Line::new("motion (scaled)", PlotPoints::from(motion)).color(grey).width(1.5));
+                plot.add(Line::new("motion (scaled)", PlotPoints::from(motion.clone())).color(grey).width(1.5));
             }
-            for (class, points) in series.into_iter().enumerate() {
-                let line = Line::new(session.class_name(class).into_owned(), PlotPoints::from(points))
+            for (class, points) in series.iter().enumerate() {
+                let line = Line::new(session.class_name(class).into_owned(), PlotPoints::from(points.clone()))
                     .color(class_colour(class))
                     .width(1.5);
                 plot.add(line);
@@ -157,13 +195,13 @@ mod tests {
             ..Session::default()
         };
         // Three values: the 98th percentile is the largest.
-        assert_eq!(motion_series(&session, 3), vec![[0.1, 0.25], [0.2, 1.0], [0.3, 0.5]]);
+        assert_eq!(motion_series(&session.frames, 3), vec![[0.1, 0.25], [0.2, 1.0], [0.3, 0.5]]);
         let mut long = session.clone();
         long.frames = (0..100).map(|i| frame(i, Some(if i == 50 { 10.0 } else { 0.1 + i as f32 / 1000.0 }))).collect();
-        let series = motion_series(&long, 3);
+        let series = motion_series(&long.frames, 3);
         assert_eq!(series[50][1], 1.0, "an outlier is clipped at the top");
         assert!(series[10][1] > 0.5, "the rest is not flattened by it: {}", series[10][1]);
-        assert!(motion_series(&session, 7).is_empty(), "another face has no motion line");
+        assert!(motion_series(&session.frames, 7).is_empty(), "another face has no motion line");
     }
 
     #[test]

@@ -1,0 +1,220 @@
+//! `glimpse live`, `glimpse recover` and `glimpse cameras`: a live session
+//! without the window (for a lab machine, or a test), bringing back a
+//! session after a crash, and the cameras the system lists.
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use glimpse::capture::{self, list_cameras, CameraRequest, CameraSource, FrameProducer, Paced};
+use glimpse::device::DeviceChoice;
+use glimpse::pipeline::live::{
+    default_live_dir, recover_session, session_name_now, LiveCommand, LiveConfig, LiveJob, LiveMessage, OpenFeed,
+};
+use glimpse::timeline::journal::unfinished_journals;
+
+use super::PipelineArgs;
+
+#[derive(clap::Args)]
+pub struct LiveArgs {
+    /// Camera index (see `glimpse cameras`).
+    #[arg(long, default_value_t = 0, conflicts_with = "file")]
+    camera: u32,
+    /// Play a video file as if it were a camera, at its own pace.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Camera resolution WIDTHxHEIGHT (the closest mode is used).
+    #[arg(long, default_value = "640x480")]
+    size: String,
+    #[arg(long, default_value_t = 30)]
+    camera_fps: u32,
+    /// Ask for raw YUYV instead of MJPEG.
+    #[arg(long)]
+    yuyv: bool,
+    /// Folder of the recording, autosave journal and session (default: ~/.local/share/glimpse/live).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// File stem (default: live-<UTC date>-<time>).
+    #[arg(long)]
+    name: Option<String>,
+    /// Stop after this many seconds (default: until the file ends or Ctrl-C).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Do not record the video.
+    #[arg(long)]
+    no_record: bool,
+    /// Autosave period, seconds.
+    #[arg(long, default_value_t = 2.0)]
+    autosave_every: f64,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+/// Set by SIGINT/SIGTERM: stop cleanly, saving the session.
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn request_stop(_: libc::c_int) {
+    STOP_REQUESTED.store(true, Ordering::Relaxed);
+}
+
+pub fn parse_size(text: &str) -> Result<(u32, u32)> {
+    let parsed = text.split_once(['x', 'X']).and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)));
+    match parsed {
+        Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
+        _ => bail!("--size must be WIDTHxHEIGHT, e.g. 1280x720, got {text:?}"),
+    }
+}
+
+pub fn run_live(args: LiveArgs, device: Option<DeviceChoice>) -> Result<()> {
+    let options = args.pipeline.options()?;
+    if !(args.autosave_every > 0.0 && args.autosave_every.is_finite()) {
+        bail!("--autosave-every must be a positive number of seconds");
+    }
+    let out_dir = match args.out.clone() {
+        Some(dir) => dir,
+        None => default_live_dir().context("no $XDG_DATA_HOME or $HOME to keep live sessions in; pass --out")?,
+    };
+    let open: OpenFeed = match &args.file {
+        Some(file) => {
+            if !file.exists() {
+                bail!("{}: no such file", file.display());
+            }
+            let file = file.clone();
+            Arc::new(move || capture::open(&file, None).map(|s| Box::new(Paced::new(s)) as Box<dyn FrameProducer>))
+        }
+        None => {
+            let (width, height) = parse_size(&args.size)?;
+            let request =
+                CameraRequest { index: args.camera, width, height, fps: args.camera_fps, prefer_mjpeg: !args.yuyv };
+            Arc::new(move || CameraSource::open(&request).map(|s| Box::new(s) as Box<dyn FrameProducer>))
+        }
+    };
+    let config = LiveConfig {
+        options,
+        device: device.unwrap_or_default(),
+        out_dir,
+        name: args.name.clone().unwrap_or_else(session_name_now),
+        record: !args.no_record,
+        autosave_every: Duration::from_secs_f64(args.autosave_every),
+    };
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, request_stop as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, request_stop as *const () as libc::sighandler_t);
+    }
+    let job = LiveJob::start(open, config, || {}).context("cannot start the live worker")?;
+    let started = Instant::now();
+    let (mut stop_sent, mut last_status, mut reported) = (false, Instant::now(), 0usize);
+    let mut events_seen = glimpse::timeline::Session::default();
+    loop {
+        let due = args.seconds.is_some_and(|s| started.elapsed().as_secs_f64() >= s);
+        if !stop_sent && (due || STOP_REQUESTED.load(Ordering::Relaxed)) {
+            eprintln!("stopping…");
+            job.send(LiveCommand::Stop);
+            stop_sent = true;
+        }
+        let Ok(message) = job.messages.recv_timeout(Duration::from_millis(100)) else { continue };
+        match message {
+            LiveMessage::Started { device, info, paths, session } => {
+                events_seen = *session;
+                eprintln!("device: {device}");
+                eprintln!(
+                    "source: {} ({}×{}, {:.1} fps declared)",
+                    info.path.display(),
+                    info.width,
+                    info.height,
+                    info.nominal_fps
+                );
+                eprintln!("autosave: {}", paths.journal.display());
+                if let Some(recording) = &paths.recording {
+                    eprintln!("recording: {}", recording.display());
+                }
+            }
+            LiveMessage::Update { delta, stats, .. } => {
+                events_seen.apply_delta(delta);
+                for event in &events_seen.events[reported..] {
+                    println!(
+                        "event {}: face {} {:.2}–{:.2} s (apex {:.2} s) {} {:.2}",
+                        event.id,
+                        event.face_id,
+                        event.onset_s,
+                        event.offset_s,
+                        event.apex_s,
+                        events_seen.class_name(event.class),
+                        event.probabilities.get(event.class).copied().unwrap_or(0.0)
+                    );
+                }
+                reported = events_seen.events.len();
+                if last_status.elapsed() >= Duration::from_secs(2) {
+                    last_status = Instant::now();
+                    eprintln!(
+                        "{:6.1} s  capture {:5.1} fps  analysed {}  dropped {}  analysis {:.1} ms/frame{}",
+                        started.elapsed().as_secs_f64(),
+                        stats.capture_fps,
+                        stats.analysed,
+                        stats.dropped,
+                        stats.analysis_ms,
+                        if stats.paused { "  (paused)" } else { "" }
+                    );
+                }
+            }
+            LiveMessage::SourceLost { error } => {
+                eprintln!("source lost: {error}; retrying in 2 s (Ctrl-C stops and saves)");
+                std::thread::sleep(Duration::from_secs(2));
+                job.send(LiveCommand::Retry);
+            }
+            LiveMessage::SourceBack => eprintln!("source back"),
+            LiveMessage::Warning(warning) => eprintln!("warning: {warning}"),
+            LiveMessage::Stopped { session, saved, recording } => {
+                println!(
+                    "{} frames, {:.1} s, {} events",
+                    session.frames.len(),
+                    session.source.duration_s,
+                    session.events.len()
+                );
+                if let Some(Ok(frames)) = recording {
+                    eprintln!("recorded {frames} frames");
+                }
+                let saved = saved.map_err(anyhow::Error::msg).context("saving the live session")?;
+                eprintln!("wrote {}", saved.display());
+                return Ok(());
+            }
+            LiveMessage::Failed { error, session } => {
+                let kept = session.map_or(0, |s| s.frames.len());
+                bail!("the live session failed: {error} ({kept} frames analysed were saved)");
+            }
+        }
+    }
+}
+
+/// `glimpse recover [JOURNAL|FOLDER]`.
+pub fn run_recover(target: Option<&Path>) -> Result<()> {
+    let target = match target {
+        Some(path) => path.to_path_buf(),
+        None => default_live_dir().context("no $XDG_DATA_HOME or $HOME; name the journal or folder")?,
+    };
+    let journals = if target.is_dir() { unfinished_journals(&target) } else { vec![target.clone()] };
+    if journals.is_empty() {
+        println!("no unfinished live session in {}", target.display());
+        return Ok(());
+    }
+    for journal in journals {
+        let recovered = recover_session(&journal).with_context(|| format!("recovering {}", journal.display()))?;
+        println!("{}", recovered.summary);
+        println!("wrote {}", recovered.saved.display());
+    }
+    Ok(())
+}
+
+/// `glimpse cameras`.
+pub fn run_cameras() -> Result<()> {
+    let cameras = list_cameras().context("listing cameras")?;
+    if cameras.is_empty() {
+        println!("no camera found (V4L2 lists no /dev/video* device)");
+    }
+    for camera in cameras {
+        println!("{}: {} ({})", camera.index, camera.name, camera.description);
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! The live half of the window: the camera picker and mode, start / pause
+//! / stop, and what the running session says about itself (measured camera
+//! rate, frames dropped because the analysis fell behind, where it
+//! autosaves). The worker is `pipeline::live`; this module only draws.
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crossbeam_channel::Receiver;
+use eframe::egui::{self, Color32, RichText};
+
+use super::colours::on_panel;
+use crate::capture::{list_cameras, CameraDevice};
+use crate::pipeline::live::{LiveJob, LivePaths, LiveStats};
+use crate::ui::settings::Settings;
+
+/// Camera modes offered; the camera gets the closest it has.
+const RESOLUTIONS: [(u32, u32); 4] = [(640, 480), (960, 540), (1280, 720), (1920, 1080)];
+const FRAME_RATES: [u32; 3] = [15, 30, 60];
+
+/// Where live frames come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiveSource {
+    Camera,
+    /// A video played at its own pace as if it were a camera (`--live-file`).
+    File(PathBuf),
+}
+
+/// A running (or stopping) live session as the window sees it.
+pub struct LiveView {
+    pub job: Option<LiveJob>,
+    pub texture: Option<egui::TextureHandle>,
+    /// The session frame on screen; `None` while paused (not analysed).
+    pub shown_index: Option<u64>,
+    /// Width of the analysed frames (overlays are in their pixels).
+    pub frame_width: f32,
+    pub stats: LiveStats,
+    pub paths: Option<LivePaths>,
+    pub device: Option<String>,
+    /// The source failed; the text says why. Retry reconnects.
+    pub lost: Option<String>,
+    pub stopping: bool,
+    pub source_name: String,
+    /// Capture time of the frame on screen, if it arrived this UI frame.
+    pub fresh_capture: Option<Instant>,
+}
+
+impl LiveView {
+    pub fn new(job: LiveJob, source_name: String) -> Self {
+        Self {
+            job: Some(job),
+            texture: None,
+            shown_index: None,
+            frame_width: 0.0,
+            stats: LiveStats::default(),
+            paths: None,
+            device: None,
+            lost: None,
+            stopping: false,
+            source_name,
+            fresh_capture: None,
+        }
+    }
+}
+
+/// What the user asked for in the live panel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveAction {
+    Start,
+    Pause,
+    Resume,
+    Stop,
+    Retry,
+    RefreshCameras,
+}
+
+/// The camera list, read on its own thread (V4L2 queries can stall on a
+/// misbehaving device).
+#[derive(Default)]
+pub struct CameraList {
+    pub cameras: Option<Result<Vec<CameraDevice>, String>>,
+    pending: Option<Receiver<Result<Vec<CameraDevice>, String>>>,
+}
+
+impl CameraList {
+    pub fn refresh(&mut self, wake: impl Fn() + Send + 'static) {
+        let (sender, receiver) = crossbeam_channel::bounded(1);
+        let spawned = std::thread::Builder::new().name("glimpse-cameras".into()).spawn(move || {
+            let _ = sender.send(list_cameras().map_err(|e| e.to_string()));
+            wake();
+        });
+        match spawned {
+            Ok(_) => self.pending = Some(receiver),
+            Err(e) => self.cameras = Some(Err(format!("cannot list cameras: {e}"))),
+        }
+    }
+
+    pub fn poll(&mut self) {
+        if let Some(result) = self.pending.as_ref().and_then(|r| r.try_recv().ok()) {
+            self.cameras = Some(result);
+            self.pending = None;
+        }
+    }
+
+    fn listing(&self) -> bool {
+        self.pending.is_some()
+    }
+}
+
+/// The live panel; returns what was clicked.
+pub fn live_panel_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    source: &mut LiveSource,
+    live_file: Option<&PathBuf>,
+    cameras: &CameraList,
+    view: Option<&LiveView>,
+) -> Option<LiveAction> {
+    let mut action = None;
+    ui.heading("Live session");
+    let running = view.is_some_and(|v| v.job.is_some());
+    ui.add_enabled_ui(!running, |ui| {
+        ui.label("Source");
+        let camera_name = |index: u32| match &cameras.cameras {
+            Some(Ok(list)) => list
+                .iter()
+                .find(|c| c.index == index)
+                .map_or_else(|| format!("camera {index}"), |c| format!("{index}: {}", c.name)),
+            _ => format!("camera {index}"),
+        };
+        let selected = match source {
+            LiveSource::Camera => camera_name(settings.camera.index),
+            LiveSource::File(path) => format!("file: {}", path.file_name().unwrap_or_default().to_string_lossy()),
+        };
+        egui::ComboBox::from_id_salt("live-source").selected_text(selected).width(220.0).show_ui(ui, |ui| {
+            if let Some(Ok(list)) = &cameras.cameras {
+                for camera in list {
+                    let chosen = *source == LiveSource::Camera && settings.camera.index == camera.index;
+                    if ui.selectable_label(chosen, format!("{}: {}", camera.index, camera.name)).clicked() {
+                        settings.camera.index = camera.index;
+                        *source = LiveSource::Camera;
+                    }
+                }
+            }
+            if let Some(file) = live_file {
+                let label = format!("file: {}", file.file_name().unwrap_or_default().to_string_lossy());
+                if ui.selectable_label(matches!(source, LiveSource::File(_)), label).clicked() {
+                    *source = LiveSource::File(file.clone());
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            if ui.add_enabled(!cameras.listing(), egui::Button::new("Refresh cameras")).clicked() {
+                action = Some(LiveAction::RefreshCameras);
+            }
+            if cameras.listing() {
+                ui.spinner();
+            }
+        });
+        match &cameras.cameras {
+            Some(Ok(list)) if list.is_empty() => {
+                ui.label("No camera found: plug one in and refresh.");
+            }
+            Some(Err(e)) => {
+                ui.label(RichText::new(format!("Cameras cannot be listed: {e}")).color(error_colour(ui)));
+            }
+            _ => {}
+        }
+        if *source == LiveSource::Camera {
+            let camera = &mut settings.camera;
+            egui::ComboBox::from_id_salt("live-resolution")
+                .selected_text(format!("{}×{}", camera.width, camera.height))
+                .show_ui(ui, |ui| {
+                    for (w, h) in RESOLUTIONS {
+                        if ui.selectable_label((camera.width, camera.height) == (w, h), format!("{w}×{h}")).clicked() {
+                            (camera.width, camera.height) = (w, h);
+                        }
+                    }
+                });
+            egui::ComboBox::from_id_salt("live-fps").selected_text(format!("{} fps", camera.fps)).show_ui(ui, |ui| {
+                for fps in FRAME_RATES {
+                    ui.selectable_value(&mut camera.fps, fps, format!("{fps} fps"));
+                }
+            });
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut camera.prefer_mjpeg, true, "MJPEG")
+                    .on_hover_text("Compressed: 30 fps at 720p and above over USB 2");
+                ui.radio_value(&mut camera.prefer_mjpeg, false, "YUYV").on_hover_text("Raw: no compression artefacts");
+            });
+        }
+        ui.checkbox(&mut settings.record_live, "Record the video (for review later)");
+    });
+    ui.separator();
+    match view {
+        Some(view) if view.job.is_some() => {
+            ui.horizontal(|ui| {
+                let paused = view.stats.paused;
+                if ui.add_enabled(!view.stopping, egui::Button::new(if paused { "Resume" } else { "Pause" })).clicked()
+                {
+                    action = Some(if paused { LiveAction::Resume } else { LiveAction::Pause });
+                }
+                if ui.add_enabled(!view.stopping, egui::Button::new("Stop")).clicked() {
+                    action = Some(LiveAction::Stop);
+                }
+                if view.stopping {
+                    ui.spinner();
+                    ui.label("saving…");
+                }
+            });
+            if let Some(error) = &view.lost {
+                ui.label(RichText::new(format!("Source lost: {error}")).color(error_colour(ui)));
+                ui.label("The session so far is kept and autosaved.");
+                if ui.button("Retry").clicked() {
+                    action = Some(LiveAction::Retry);
+                }
+            }
+            live_stats_ui(ui, view);
+        }
+        _ => {
+            if ui.button(RichText::new("Start live session").strong()).clicked() {
+                action = Some(LiveAction::Start);
+            }
+        }
+    }
+    action
+}
+
+fn live_stats_ui(ui: &mut egui::Ui, view: &LiveView) {
+    let s = &view.stats;
+    egui::Grid::new("live-stats").num_columns(2).show(ui, |ui| {
+        ui.label("source");
+        ui.label(&view.source_name);
+        ui.end_row();
+        ui.label("camera rate");
+        ui.label(format!("{:.1} fps (measured)", s.capture_fps));
+        ui.end_row();
+        ui.label("analysed");
+        ui.label(format!("{} frames", s.analysed));
+        ui.end_row();
+        ui.label("dropped");
+        let text = format!("{} frames", s.dropped);
+        if s.dropped > 0 {
+            ui.label(RichText::new(text).color(on_panel(Color32::from_rgb(240, 190, 80), ui.visuals().dark_mode)))
+                .on_hover_text("The analysis fell behind the camera; the oldest waiting frames were skipped.");
+        } else {
+            ui.label(text);
+        }
+        ui.end_row();
+        ui.label("analysis");
+        ui.label(format!("{:.1} ms / frame", s.analysis_ms));
+        ui.end_row();
+        if let Some(device) = &view.device {
+            ui.label("device");
+            ui.label(device);
+            ui.end_row();
+        }
+        if let Some(paths) = &view.paths {
+            ui.label("autosave");
+            ui.label(paths.journal.display().to_string()).on_hover_text("Synced every 2 s; restored after a crash.");
+            ui.end_row();
+            if let Some(recording) = &paths.recording {
+                ui.label("recording");
+                ui.label(recording.display().to_string());
+                ui.end_row();
+            }
+        }
+    });
+}
+
+fn error_colour(ui: &egui::Ui) -> Color32 {
+    on_panel(Color32::from_rgb(255, 110, 110), ui.visuals().dark_mode)
+}
