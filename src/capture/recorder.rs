@@ -1,7 +1,10 @@
 //! Records what a live session analysed, so the session can be reviewed
-//! later with the video under it. Frames are MJPEG in Matroska: Matroska
-//! needs no index written at the end, so a recording cut short by a crash
-//! still plays up to its last frame, beside the autosaved session.
+//! later with the video under it. Frames are MJPEG in AVI, written by
+//! OpenCV's own MJPEG writer: each frame reaches the file as it is written
+//! and only the index waits for the close, and FFmpeg plays an AVI without
+//! its index; so a recording cut short by a crash still plays up to its
+//! last frames, beside the autosaved session. (FFmpeg's Matroska muxer,
+//! tried first, holds back up to 5 s of frames per cluster.)
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
@@ -27,7 +30,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Opens `path` (.mkv) for frames of `width`×`height` at `fps`.
+    /// Opens `path` (.avi) for frames of `width`×`height` at `fps`.
     pub fn start(path: &Path, width: i32, height: i32, fps: f64) -> Result<Self, RecordError> {
         let open_err = |problem: String| RecordError::Open { path: path.to_path_buf(), problem };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -37,10 +40,10 @@ impl Recorder {
         let fourcc = VideoWriter::fourcc('M', 'J', 'P', 'G').map_err(|e| open_err(e.message))?;
         let fps = if fps.is_finite() && fps > 0.0 { fps } else { 30.0 };
         let mut writer =
-            VideoWriter::new_with_backend(name, videoio::CAP_FFMPEG, fourcc, fps, Size::new(width, height), true)
+            VideoWriter::new_with_backend(name, videoio::CAP_OPENCV_MJPEG, fourcc, fps, Size::new(width, height), true)
                 .map_err(|e| open_err(e.message))?;
         if !writer.is_opened().map_err(|e| open_err(e.message))? {
-            return Err(open_err("FFmpeg cannot write MJPEG into it".into()));
+            return Err(open_err("OpenCV cannot write an MJPEG AVI there".into()));
         }
         // A few frames of slack; a full queue makes the analysis wait (a
         // frame missing from the recording would shift every later one).
@@ -112,7 +115,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let clip = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/astronaut-demo.mp4");
         let mut source = capture::open(&clip, None).expect("demo clip");
-        let path = dir.join("live.mkv");
+        let path = dir.join("live.avi");
         let recorder = Recorder::start(&path, 640, 480, 30.0).expect("recorder");
         for _ in 0..45 {
             let frame = source.next_frame().expect("decodes").expect("a frame");

@@ -43,7 +43,7 @@ pub struct LiveConfig {
 impl LiveConfig {
     pub fn paths(&self) -> LivePaths {
         LivePaths {
-            recording: self.record.then(|| self.out_dir.join(format!("{}.mkv", self.name))),
+            recording: self.record.then(|| self.out_dir.join(format!("{}.avi", self.name))),
             journal: self.out_dir.join(format!("{}.{JOURNAL_EXTENSION}", self.name)),
             session: self.out_dir.join(format!("{}.session.ron", self.name)),
         }

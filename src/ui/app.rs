@@ -206,7 +206,7 @@ impl GlimpseApp {
     }
 
     fn live_running(&self) -> bool {
-        self.live.as_ref().is_some_and(|l| l.job.is_some())
+        self.live.is_some()
     }
 
     fn set_session(&mut self, session: Option<Session>) {
@@ -1047,7 +1047,7 @@ impl GlimpseApp {
         self.dirty = false;
         match LiveJob::start(open, config, self.wake()) {
             Ok(job) => {
-                self.live = Some(LiveView::new(job, source_name));
+                self.live = Some(LiveView::new(Some(job), source_name));
                 self.live_panel = true;
             }
             Err(e) => self.error(format!("cannot start the live worker: {e}")),

@@ -25,8 +25,10 @@ pub enum LiveSource {
     File(PathBuf),
 }
 
-/// A running (or stopping) live session as the window sees it.
+/// A running (or stopping) live session as the window sees it; there is
+/// none once the session has ended.
 pub struct LiveView {
+    /// Taken at exit, to stop and wait for the save.
     pub job: Option<LiveJob>,
     pub texture: Option<egui::TextureHandle>,
     /// The session frame on screen; `None` while paused (not analysed).
@@ -45,9 +47,9 @@ pub struct LiveView {
 }
 
 impl LiveView {
-    pub fn new(job: LiveJob, source_name: String) -> Self {
+    pub fn new(job: Option<LiveJob>, source_name: String) -> Self {
         Self {
-            job: Some(job),
+            job,
             texture: None,
             shown_index: None,
             frame_width: 0.0,
@@ -82,6 +84,11 @@ pub struct CameraList {
 }
 
 impl CameraList {
+    /// A list already known (tests, or a list kept from before).
+    pub fn known(cameras: Vec<CameraDevice>) -> Self {
+        Self { cameras: Some(Ok(cameras)), pending: None }
+    }
+
     pub fn refresh(&mut self, wake: impl Fn() + Send + 'static) {
         let (sender, receiver) = crossbeam_channel::bounded(1);
         let spawned = std::thread::Builder::new().name("glimpse-cameras".into()).spawn(move || {
@@ -117,9 +124,8 @@ pub fn live_panel_ui(
 ) -> Option<LiveAction> {
     let mut action = None;
     ui.heading("Live session");
-    let running = view.is_some_and(|v| v.job.is_some());
+    let running = view.is_some();
     ui.add_enabled_ui(!running, |ui| {
-        ui.label("Source");
         let camera_name = |index: u32| match &cameras.cameras {
             Some(Ok(list)) => list
                 .iter()
@@ -131,7 +137,7 @@ pub fn live_panel_ui(
             LiveSource::Camera => camera_name(settings.camera.index),
             LiveSource::File(path) => format!("file: {}", path.file_name().unwrap_or_default().to_string_lossy()),
         };
-        egui::ComboBox::from_id_salt("live-source").selected_text(selected).width(220.0).show_ui(ui, |ui| {
+        egui::ComboBox::from_label("source").selected_text(selected).width(220.0).show_ui(ui, |ui| {
             if let Some(Ok(list)) = &cameras.cameras {
                 for camera in list {
                     let chosen = *source == LiveSource::Camera && settings.camera.index == camera.index;
@@ -167,7 +173,7 @@ pub fn live_panel_ui(
         }
         if *source == LiveSource::Camera {
             let camera = &mut settings.camera;
-            egui::ComboBox::from_id_salt("live-resolution")
+            egui::ComboBox::from_label("resolution")
                 .selected_text(format!("{}×{}", camera.width, camera.height))
                 .show_ui(ui, |ui| {
                     for (w, h) in RESOLUTIONS {
@@ -176,7 +182,7 @@ pub fn live_panel_ui(
                         }
                     }
                 });
-            egui::ComboBox::from_id_salt("live-fps").selected_text(format!("{} fps", camera.fps)).show_ui(ui, |ui| {
+            egui::ComboBox::from_label("frame rate").selected_text(format!("{} fps", camera.fps)).show_ui(ui, |ui| {
                 for fps in FRAME_RATES {
                     ui.selectable_value(&mut camera.fps, fps, format!("{fps} fps"));
                 }
@@ -191,7 +197,7 @@ pub fn live_panel_ui(
     });
     ui.separator();
     match view {
-        Some(view) if view.job.is_some() => {
+        Some(view) => {
             ui.horizontal(|ui| {
                 let paused = view.stats.paused;
                 if ui.add_enabled(!view.stopping, egui::Button::new(if paused { "Resume" } else { "Pause" })).clicked()
@@ -215,7 +221,7 @@ pub fn live_panel_ui(
             }
             live_stats_ui(ui, view);
         }
-        _ => {
+        None => {
             if ui.button(RichText::new("Start live session").strong()).clicked() {
                 action = Some(LiveAction::Start);
             }
