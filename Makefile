@@ -22,7 +22,7 @@ DEMO_OUT := target/demo
 SYNTH_SEEDS := 101 102 103 104 105 106 107 108 109 110
 SYNTH_DIR := target/eval-synth
 
-.PHONY: setup build test demo eval bench bench-pipeline eval-spotting loso weights screenshots
+.PHONY: setup build test demo eval bench bench-pipeline bench-ui eval-spotting loso weights screenshots
 
 setup:
 	@bash scripts/setup.sh
@@ -43,13 +43,24 @@ demo: build
 	@if [ -n "$$DISPLAY" ]; then $(BIN) app $(DEMO_OUT)/astronaut-demo.session.ron; \
 	else echo "(no display: 'make screenshots' shows the app under Xvfb)"; fi
 
-# The desktop app on the demo clip, under a virtual X server: waits for the
-# analysis, then writes PNGs of the window, the timeline and the event list
-# (at the strongest event's apex) to target/screenshots/ and exits.
+# The desktop app on the demo clip, under a virtual X server (config and
+# live sessions kept under target/screenshots/, not the user's folders):
+# - review/: waits for the analysis, then writes PNGs of the window, the
+#   timeline and the event list (at the strongest event's apex);
+# - live/: plays the clip as a camera, shoots the live view once the second
+#   event is on the face, stops, and shoots the saved session's review.
+SHOTS := target/screenshots
+XVFB := XDG_CONFIG_HOME=$(CURDIR)/$(SHOTS)/config XDG_DATA_HOME=$(CURDIR)/$(SHOTS)/data \
+	xvfb-run -a -s "-screen 0 1280x800x24"
 screenshots: build
-	@mkdir -p target/screenshots
-	@XDG_CONFIG_HOME=$(CURDIR)/target/screenshots/config xvfb-run -a -s "-screen 0 1280x800x24" \
-		$(BIN) app $(DEMO_CLIP) --screenshot-dir target/screenshots --exit-after-analysis
+	@mkdir -p $(SHOTS)
+	@$(XVFB) $(BIN) app $(DEMO_CLIP) --screenshot-dir $(SHOTS)/review --exit-after-analysis
+	@$(XVFB) $(BIN) app --live-file $(DEMO_CLIP) --live --screenshot-dir $(SHOTS)/live --exit-after-analysis
+
+# The window during a live session (the demo clip played as the camera):
+# UI frame time and capture-to-overlay latency.
+bench-ui: build
+	@$(XVFB) $(BIN) bench ui $(DEMO_CLIP) --out reports/bench-ui.json
 
 # The shipped weights scored on the labelled set (their own training data,
 # so a sanity check, not a generalisation estimate: see weights/README.md).

@@ -237,6 +237,10 @@ impl GlimpseApp {
     /// A session file (.ron/.json) is loaded and its source opened for
     /// playback; anything else is taken for a video and analysed.
     fn open_path(&mut self, path: &Path) {
+        if self.live.is_some() {
+            self.notice(format!("stop the live session before opening {}", path.display()));
+            return;
+        }
         // Absolute, so the dialog finds it again from any working directory.
         let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if let Some(folder) = absolute.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -930,8 +934,10 @@ impl GlimpseApp {
                 } else if !analysis_running && self.video.is_none() {
                     // Nothing will ever arrive: report instead of waiting forever.
                     script.stage = ScriptStage::Done;
+                    let errors: Vec<&str> =
+                        self.messages.iter().filter(|(e, _)| *e).map(|(_, m)| m.as_str()).collect();
                     if let Ok(mut outcome) = self.script_outcome.lock() {
-                        *outcome = Some(Err("no video could be opened".into()));
+                        *outcome = Some(Err(format!("no video could be opened: {}", errors.join("; "))));
                     }
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
@@ -1122,10 +1128,10 @@ impl GlimpseApp {
                 }
                 LiveMessage::Warning(warning) => self.error(warning),
                 LiveMessage::Stopped { session, saved, recording } => {
-                    ended = Some((Some(*session), saved, recording, None));
+                    ended = Some((Some(*session), Some(saved), recording, None));
                 }
                 LiveMessage::Failed { error, session } => {
-                    ended = Some((session.map(|s| *s), Err("not saved".into()), None, Some(error)));
+                    ended = Some((session.map(|s| *s), None, None, Some(error)));
                 }
             }
         }
@@ -1138,18 +1144,25 @@ impl GlimpseApp {
     fn live_ended(
         &mut self,
         session: Option<Session>,
-        saved: Result<PathBuf, String>,
+        saved: Option<Result<PathBuf, String>>,
         recording: Option<Result<u64, String>>,
         failure: Option<String>,
     ) {
         let stats = self.live.as_ref().map(|l| l.stats).unwrap_or_default();
         self.live = None;
-        if let Some(error) = failure {
-            self.error(format!("the live session stopped: {error} (the frames analysed so far are kept)"));
+        match (failure, &session) {
+            (Some(error), Some(_)) => {
+                self.error(format!("the live session stopped: {error} (the frames analysed so far are kept)"))
+            }
+            (Some(error), None) => self.error(format!("the live session could not start: {error}")),
+            (None, _) => {}
         }
         match &saved {
-            Ok(path) => self.notice(format!("live session saved: {}", path.display())),
-            Err(e) => self.error(format!("the live session could not be saved ({e}); its autosave journal is kept")),
+            Some(Ok(path)) => self.notice(format!("live session saved: {}", path.display())),
+            Some(Err(e)) => {
+                self.error(format!("the live session could not be saved ({e}); its autosave journal is kept"))
+            }
+            None => {}
         }
         if let Some(session) = session {
             self.merge_session(session);
@@ -1159,7 +1172,7 @@ impl GlimpseApp {
                 self.open_video(&path);
             }
         }
-        self.dirty = saved.is_err();
+        self.dirty = matches!(saved, Some(Err(_)));
         self.finish_bench(stats);
     }
 
