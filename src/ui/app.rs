@@ -123,6 +123,8 @@ pub struct GlimpseApp {
     /// A timeline PNG asked for: written when the screenshot comes back.
     timeline_png: Option<(PathBuf, crossbeam_channel::Receiver<Arc<egui::ColorImage>>)>,
     live_dir_override: Option<PathBuf>,
+    /// The "Open by path" box, while it is open.
+    path_entry: Option<String>,
     bench: Option<UiBenchRun>,
     ctx: egui::Context,
 }
@@ -178,6 +180,7 @@ impl GlimpseApp {
             recovery: None,
             timeline_png: None,
             live_dir_override: launch.live_dir,
+            path_entry: None,
             bench: launch.bench_ui.map(|out| UiBenchRun {
                 out,
                 samples: UiSamples::default(),
@@ -499,9 +502,35 @@ impl GlimpseApp {
                 // is running, so say what else works.
                 None => self.notice(
                     "no file chosen (if no dialog appeared, no XDG desktop portal is running: \
-                     drop the file on the window or pass it as `glimpse app FILE`)",
+                     use File > Open by path, drop the file on the window, or pass it as `glimpse app FILE`)",
                 ),
             }
+        }
+    }
+
+    fn path_entry_window(&mut self, ctx: &egui::Context) {
+        let Some(text) = &mut self.path_entry else { return };
+        let (mut open, mut close) = (false, false);
+        egui::Window::new("Open by path").collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.label("A video, an image folder or a session (.ron/.json):");
+            let response =
+                ui.add(egui::TextEdit::singleline(text).desired_width(420.0).hint_text("/path/to/video.mp4"));
+            open = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            ui.horizontal(|ui| {
+                open |= ui.button("Open").clicked();
+                close = ui.button("Cancel").clicked();
+            });
+        });
+        if open {
+            let path = PathBuf::from(text.trim());
+            self.path_entry = None;
+            if path.exists() {
+                self.open_path(&path);
+            } else {
+                self.error(format!("{}: no such file or folder", path.display()));
+            }
+        } else if close {
+            self.path_entry = None;
         }
     }
 
@@ -595,6 +624,10 @@ impl GlimpseApp {
             ui.menu_button("File", |ui| {
                 if ui.button("Open video or session…").clicked() {
                     self.pick_file();
+                }
+                if ui.button("Open by path…").on_hover_text("Type or paste a path (no desktop portal needed)").clicked()
+                {
+                    self.path_entry.get_or_insert_with(String::new);
                 }
                 let can_save = self.session.is_some() && self.file_job.is_none();
                 if ui.add_enabled(can_save, egui::Button::new("Save session")).clicked() {
@@ -934,8 +967,7 @@ impl GlimpseApp {
                 } else if !analysis_running && self.video.is_none() {
                     // Nothing will ever arrive: report instead of waiting forever.
                     script.stage = ScriptStage::Done;
-                    let errors: Vec<&str> =
-                        self.messages.iter().filter(|(e, _)| *e).map(|(_, m)| m.as_str()).collect();
+                    let errors: Vec<&str> = self.messages.iter().filter(|(e, _)| *e).map(|(_, m)| m.as_str()).collect();
                     if let Ok(mut outcome) = self.script_outcome.lock() {
                         *outcome = Some(Err(format!("no video could be opened: {}", errors.join("; "))));
                     }
@@ -1460,6 +1492,7 @@ impl eframe::App for GlimpseApp {
             }
         });
 
+        self.path_entry_window(&ctx);
         self.save_settings_if_changed(&ctx);
         self.run_script(&ctx);
         self.bench_frame(frame);

@@ -122,4 +122,28 @@ mod tests {
         let job = FileJob::export(session, ExportFormat::Video, &path, || {}).expect("thread");
         assert!(matches!(finish(&job), JobMessage::Failed { error } if error.contains("no source")));
     }
+
+    /// File ▸ Export ▸ Timeline: the timeline's rectangle of a window
+    /// screenshot becomes the PNG, written off the UI thread.
+    #[test]
+    fn a_png_job_writes_the_cropped_part_of_the_screenshot() {
+        use eframe::egui::{pos2, Color32, ColorImage, Rect};
+        use opencv::core::{MatTraitConst, Vec3b};
+        let dir = std::env::temp_dir().join(format!("glimpse-png-job-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut image = ColorImage::filled([200, 100], Color32::from_rgb(10, 20, 30));
+        // The "timeline": a red band at rows 60..100.
+        for pixel in &mut image.pixels[60 * 200..] {
+            *pixel = Color32::from_rgb(250, 0, 0);
+        }
+        let path = dir.join("clip.timeline.png");
+        let crop = Rect::from_min_max(pos2(0.0, 60.0), pos2(200.0, 100.0));
+        let job = FileJob::png(std::sync::Arc::new(image), Some(crop), &path, || {}).expect("job");
+        assert!(matches!(finish(&job), JobMessage::Done { path: written } if written == path));
+        let png = opencv::imgcodecs::imread(path.to_str().expect("utf-8"), opencv::imgcodecs::IMREAD_COLOR)
+            .expect("reads back");
+        assert_eq!((png.cols(), png.rows()), (200, 40));
+        assert_eq!(*png.at_2d::<Vec3b>(20, 100).expect("pixel"), Vec3b::from([0, 0, 250]), "BGR red");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
 }
