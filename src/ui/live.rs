@@ -124,6 +124,8 @@ pub fn live_panel_ui(
 ) -> Option<LiveAction> {
     let mut action = None;
     ui.heading("Live session");
+    // Text wraps instead of widening the panel.
+    ui.set_max_width(ui.available_width());
     let running = view.is_some();
     ui.add_enabled_ui(!running, |ui| {
         let camera_name = |index: u32| match &cameras.cameras {
@@ -234,7 +236,7 @@ fn live_stats_ui(ui: &mut egui::Ui, view: &LiveView) {
     let s = &view.stats;
     egui::Grid::new("live-stats").num_columns(2).show(ui, |ui| {
         ui.label("source");
-        ui.label(&view.source_name);
+        ui.add(egui::Label::new(&view.source_name).wrap());
         ui.end_row();
         ui.label("camera rate");
         ui.label(format!("{:.1} fps (measured)", s.capture_fps));
@@ -259,13 +261,17 @@ fn live_stats_ui(ui: &mut egui::Ui, view: &LiveView) {
             ui.label(device);
             ui.end_row();
         }
+        // File names only, the full path on hover: a long path would
+        // widen the panel at the video's expense.
+        let file_name = |path: &std::path::Path| path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         if let Some(paths) = &view.paths {
             ui.label("autosave");
-            ui.label(paths.journal.display().to_string()).on_hover_text("Synced every 2 s; restored after a crash.");
+            ui.label(file_name(&paths.journal))
+                .on_hover_text(format!("{}\nSynced every 2 s; restored after a crash.", paths.journal.display()));
             ui.end_row();
             if let Some(recording) = &paths.recording {
                 ui.label("recording");
-                ui.label(recording.display().to_string());
+                ui.label(file_name(recording)).on_hover_text(recording.display().to_string());
                 ui.end_row();
             }
         }
