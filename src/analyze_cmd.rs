@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use glimpse::pipeline::batch::{expand_inputs, parse_shard, plan, summary_table, take_shard, Outcome, Planned, Status};
 use glimpse::pipeline::{analyze, Analysis, AnalysisOptions, Progress};
 use glimpse::timeline::export::{write_all_with_progress, ExportFormat};
 use glimpse::timeline::Session;
@@ -16,62 +17,168 @@ use super::{AnalyzeArgs, EvalSpottingArgs};
 pub fn run(args: AnalyzeArgs, device: tch::Device) -> Result<()> {
     let options = args.pipeline.options()?;
     let formats = ExportFormat::parse_list(&args.export).context("--export")?;
-    let mut failed = Vec::new();
-    for input in &args.inputs {
-        let result = analyze_one(input, &options, &formats, args.out.as_deref(), device);
-        if let Err(err) = result {
-            eprintln!("error: {err:#}");
-            failed.push(input.display().to_string());
+    let mut inputs = expand_inputs(&args.inputs, args.list.as_deref())?;
+    if let Some(shard) = &args.shard {
+        let (index, count) = parse_shard(shard)?;
+        inputs = take_shard(inputs, index, count);
+        eprintln!("shard {index}/{count}: {} inputs", inputs.len());
+    }
+    let planned = plan(&inputs, args.out.as_deref(), &formats)?;
+    let mut memory = match &args.memory_log {
+        Some(path) => Some(MemoryLog::create(path, args.memory_every)?),
+        None => None,
+    };
+    let mut outcomes = Vec::with_capacity(planned.len());
+    for item in &planned {
+        let input = item.input.display().to_string();
+        if item.done && !args.force {
+            eprintln!("skipping {input}: its outputs exist (--force analyses it again)");
+            outcomes.push(Outcome {
+                input,
+                status: Status::Skipped,
+                frames: 0,
+                media_s: 0.0,
+                events: 0,
+                wall_s: 0.0,
+                error: None,
+            });
+            continue;
+        }
+        match analyze_one(item, &options, &formats, device, memory.as_mut()) {
+            Ok(session_facts) => {
+                outcomes.push(Outcome { input, status: Status::Analysed, error: None, ..session_facts })
+            }
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                outcomes.push(Outcome {
+                    input,
+                    status: Status::Failed,
+                    frames: 0,
+                    media_s: 0.0,
+                    events: 0,
+                    wall_s: 0.0,
+                    error: Some(format!("{err:#}")),
+                });
+            }
         }
     }
-    if !failed.is_empty() {
-        bail!("{} of {} inputs failed: {}", failed.len(), args.inputs.len(), failed.join(", "));
+    if planned.len() > 1 || args.summary.is_some() {
+        println!("{}", summary_table(&outcomes));
+    }
+    if let Some(path) = &args.summary {
+        super::write_json(path, &outcomes)?;
+    }
+    let failed = outcomes.iter().filter(|o| o.status == Status::Failed).count();
+    if failed > 0 {
+        bail!("{failed} of {} inputs failed", outcomes.len());
     }
     Ok(())
 }
 
-/// Where a session and its exports go: `out` or beside the input, named
-/// after it.
-pub fn output_place(input: &Path, out: Option<&Path>) -> (PathBuf, String) {
-    let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "session".into());
-    let dir = match out {
-        Some(dir) => dir.to_path_buf(),
-        None => input.parent().map(Path::to_path_buf).unwrap_or_default(),
-    };
-    (dir, stem)
-}
-
 fn analyze_one(
-    input: &Path,
+    item: &Planned,
     options: &AnalysisOptions,
     formats: &[ExportFormat],
-    out: Option<&Path>,
     device: tch::Device,
-) -> Result<()> {
+    memory: Option<&mut MemoryLog>,
+) -> Result<Outcome> {
+    let input = &item.input;
     eprintln!("analysing {}", input.display());
-    let analysis = run_with_progress(input, options, device)?;
+    let analysis = run_with_progress_and_memory(input, options, device, memory)?;
     let session = &analysis.session;
     for warning in &session.warnings {
         eprintln!("warning: {warning}");
     }
     println!("{}", summary(session, analysis.wall_s));
-    let (dir, stem) = output_place(input, out);
-    let written = write_all_with_progress(session, formats, &dir, &stem, &mut progress_bar("export video"))
+    let written = write_all_with_progress(session, formats, &item.dir, &item.stem, &mut progress_bar("export video"))
         .with_context(|| format!("exporting the analysis of {}", input.display()))?;
     for path in written {
         eprintln!("wrote {}", path.display());
     }
-    Ok(())
+    Ok(Outcome {
+        input: input.display().to_string(),
+        status: Status::Analysed,
+        frames: session.source.frame_count,
+        media_s: session.source.duration_s,
+        events: session.events.len(),
+        wall_s: analysis.wall_s,
+        error: None,
+    })
+}
+
+/// Memory over time, for long runs: a CSV row every few seconds.
+pub struct MemoryLog {
+    file: std::fs::File,
+    path: PathBuf,
+    every_s: f64,
+    started: std::time::Instant,
+    last: Option<std::time::Instant>,
+}
+
+impl MemoryLog {
+    fn create(path: &Path, every_s: f64) -> Result<Self> {
+        if !(every_s > 0.0 && every_s.is_finite()) {
+            bail!("--memory-every must be a positive number of seconds");
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let mut file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        writeln!(file, "wall_s,input,frames,media_s,rss_mib,peak_rss_mib")
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(Self { file, path: path.to_path_buf(), every_s, started: std::time::Instant::now(), last: None })
+    }
+
+    /// Writes a row when one is due (or when `force`d, at an input's end).
+    fn sample(&mut self, input: &Path, frames: u64, media_s: f64, force: bool) -> Result<()> {
+        let due = self.last.is_none_or(|t| t.elapsed().as_secs_f64() >= self.every_s);
+        if !(due || force) {
+            return Ok(());
+        }
+        self.last = Some(std::time::Instant::now());
+        let rss = glimpse::bench::pipeline::current_rss_mb().unwrap_or(f64::NAN);
+        let peak = glimpse::bench::pipeline::peak_rss_mb().unwrap_or(f64::NAN);
+        writeln!(
+            self.file,
+            "{:.1},{},{frames},{media_s:.2},{rss:.1},{peak:.1}",
+            self.started.elapsed().as_secs_f64(),
+            input.display()
+        )
+        .and_then(|()| self.file.flush())
+        .with_context(|| format!("writing {}", self.path.display()))
+    }
 }
 
 /// Runs the analysis with a progress bar (ETA when the length is known).
 pub fn run_with_progress(input: &Path, options: &AnalysisOptions, device: tch::Device) -> Result<Analysis> {
+    run_with_progress_and_memory(input, options, device, None)
+}
+
+fn run_with_progress_and_memory(
+    input: &Path,
+    options: &AnalysisOptions,
+    device: tch::Device,
+    mut memory: Option<&mut MemoryLog>,
+) -> Result<Analysis> {
     let mut bar = progress_bar("analyse");
-    let analysis = analyze(input, options, device, &mut |p: Progress| {
+    let mut memory_error = None;
+    let result = analyze(input, options, device, &mut |p: Progress| {
         bar(p.frames_done, p.frames_total.unwrap_or(0));
+        if let Some(log) = memory.as_deref_mut() {
+            if let Err(e) = log.sample(input, p.frames_done, p.media_s, false) {
+                memory_error = Some(e);
+                return false;
+            }
+        }
         true
-    })
-    .map_err(|e| {
+    });
+    if let Some(e) = memory_error {
+        return Err(e);
+    }
+    if let (Ok(analysis), Some(log)) = (&result, memory) {
+        log.sample(input, analysis.session.source.frame_count, analysis.session.source.duration_s, true)?;
+    }
+    let analysis = result.map_err(|e| {
         // Most pipeline errors name the input already; say it once.
         let named = e.to_string().contains(&input.display().to_string());
         let e = anyhow::Error::new(e);

@@ -193,12 +193,32 @@ impl PipelineArgs {
 
 #[derive(clap::Args)]
 struct AnalyzeArgs {
-    /// Video files or folders of numbered frames.
-    #[arg(required = true)]
+    /// Video files, folders of videos (each video in it), or folders of numbered frames.
+    #[arg(required_unless_present = "list")]
     inputs: Vec<PathBuf>,
+    /// A file listing inputs, one per line (blank lines and # comments skipped).
+    #[arg(long)]
+    list: Option<PathBuf>,
     /// Where the session and exports go (default: beside each input).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Analyse inputs again even when all their outputs exist (default: skip them, so a
+    /// stopped batch resumes where it was).
+    #[arg(long)]
+    force: bool,
+    /// Take only share INDEX of COUNT of the inputs (every COUNT-th, from INDEX; 0-based),
+    /// e.g. `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    shard: Option<String>,
+    /// Also write the batch summary as JSON here.
+    #[arg(long)]
+    summary: Option<PathBuf>,
+    /// Sample this process's memory (RSS) every few seconds into this CSV.
+    #[arg(long)]
+    memory_log: Option<PathBuf>,
+    /// Seconds between memory samples.
+    #[arg(long, default_value_t = 10.0)]
+    memory_every: f64,
     /// Exports: csv, intervals, json, ron, eaf, video, or all.
     #[arg(long, default_value = "ron,csv,intervals,eaf")]
     export: String,
@@ -315,6 +335,18 @@ enum BenchCommand {
 }
 
 fn main() {
+    // A file grown past the size limit (ulimit -f, a quota) must fail its
+    // write with an error we report, not kill the process mid-export.
+    // SAFETY: setting a signal's disposition to ignore, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+    // FFmpeg's own log lines ("moov atom not found") come before, and say
+    // less than, the error we give for the same file; a user who wants
+    // them sets the variable (OpenCV reads it when FFmpeg starts).
+    if std::env::var_os("OPENCV_FFMPEG_LOGLEVEL").is_none() {
+        std::env::set_var("OPENCV_FFMPEG_LOGLEVEL", "-8");
+    }
     let cli = Cli::parse();
     if let Err(err) = run(cli) {
         eprintln!("error: {err:#}");

@@ -87,8 +87,17 @@ pub fn bench_pipeline(
 
 /// Peak resident memory of this process (VmHWM), MiB, where /proc has it.
 pub fn peak_rss_mb() -> Option<f64> {
+    proc_status_mb("VmHWM:")
+}
+
+/// Resident memory of this process now (VmRSS), MiB.
+pub fn current_rss_mb() -> Option<f64> {
+    proc_status_mb("VmRSS:")
+}
+
+fn proc_status_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
@@ -122,5 +131,7 @@ mod tests {
     fn peak_rss_is_read_from_proc() {
         let mb = peak_rss_mb().expect("VmHWM on Linux");
         assert!(mb > 1.0 && mb < 100_000.0, "{mb}");
+        let now = current_rss_mb().expect("VmRSS on Linux");
+        assert!(now > 1.0 && now <= mb + 1.0, "RSS {now} under its peak {mb}");
     }
 }

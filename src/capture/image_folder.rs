@@ -13,8 +13,12 @@ const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp", "tif", "tiff"];
 pub struct ImageFolder {
     info: SourceInfo,
     files: Vec<PathBuf>,
+    /// The frame number in each file's name: a gap in the numbering is a
+    /// gap in time (frames dropped at capture), kept in the timestamps.
+    numbers: Vec<u64>,
     fps: f64,
     next: usize,
+    warnings: Vec<String>,
 }
 
 impl ImageFolder {
@@ -58,7 +62,18 @@ impl ImageFolder {
             nominal_fps: fps,
             frame_count: Some(numbered.len() as u64),
         };
-        Ok(Self { info, files: numbered.into_iter().map(|(_, p)| p).collect(), fps, next: 0 })
+        let mut warnings = Vec::new();
+        let missing: u64 = numbered.windows(2).map(|w| w[1].0 - w[0].0 - 1).sum();
+        if let Some(gap) = numbered.windows(2).find(|w| w[1].0 > w[0].0 + 1) {
+            warnings.push(format!(
+                "{}: {missing} frame numbers missing (the first gap: {} to {}); timestamps keep the gaps",
+                path.display(),
+                gap[0].1.file_name().unwrap_or_default().to_string_lossy(),
+                gap[1].1.file_name().unwrap_or_default().to_string_lossy()
+            ));
+        }
+        let (numbers, files) = numbered.into_iter().unzip();
+        Ok(Self { info, files, numbers, fps, next: 0, warnings })
     }
 }
 
@@ -99,8 +114,13 @@ impl FrameSource for ImageFolder {
                 ),
             });
         }
+        let timestamp_s = (self.numbers[self.next] - self.numbers[0]) as f64 / self.fps;
         self.next += 1;
-        Ok(Some(Frame { index, timestamp_s: index as f64 / self.fps, image }))
+        Ok(Some(Frame { index, timestamp_s, image }))
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 }
 

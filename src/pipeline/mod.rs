@@ -3,6 +3,7 @@
 //! app feeds it from the camera); `analyze` runs it over a file with decoding
 //! on its own thread.
 mod analyzer;
+pub mod batch;
 mod faces;
 pub mod live;
 mod offline;
