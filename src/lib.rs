@@ -8,6 +8,8 @@ pub mod bench;
 pub mod capture;
 pub mod device;
 pub mod face;
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod io;
 pub mod model;
 pub mod motion;
@@ -17,3 +19,4 @@ pub mod synth;
 pub mod timeline;
 pub mod train;
 pub mod ui;
+pub mod utc;

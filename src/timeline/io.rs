@@ -73,6 +73,14 @@ impl Session {
 
     /// Loads a `.ron` or `.json` session (by extension). A file from a newer
     /// Glimpse is refused rather than half-read.
+    /// Parses a session's text as the format `path`'s extension names
+    /// (`path` is only named in errors); what `load` does after reading.
+    pub fn parse_as(path: &Path, text: &str) -> Result<Session, SessionError> {
+        let format =
+            StoredFormat::of(path).ok_or_else(|| SessionError::UnknownExtension { path: path.to_path_buf() })?;
+        Self::parse(text, format, path)
+    }
+
     pub fn load(path: &Path) -> Result<Session, SessionError> {
         let format =
             StoredFormat::of(path).ok_or_else(|| SessionError::UnknownExtension { path: path.to_path_buf() })?;

@@ -56,20 +56,23 @@ impl Dataset {
     pub fn load(root: &Path, class_names: &[String]) -> Result<Self, DataError> {
         let csv = root.join("labels.csv");
         let text = std::fs::read_to_string(&csv).map_err(|reason| DataError::Read { path: csv.clone(), reason })?;
-        let mut lines = text.lines().enumerate();
-        let header = lines.next().map(|(_, l)| l.trim()).unwrap_or("");
-        if header.split(',').map(str::trim).ne(HEADER) {
-            return Err(DataError::Header { path: csv, expected: HEADER.join(","), found: header.to_string() });
-        }
-        let mut samples = Vec::new();
-        for (index, line) in lines {
-            if line.trim().is_empty() {
-                continue;
-            }
-            samples.push(parse_row(root, &csv, index + 1, line, class_names)?);
-        }
-        if samples.is_empty() {
-            return Err(DataError::Empty { path: csv });
+        let rows = parse_labels(&csv, &text, class_names)?;
+        let mut samples = Vec::with_capacity(rows.len());
+        for row in rows {
+            let image = root.join(&row.flow);
+            let flow = read_flow_image(&image).map_err(|problem| DataError::Image {
+                image,
+                csv: csv.clone(),
+                line: row.line,
+                problem,
+            })?;
+            samples.push(Sample {
+                dataset: row.dataset,
+                subject: row.subject,
+                sample: row.sample,
+                label: row.label,
+                flow,
+            });
         }
         Ok(Self { root: root.to_path_buf(), class_names: class_names.to_vec(), samples })
     }
@@ -97,7 +100,44 @@ pub fn count_classes<'a>(samples: impl Iterator<Item = &'a Sample>, classes: usi
     counts
 }
 
-fn parse_row(root: &Path, csv: &Path, line: usize, text: &str, class_names: &[String]) -> Result<Sample, DataError> {
+/// One row of `labels.csv`, checked, its image not yet read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabelRow {
+    /// 1-based line in the file, for messages.
+    pub line: usize,
+    pub dataset: String,
+    pub subject: String,
+    pub sample: String,
+    pub label: usize,
+    /// The flow image, relative to the data set's folder.
+    pub flow: String,
+}
+
+/// Parses and checks the text of a `labels.csv` (`csv` names it in errors).
+pub fn parse_labels(csv: &Path, text: &str, class_names: &[String]) -> Result<Vec<LabelRow>, DataError> {
+    let mut lines = text.lines().enumerate();
+    let header = lines.next().map(|(_, l)| l.trim()).unwrap_or("");
+    if header.split(',').map(str::trim).ne(HEADER) {
+        return Err(DataError::Header {
+            path: csv.to_path_buf(),
+            expected: HEADER.join(","),
+            found: header.to_string(),
+        });
+    }
+    let mut rows = Vec::new();
+    for (index, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        rows.push(parse_row(csv, index + 1, line, class_names)?);
+    }
+    if rows.is_empty() {
+        return Err(DataError::Empty { path: csv.to_path_buf() });
+    }
+    Ok(rows)
+}
+
+fn parse_row(csv: &Path, line: usize, text: &str, class_names: &[String]) -> Result<LabelRow, DataError> {
     let row_error = |problem: String| DataError::Row { path: csv.to_path_buf(), line, problem };
     if text.contains('"') {
         return Err(row_error("quoted fields are not supported".into()));
@@ -119,15 +159,13 @@ fn parse_row(root: &Path, csv: &Path, line: usize, text: &str, class_names: &[St
     if fields[4] != expected_name {
         return Err(row_error(format!("label {label} is `{expected_name}`, but the row names it `{}`", fields[4])));
     }
-    let image = root.join(fields[5]);
-    let flow =
-        read_flow_image(&image).map_err(|problem| DataError::Image { image, csv: csv.to_path_buf(), line, problem })?;
-    Ok(Sample {
+    Ok(LabelRow {
+        line,
         dataset: fields[0].to_string(),
         subject: fields[1].to_string(),
         sample: fields[2].to_string(),
         label,
-        flow,
+        flow: fields[5].to_string(),
     })
 }
 
