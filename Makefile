@@ -22,7 +22,7 @@ DEMO_OUT := target/demo
 SYNTH_SEEDS := 101 102 103 104 105 106 107 108 109 110
 SYNTH_DIR := target/eval-synth
 
-.PHONY: setup build test demo eval bench bench-pipeline bench-ui eval-spotting loso weights screenshots
+.PHONY: setup build test demo eval bench bench-pipeline bench-ui eval-spotting loso weights screenshots fuzz
 
 setup:
 	@bash scripts/setup.sh
@@ -89,3 +89,12 @@ weights: build
 	@$(BIN) --device cpu bench model $(RECIPE) --out reports/bench-model.json
 	@$(BIN) train --protocol all --data $(DATA) $(RECIPE) --weights-out $(WEIGHTS) \
 		--loso-report reports/loso-megc2019.json --also-tried $(TRIED) --bench-report reports/bench-model.json
+
+# The fuzz targets (fuzz/), 60 s each, on the nightly toolchain; new inputs
+# go to target/fuzz-corpus/, the seeds in fuzz/corpus/ stay as they are.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	@command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
+	@for t in session_ron labels_csv; do mkdir -p target/fuzz-corpus/$$t; \
+		(cd fuzz && $(WITH_ENV) cargo +nightly fuzz run -s none $$t ../target/fuzz-corpus/$$t corpus/$$t \
+			-- -max_total_time=$(FUZZ_SECONDS) -max_len=4096) || exit 1; done

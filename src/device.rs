@@ -61,11 +61,45 @@ fn cuda_device() -> Result<Device, String> {
     }
 }
 
+/// What was asked and what it gave, for the line every command prints:
+/// an `auto` that fell back to the CPU says why, so a lab that expected its
+/// GPU to be used finds out at once.
+pub fn announce(choice: DeviceChoice, device: Device) -> String {
+    match (choice, device) {
+        (DeviceChoice::Auto, Device::Cpu) => {
+            let why = cuda_device().err().unwrap_or_else(|| "not tried".into());
+            format!("{} (CUDA not used: {why})", describe(device))
+        }
+        _ => describe(device),
+    }
+}
+
 /// A one-line description for logs and reports, e.g. `cpu (2 threads)`.
 pub fn describe(device: Device) -> String {
     match device {
         Device::Cpu => format!("cpu ({} threads)", tch::get_num_threads()),
         Device::Cuda(index) => format!("cuda:{index} ({} visible)", tch::Cuda::device_count()),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On a machine without a GPU (CI, this VM) `auto` gives the CPU and
+    /// says why; `cuda` is an error that says why.
+    #[test]
+    fn auto_falls_back_to_the_cpu_and_says_why() {
+        if cuda_device().is_ok() {
+            return; // a GPU machine: nothing falls back
+        }
+        let device = select_device(DeviceChoice::Auto).expect("auto never fails");
+        assert_eq!(device, Device::Cpu);
+        let line = announce(DeviceChoice::Auto, device);
+        assert!(line.starts_with("cpu (") && line.contains("CUDA not used: "), "{line}");
+        assert_eq!(announce(DeviceChoice::Cpu, Device::Cpu), describe(Device::Cpu));
+        let err = select_device(DeviceChoice::Cuda).expect_err("no GPU here").to_string();
+        assert!(err.contains("--device cuda") && err.contains("no CUDA device"), "{err}");
     }
 }

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use glimpse::bench;
 use glimpse::bench::model::ModelBench;
-use glimpse::device::{describe, select_device, DeviceChoice};
+use glimpse::device::{announce, describe, select_device, DeviceChoice};
 use glimpse::io::write_atomic;
 use glimpse::model::{EpirConfig, EpirModel};
 use glimpse::pipeline::{AnalysisOptions, DetectorKind};
@@ -366,7 +366,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(command) => command,
     };
     let device = select_device(cli.device.unwrap_or_default())?;
-    eprintln!("device: {}", describe(device));
+    eprintln!("device: {}", announce(cli.device.unwrap_or_default(), device));
     match command {
         Command::App(args) => run_app(args, cli.device),
         Command::Live(args) => live_cmd::run_live(args, cli.device),

@@ -15,7 +15,7 @@ use opencv::imgproc;
 
 use super::{AnalysisOptions, Analyzer, PipelineError};
 use crate::capture::{CaptureError, FeedEvent, FrameProducer, LiveFeed, Recorder, SourceInfo};
-use crate::device::{describe, select_device, DeviceChoice};
+use crate::device::{announce, select_device, DeviceChoice};
 use crate::timeline::journal::{Autosave, JOURNAL_EXTENSION};
 use crate::timeline::{Review, Session, SessionDelta};
 
@@ -225,7 +225,8 @@ impl<'a> Worker<'a> {
             let _ = sender.send(LiveMessage::Failed { error, session: None });
             wake();
         };
-        let device = match select_device(config.device) {
+        let config_device = config.device;
+        let device = match select_device(config_device) {
             Ok(device) => device,
             Err(e) => return fail(e.to_string()),
         };
@@ -285,7 +286,7 @@ impl<'a> Worker<'a> {
             pending: SessionDelta::default(),
         };
         let session = Box::new(worker.analyzer.session().clone());
-        worker.send(LiveMessage::Started { device: describe(device), info, paths, session });
+        worker.send(LiveMessage::Started { device: announce(config_device, device), info, paths, session });
         for warning in warnings {
             worker.send(LiveMessage::Warning(warning));
         }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::capture::{self, measured_fps};
-use crate::device::{describe, select_device, DeviceChoice};
+use crate::device::{announce, select_device, DeviceChoice};
 use crate::pipeline::{AnalysisOptions, Analyzer, PipelineError, Progress};
 use crate::timeline::{Session, SessionDelta, SourceMeta};
 
@@ -102,7 +102,8 @@ fn run(
         wake();
         delivered
     };
-    let device = match select_device(device) {
+    let choice = device;
+    let device = match select_device(choice) {
         Ok(device) => device,
         Err(e) => {
             send(AnalysisMessage::Failed { session: None, error: e.to_string() });
@@ -131,7 +132,7 @@ fn run(
             return;
         }
     };
-    send(AnalysisMessage::Started { device: describe(device), session: Box::new(analyzer.session().clone()) });
+    send(AnalysisMessage::Started { device: announce(choice, device), session: Box::new(analyzer.session().clone()) });
     let mut pending = SessionDelta::default();
     let (mut frames, mut first_t, mut last_t) = (0u64, None, 0.0);
     let mut last_update = Instant::now();
