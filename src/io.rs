@@ -69,6 +69,26 @@ fn extension_of(path: &Path) -> String {
     path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "part".into())
 }
 
+/// An XDG base folder: `$<var>` when it is an absolute path (the spec says
+/// to ignore a relative one), else `$HOME/<fallback>`.
+pub fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(fallback)))
+}
+
+/// A fresh, empty folder for one test: `glimpse-<tag>-<pid>` under the
+/// system's temporary folder.
+#[cfg(test)]
+pub(crate) fn scratch_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("glimpse-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    #[allow(clippy::expect_used)]
+    fs::create_dir_all(&dir).expect("create a scratch folder");
+    dir
+}
+
 /// Temporary files `write_atomic*` left in `dir` (there should be none).
 #[cfg(test)]
 pub(crate) fn temporary_files_in(dir: &Path) -> Vec<PathBuf> {

@@ -53,11 +53,7 @@ impl LiveConfig {
 /// Where live sessions go unless told otherwise:
 /// `$XDG_DATA_HOME/glimpse/live`, else `~/.local/share/glimpse/live`.
 pub fn default_live_dir() -> Option<PathBuf> {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))?;
-    Some(data.join("glimpse").join("live"))
+    Some(crate::io::xdg_dir("XDG_DATA_HOME", ".local/share")?.join("glimpse").join("live"))
 }
 
 /// A stem for a session started now: `live-YYYYMMDD-HHMMSS` (UTC).

@@ -12,10 +12,7 @@ fn photo() -> Mat {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("glimpse-synth-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    crate::io::scratch_dir(&format!("synth-{name}"))
 }
 
 fn bytes(m: &Mat) -> Vec<u8> {

@@ -292,10 +292,7 @@ mod tests {
     use crate::timeline::{DeltaTracker, Event, FaceFrame, FrameRecord, ReviewStatus};
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("glimpse-journal-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        dir
+        crate::io::scratch_dir(&format!("journal-{name}"))
     }
 
     /// A session growing as the analyzer grows it: frames, motion filled in

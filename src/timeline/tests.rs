@@ -97,10 +97,7 @@ fn sample_session() -> Session {
 
 /// A fresh, empty directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("glimpse-timeline-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+    crate::io::scratch_dir(&format!("timeline-{name}"))
 }
 
 /// RFC 4180 reader: rows of fields, quotes (and line breaks inside them)

@@ -906,24 +906,14 @@ impl GlimpseApp {
             }
             _ => false,
         };
-        let mut stop = false;
         let Some(script) = &mut self.script else { return };
-        if event_on_screen && !script.midway_requested {
-            script.midway_requested = true;
-            let sender = script.midway_sender.clone();
-            ctx.request_screenshot(move |image| {
-                let _ = sender.send(image);
-            });
+        if event_on_screen {
+            script.request_extra(ctx);
         }
-        if let Ok(image) = script.midway_images.try_recv() {
-            let path = script.dir.join("live.png");
-            match write_png(&image, None, &path) {
-                Ok(()) => script.written.push(path),
-                Err(e) => self.messages.push((true, e.to_string())),
+        if let Some(written) = script.write_extra("live.png") {
+            if let Err(e) = written {
+                self.error(e.to_string());
             }
-            stop = true;
-        }
-        if stop {
             self.handle_live_action(LiveAction::Stop);
         }
         ctx.request_repaint_after(std::time::Duration::from_millis(50));
@@ -940,19 +930,11 @@ impl GlimpseApp {
         let shown = self.video.as_ref().and_then(|v| v.shown_index);
         let halfway = self.progress.and_then(|p| p.frames_total.map(|t| p.frames_done * 2 >= t)).unwrap_or(false);
         let Some(script) = &mut self.script else { return };
-        if analysis_running && halfway && !script.midway_requested {
-            script.midway_requested = true;
-            let sender = script.midway_sender.clone();
-            ctx.request_screenshot(move |image| {
-                let _ = sender.send(image);
-            });
+        if analysis_running && halfway {
+            script.request_extra(ctx);
         }
-        if let Ok(image) = script.midway_images.try_recv() {
-            let path = script.dir.join("during-analysis.png");
-            match write_png(&image, None, &path) {
-                Ok(()) => script.written.push(path),
-                Err(e) => self.messages.push((true, e.to_string())),
-            }
+        if let Some(Err(e)) = script.write_extra("during-analysis.png") {
+            self.messages.push((true, e.to_string()));
         }
         match &mut script.stage {
             ScriptStage::WaitingForAnalysis => {

@@ -78,6 +78,31 @@ pub struct ScreenshotScript {
 }
 
 impl ScreenshotScript {
+    /// Asks, once, for the extra shot (half-way through an analysis, or of
+    /// the live view).
+    pub fn request_extra(&mut self, ctx: &eframe::egui::Context) {
+        if self.midway_requested {
+            return;
+        }
+        self.midway_requested = true;
+        let sender = self.midway_sender.clone();
+        ctx.request_screenshot(move |image| {
+            let _ = sender.send(image);
+        });
+    }
+
+    /// Writes the extra shot as `name` once it has come back; says whether
+    /// it had, and what went wrong writing it.
+    pub fn write_extra(&mut self, name: &str) -> Option<Result<(), ScreenshotError>> {
+        let image = self.midway_images.try_recv().ok()?;
+        let path = self.dir.join(name);
+        let result = write_png(&image, None, &path);
+        if result.is_ok() {
+            self.written.push(path);
+        }
+        Some(result)
+    }
+
     pub fn new(dir: PathBuf, exit_after: bool) -> Self {
         let (image_sender, images) = crossbeam_channel::bounded(1);
         let (midway_sender, midway_images) = crossbeam_channel::bounded(1);

@@ -91,11 +91,7 @@ pub struct LoadedSettings {
 
 /// `$XDG_CONFIG_HOME/glimpse/settings.ron`, else `~/.config/glimpse/settings.ron`.
 pub fn settings_path() -> Option<PathBuf> {
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))?;
-    Some(config.join("glimpse").join("settings.ron"))
+    Some(crate::io::xdg_dir("XDG_CONFIG_HOME", ".config")?.join("glimpse").join("settings.ron"))
 }
 
 /// Reads the settings at `path`. Never fails: a missing file gives the
