@@ -226,14 +226,16 @@ mod tests {
                     assert!(progress.frames_done > 0);
                     copy.apply_delta(delta);
                     updates += 1;
-                    if updates == 4 {
+                    // Enough frames that some are settled (see below),
+                    // however fast this machine analyses.
+                    if copy.frames.len() > 90 {
                         job.cancel();
                     }
                 }
                 other => break other,
             }
         };
-        assert!(updates >= 4, "updates stream in before the cancel takes effect");
+        assert!(updates >= 2, "updates stream in before the cancel takes effect");
         match outcome {
             AnalysisMessage::Cancelled { session } => {
                 assert!(!session.frames.is_empty(), "frames so far are kept");
