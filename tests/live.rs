@@ -47,7 +47,8 @@ fn a_live_session_runs_to_the_end_of_its_source_and_is_saved_with_its_recording(
     // Each spotted event is printed as it arrives.
     let printed = stdout.lines().filter(|l| l.starts_with("event ")).count();
     assert_eq!(printed, session.events.len(), "{stdout}");
-X
+    // All 4 when nothing else runs; frames dropped on a busy machine can cost one.
+    assert!(printed >= 3, "the demo clip's micro-expressions are spotted live: {stdout}");
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
