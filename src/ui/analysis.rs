@@ -251,4 +251,48 @@ mod tests {
             _ => panic!("finished instead of cancelling"),
         }
     }
+
+    /// A frame that cannot be read half-way through: the worker reports the
+    /// error, naming the file, and hands back what it had analysed.
+    #[test]
+    fn an_error_mid_analysis_is_reported_and_the_session_so_far_kept() {
+        use opencv::core::{Mat, Vector};
+        use opencv::videoio::{VideoCapture, VideoCaptureTrait};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let folder = crate::io::scratch_dir("ui-analysis-broken");
+        let mut capture = VideoCapture::from_file(
+            root.join("assets/demo/astronaut-demo.mp4").to_str().expect("utf-8"),
+            opencv::videoio::CAP_ANY,
+        )
+        .expect("demo clip");
+        for i in 0..40 {
+            let mut frame = Mat::default();
+            assert!(capture.read(&mut frame).expect("read"));
+            let path = folder.join(format!("frame{i:03}.png"));
+            assert!(opencv::imgcodecs::imwrite(path.to_str().expect("utf-8"), &frame, &Vector::new()).expect("png"));
+        }
+        std::fs::write(folder.join("frame030.png"), b"not a png").expect("break one frame");
+        let options = AnalysisOptions {
+            weights: root.join("weights/epir-megc2019.safetensors"),
+            folder_fps: Some(30.0),
+            ..AnalysisOptions::default()
+        };
+        let job = AnalysisJob::start(&folder, options, DeviceChoice::Cpu, || {}).expect("worker starts");
+        let outcome = loop {
+            match job.messages.recv_timeout(Duration::from_secs(120)).expect("a message") {
+                AnalysisMessage::Started { .. } | AnalysisMessage::Update { .. } => {}
+                other => break other,
+            }
+        };
+        match outcome {
+            AnalysisMessage::Failed { session, error } => {
+                assert!(error.contains("frame030.png") && error.contains("not a readable image"), "{error}");
+                let session = session.expect("the session so far is handed back");
+                assert_eq!(session.frames.len(), 30, "frames 0-29 were analysed");
+                assert_eq!(session.source.frame_count, 30);
+            }
+            _ => panic!("a broken frame did not fail the analysis"),
+        }
+        std::fs::remove_dir_all(&folder).expect("cleanup");
+    }
 }
