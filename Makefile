@@ -92,9 +92,12 @@ weights: build
 
 # The fuzz targets (fuzz/), 60 s each, on the nightly toolchain; new inputs
 # go to target/fuzz-corpus/, the seeds in fuzz/corpus/ stay as they are.
+# (build.rs gives only the glimpse binary its rpath: the fuzz binaries find
+# libtorch through LD_LIBRARY_PATH.)
 FUZZ_SECONDS ?= 60
 fuzz: setup
 	@command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
 	@for t in session_ron labels_csv; do mkdir -p target/fuzz-corpus/$$t; \
-		(cd fuzz && $(WITH_ENV) cargo +nightly fuzz run -s none $$t ../target/fuzz-corpus/$$t corpus/$$t \
+		(cd fuzz && $(WITH_ENV) LD_LIBRARY_PATH=$$LIBTORCH/lib cargo +nightly fuzz run -s none $$t \
+			../target/fuzz-corpus/$$t corpus/$$t \
 			-- -max_total_time=$(FUZZ_SECONDS) -max_len=4096) || exit 1; done
