@@ -173,9 +173,21 @@ fn a_batch_over_a_folder_resumes_and_reports_failures() {
     std::fs::write(videos.join("b.mp4"), "not a video\n".repeat(40)).expect("write");
     let out = dir.join("out");
     let summary = dir.join("summary.json");
+    let memory = dir.join("memory.csv");
     let args = ["analyze", s(&videos), "--out", s(&out), "--export", "ron", "--summary", s(&summary)];
-    let (code, stdout, stderr) = glimpse(&args);
+    let mut with_memory = args.to_vec();
+    with_memory.extend(["--memory-log", s(&memory), "--memory-every", "1"]);
+    let (code, stdout, stderr) = glimpse(&with_memory);
     assert_eq!(code, Some(1), "one input failed: {stderr}");
+    // The memory log: a row at least every second and one at the end of the input.
+    let log = std::fs::read_to_string(&memory).expect("memory log");
+    let rows: Vec<&str> = log.lines().collect();
+    assert_eq!(rows[0], "wall_s,input,frames,media_s,rss_mib,peak_rss_mib");
+    assert!(rows.len() >= 3, "{log}");
+    let last: Vec<&str> = rows[rows.len() - 1].split(',').collect();
+    assert!(last[1].ends_with("a.mp4") && last[2] == "360", "{log}");
+    let rss: f64 = last[4].parse().expect("a number");
+    assert!(rss > 50.0 && rss < 2000.0, "{rss} MiB");
     assert!(stdout.contains("2 inputs: 1 analysed, 0 skipped (already done), 1 failed"), "{stdout}");
     assert!(stdout.contains("b.mp4: cannot be opened as a video"), "{stdout}");
     let report: serde_json::Value =

@@ -482,3 +482,33 @@ fn cli_eval_spotting_prints_a_pooled_row() {
     assert!((rate(5) - tp as f64 / 4.0).abs() < 5e-4, "recall: {stdout}");
     assert!(rate(7) >= 0.6, "class accuracy: {stdout}");
 }
+
+/// On a GPU the per-frame track is classified 32 inputs to a call; the
+/// probabilities must be the ones one call per frame gives (checked here on
+/// the CPU, where batching is the same code path).
+#[test]
+fn batching_the_track_gives_the_same_probabilities() {
+    let clip = manifest_dir().join("assets/demo/astronaut-demo.mp4");
+    let one = AnalysisOptions { track_batch: Some(1), ..options() };
+    let batched = AnalysisOptions { track_batch: Some(16), ..options() };
+    let a = run_analysis(&clip, &one).expect("batch 1").session;
+    let b = run_analysis(&clip, &batched).expect("batch 16").session;
+    assert_eq!(a.frames.len(), b.frames.len());
+    let mut compared = 0;
+    for (fa, fb) in a.frames.iter().zip(&b.frames) {
+        for (x, y) in fa.faces.iter().zip(&fb.faces) {
+            match (&x.probabilities, &y.probabilities) {
+                (Some(p), Some(q)) => {
+                    compared += 1;
+                    for (u, v) in p.iter().zip(q) {
+                        assert!((u - v).abs() < 1e-4, "frame {}: {p:?} vs {q:?}", fa.index);
+                    }
+                }
+                (None, None) => {}
+                _ => panic!("frame {}: probabilities in one run only", fa.index),
+            }
+        }
+    }
+    assert!(compared >= 100, "the 12-s clip has a 10 Hz track: {compared} frames compared");
+    assert_eq!(a.events.len(), b.events.len());
+}

@@ -63,6 +63,9 @@ pub struct Analyzer {
     session: Session,
     /// What changed in `session` since the last `take_delta`.
     changes: DeltaTracker,
+    /// Track inputs (frame, face, input) waiting for one batched model call.
+    pending_track: Vec<(u64, u32, Vec<f32>)>,
+    track_batch: usize,
     next_event_id: u32,
     pub timings: StageTimings,
 }
@@ -109,6 +112,8 @@ impl Analyzer {
             faces: BTreeMap::new(),
             session,
             changes: DeltaTracker::default(),
+            pending_track: Vec::new(),
+            track_batch: options.track_batch_for(device),
             next_event_id: 0,
             timings: StageTimings::default(),
             options,
@@ -204,31 +209,42 @@ impl Analyzer {
         self.session.frames.push(record);
         self.changes.frame_changed(self.session.frames.len() - 1);
 
-        let mut track_batch: Vec<(u32, Vec<f32>)> = Vec::new();
         for face in &tracked {
             self.update_face(face, t)?;
             if let Some(input) = self.track_input(face.id, t)? {
-                track_batch.push((face.id, input));
+                self.pending_track.push((frame.index, face.id, input));
             }
         }
-        if !track_batch.is_empty() {
-            let started = std::time::Instant::now();
-            let inputs: Vec<&[f32]> = track_batch.iter().map(|(_, x)| x.as_slice()).collect();
-            let predictions = self.model.predict(&inputs)?;
-            self.timings.add(Stage::Classify, started.elapsed().as_secs_f32() * 1e3);
-            let index = frame.index;
-            for ((face_id, _), prediction) in track_batch.iter().zip(predictions) {
-                if let Some(f) = self.face_frame_mut(index, *face_id) {
-                    f.probabilities = Some(prediction.probabilities);
-                }
-            }
+        if self.pending_track.len() >= self.track_batch {
+            self.classify_pending_track()?;
         }
         self.timings.end_frame();
         Ok(())
     }
 
+    /// One model call for the waiting track inputs (the faces of this frame,
+    /// or on a GPU the last `track_batch` of them); their probabilities go
+    /// into the frames they were taken at.
+    fn classify_pending_track(&mut self) -> Result<(), PipelineError> {
+        if self.pending_track.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending_track);
+        let started = std::time::Instant::now();
+        let inputs: Vec<&[f32]> = pending.iter().map(|(_, _, x)| x.as_slice()).collect();
+        let predictions = self.model.predict(&inputs)?;
+        self.timings.add(Stage::Classify, started.elapsed().as_secs_f32() * 1e3);
+        for ((index, face_id, _), prediction) in pending.iter().zip(predictions) {
+            if let Some(f) = self.face_frame_mut(*index, *face_id) {
+                f.probabilities = Some(prediction.probabilities);
+            }
+        }
+        Ok(())
+    }
+
     /// Ends the analysis: open candidates are judged, the session completed.
     pub fn finish(mut self) -> Result<Session, PipelineError> {
+        self.classify_pending_track()?;
         let ids: Vec<u32> = self.faces.keys().copied().collect();
         for id in ids {
             self.flush_face(id)?;

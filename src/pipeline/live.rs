@@ -253,7 +253,9 @@ impl<'a> Worker<'a> {
         if let Some(recorder) = &recorder {
             session_info.path = recorder.path().to_path_buf();
         }
-        let analyzer = match Analyzer::new(config.options, &session_info, device) {
+        // Probabilities as each frame comes, not a batch later.
+        let options = AnalysisOptions { track_batch: Some(1), ..config.options };
+        let analyzer = match Analyzer::new(options, &session_info, device) {
             Ok(analyzer) => analyzer,
             Err(e) => return fail(e.to_string()),
         };

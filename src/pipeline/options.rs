@@ -39,6 +39,11 @@ pub struct AnalysisOptions {
     pub spotting: SpottingOptions,
     /// Per-frame class probabilities this many times a second (0: every frame).
     pub track_hz: f64,
+    /// Per-frame track inputs classified together in one model call:
+    /// `None` picks 32 on a GPU, where one call costs about what 32 do,
+    /// and 1 on the CPU, where batching gains nothing and would only delay
+    /// the probabilities. Live sessions always use 1.
+    pub track_batch: Option<usize>,
     /// EPIR weights (the config RON beside them).
     pub weights: PathBuf,
     /// MTCNN weights folder (default: the set-up cache).
@@ -59,6 +64,7 @@ impl Default for AnalysisOptions {
             classify_flow_side: 112,
             spotting: SpottingOptions::default(),
             track_hz: 10.0,
+            track_batch: None,
             weights: PathBuf::from("weights/epir-megc2019.safetensors"),
             mtcnn_dir: None,
             folder_fps: None,
@@ -67,6 +73,11 @@ impl Default for AnalysisOptions {
 }
 
 impl AnalysisOptions {
+    /// The track batch for `device` (see `track_batch`).
+    pub fn track_batch_for(&self, device: tch::Device) -> usize {
+        self.track_batch.unwrap_or(if device.is_cuda() { 32 } else { 1 }).max(1)
+    }
+
     /// The settings worth keeping with a session, as `key: value` pairs.
     pub fn describe(&self) -> Vec<(String, String)> {
         let s = &self.spotting;
@@ -90,6 +101,7 @@ impl AnalysisOptions {
             ("max_duration_s", s.max_duration_s.to_string()),
             ("max_onset_to_apex_s", s.max_onset_to_apex_s.to_string()),
             ("track_hz", self.track_hz.to_string()),
+            ("track_batch", self.track_batch.map_or_else(|| "auto".to_string(), |b| b.to_string())),
             ("weights", self.weights.display().to_string()),
         ]
         .into_iter()
