@@ -341,7 +341,7 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
-    limit_malloc_arenas();
+    keep_the_heap_flat();
     // FFmpeg's own log lines ("moov atom not found") come before, and say
     // less than, the error we give for the same file; a user who wants
     // them sets the variable (OpenCV reads it when FFmpeg starts).
@@ -356,12 +356,12 @@ fn main() {
 }
 
 /// One malloc arena for the whole process. With glibc's default (up to
-/// eight per core), the frames decoded on one thread and freed on another,
-/// and OpenCV's and libtorch's worker threads, left every arena holding
-/// freed memory it never gave back: a 1-hour analysis grew by 10 MiB per
-/// 1000 frames (470 MiB to 985 MiB in 36,000 frames); with one arena it
-/// stays flat. Measured on the 2-core dev VM (reports/long-run-memory.csv).
-fn limit_malloc_arenas() {
+/// eight per core), frames decoded on one thread and freed on another left
+/// every arena holding freed memory: a 1-hour analysis grew by 10 MiB per
+/// 1000 frames (985 MiB at 36,000 frames). The analyzer also hands freed
+/// pages back now and then (`Analyzer::push_detected`). Measured on the
+/// 2-core dev VM (reports/long-run-memory*.csv).
+fn keep_the_heap_flat() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; called before any
     // thread exists.

@@ -25,6 +25,23 @@ use crate::timeline::{
 /// 0.4 s"), within the 0.3–0.5 s a micro-expression's onset phase spans.
 const TRACK_REFERENCE_S: f64 = 0.4;
 
+/// Frames between hand-backs of freed heap pages (about half a minute of
+/// video; one costs a few milliseconds).
+const RELEASE_MEMORY_EVERY: u64 = 1024;
+
+/// Gives freed heap pages back to the system. Frame buffers (300-900 KB)
+/// come and go thirty times a second between the session's small records,
+/// which stay; without this the freed pages between them stay resident and
+/// a 1-hour analysis grew to 716 MiB by 44,000 frames instead of staying
+/// near 510 (reports/long-run-memory*.csv).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 struct BufferedFrame {
     index: u64,
     timestamp_s: f64,
@@ -217,6 +234,9 @@ impl Analyzer {
         }
         if self.pending_track.len() >= self.track_batch {
             self.classify_pending_track()?;
+        }
+        if frame.index % RELEASE_MEMORY_EVERY == RELEASE_MEMORY_EVERY - 1 {
+            release_free_memory();
         }
         self.timings.end_frame();
         Ok(())
