@@ -94,7 +94,7 @@ impl Mtcnn {
             let size = Size::new((f64::from(w) * scale + 1.0) as i32, (f64::from(h) * scale + 1.0) as i32);
             let mut scaled = Mat::default();
             imgproc::resize(rgb, &mut scaled, size, 0.0, 0.0, imgproc::INTER_AREA)?;
-            let input = to_batch(&[scaled], size.height, size.width, self.device)?;
+            let input = to_batch(&[scaled], size.height, size.width, 1, self.device)?;
             let (reg, prob) = self.pnet.forward(&input);
             let mut found = generate_boxes(&reg, &prob, scale as f32, th[0])?;
             let keep = nms(&found, 0.5, Overlap::Union);
@@ -122,7 +122,7 @@ impl Mtcnn {
         if boxes.is_empty() {
             return Ok(Vec::new());
         }
-        let (reg, prob) = self.rnet.forward(&to_batch(&batch, 24, 24, self.device)?);
+        let (reg, prob) = self.rnet.forward(&to_batch(&batch, 24, 24, padded_batch(batch.len()), self.device)?);
         let reg = rows(&reg, 4)?;
         let prob = rows(&prob, 2)?;
         let passed: Vec<Candidate> = boxes
@@ -144,7 +144,7 @@ impl Mtcnn {
         if boxes.is_empty() {
             return Ok(Vec::new());
         }
-        let (reg, points, prob) = self.onet.forward(&to_batch(&batch, 48, 48, self.device)?);
+        let (reg, points, prob) = self.onet.forward(&to_batch(&batch, 48, 48, padded_batch(batch.len()), self.device)?);
         let reg = rows(&reg, 4)?;
         let points = rows(&points, 10)?;
         let prob = rows(&prob, 2)?;
@@ -426,9 +426,21 @@ fn to_rgb(image: &Mat) -> Result<Mat, FaceError> {
 }
 
 /// RGB u8 images of one size into a normalised `[N, 3, h, w]` float batch.
-fn to_batch(images: &[Mat], h: i32, w: i32, device: Device) -> Result<Tensor, FaceError> {
+/// The batch size RNet and ONet run at for `n` candidates: the next power
+/// of two. libtorch's oneDNN convolutions compile and cache code per input
+/// shape, and the candidate count changes with every frame: unpadded, a
+/// 1-hour analysis kept compiling new shapes and its memory kept growing.
+/// Padded, there are a dozen shapes; the padding rows are ignored.
+fn padded_batch(n: usize) -> usize {
+    n.next_power_of_two()
+}
+
+/// `images` (RGB, `h`×`w`) as a normalised NCHW batch of `batch` rows; rows
+/// past the images are zero.
+fn to_batch(images: &[Mat], h: i32, w: i32, batch: usize, device: Device) -> Result<Tensor, FaceError> {
     let per_image = (h * w * 3) as usize;
-    let mut bytes = Vec::with_capacity(per_image * images.len());
+    let batch = batch.max(images.len());
+    let mut bytes = Vec::with_capacity(per_image * batch);
     for image in images {
         let data = image.data_bytes()?;
         if data.len() != per_image {
@@ -436,8 +448,9 @@ fn to_batch(images: &[Mat], h: i32, w: i32, device: Device) -> Result<Tensor, Fa
         }
         bytes.extend_from_slice(data);
     }
+    bytes.resize(per_image * batch, 0);
     let batch = Tensor::from_slice(&bytes)
-        .view([images.len() as i64, i64::from(h), i64::from(w), 3])
+        .view([batch as i64, i64::from(h), i64::from(w), 3])
         .permute([0, 3, 1, 2])
         .to_kind(Kind::Float);
     Ok(((batch - 127.5) * 0.0078125).to_device(device))
