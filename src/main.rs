@@ -355,12 +355,21 @@ fn main() {
     }
 }
 
-/// One malloc arena for the whole process. With glibc's default (up to
-/// eight per core), frames decoded on one thread and freed on another left
-/// every arena holding freed memory: a 1-hour analysis grew by 10 MiB per
-/// 1000 frames (985 MiB at 36,000 frames). The analyzer also hands freed
-/// pages back now and then (`Analyzer::push_detected`). Measured on the
-/// 2-core dev VM (reports/long-run-memory*.csv).
+/// Rust's allocations go to mimalloc, which keeps small objects of a size
+/// in pages of their own. Under glibc's malloc the session's small records,
+/// kept for the whole run, landed between frame-sized buffers freed thirty
+/// times a second and pinned their pages: a 1-hour analysis crept from 510
+/// to 605 MiB by 55,000 frames even with the fixes below
+/// (reports/long-run-memory-*.csv).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// One glibc malloc arena for what OpenCV and libtorch allocate. With
+/// glibc's default (up to eight per core), frames decoded on one thread and
+/// freed on another left every arena holding freed memory: a 1-hour
+/// analysis grew by 10 MiB per 1000 frames (985 MiB at 36,000 frames). The
+/// analyzer also hands freed pages back now and then
+/// (`Analyzer::push_detected`).
 fn keep_the_heap_flat() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; called before any
