@@ -3,14 +3,14 @@
 //! session after a crash, and the cameras the system lists.
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use glimpse::capture::{self, list_cameras, CameraRequest, CameraSource, FrameProducer, Paced};
+use glimpse::capture::{list_cameras, CameraRequest};
 use glimpse::device::DeviceChoice;
 use glimpse::pipeline::live::{
-    default_live_dir, recover_session, session_name_now, LiveCommand, LiveConfig, LiveJob, LiveMessage, OpenFeed,
+    default_live_dir, open_camera, open_paced_file, recover_session, session_name_now, LiveCommand, LiveConfig,
+    LiveJob, LiveMessage, OpenFeed,
 };
 use glimpse::timeline::journal::unfinished_journals;
 
@@ -80,14 +80,13 @@ pub fn run_live(args: LiveArgs, device: Option<DeviceChoice>) -> Result<()> {
             if !file.exists() {
                 bail!("{}: no such file", file.display());
             }
-            let file = file.clone();
-            Arc::new(move || capture::open(&file, None).map(|s| Box::new(Paced::new(s)) as Box<dyn FrameProducer>))
+            open_paced_file(file.clone())
         }
         None => {
             let (width, height) = parse_size(&args.size)?;
             let request =
                 CameraRequest { index: args.camera, width, height, fps: args.camera_fps, prefer_mjpeg: !args.yuyv };
-            Arc::new(move || CameraSource::open(&request).map(|s| Box::new(s) as Box<dyn FrameProducer>))
+            open_camera(request)
         }
     };
     let config = LiveConfig {

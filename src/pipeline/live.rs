@@ -13,14 +13,26 @@ use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender, 
 use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Size};
 use opencv::imgproc;
 
-use super::{AnalysisOptions, Analyzer, PipelineError};
-use crate::capture::{CaptureError, FeedEvent, FrameProducer, LiveFeed, Recorder, SourceInfo};
+use super::{fill_in_source, AnalysisOptions, Analyzer, PipelineError};
+use crate::capture::{
+    CameraRequest, CameraSource, CaptureError, FeedEvent, FrameProducer, LiveFeed, Paced, Recorder, SourceInfo,
+};
 use crate::device::{announce, select_device, DeviceChoice};
 use crate::timeline::journal::{Autosave, JOURNAL_EXTENSION};
 use crate::timeline::{Review, Session, SessionDelta};
 
 /// Opens the source; called again to reconnect after it failed.
 pub type OpenFeed = Arc<dyn Fn() -> Result<Box<dyn FrameProducer>, CaptureError> + Send + Sync>;
+
+/// A camera as a live source, opened with `request` (again on a retry).
+pub fn open_camera(request: CameraRequest) -> OpenFeed {
+    Arc::new(move || CameraSource::open(&request).map(|s| Box::new(s) as Box<dyn FrameProducer>))
+}
+
+/// A recorded video played at its own pace as a live source.
+pub fn open_paced_file(path: PathBuf) -> OpenFeed {
+    Arc::new(move || crate::capture::open(&path, None).map(|s| Box::new(Paced::new(s)) as Box<dyn FrameProducer>))
+}
 
 /// Frames waiting between capture and analysis: two, so the analysis
 /// always works on the present and a backlog is dropped, oldest first.
@@ -470,14 +482,9 @@ impl<'a> Worker<'a> {
 
 /// Count, duration and rate, from the frames the session holds.
 pub fn fill_in_live_source(session: &mut Session) {
-    session.source.frame_count = session.frames.len() as u64;
-    if let (Some(first), Some(last)) = (session.frames.first(), session.frames.last()) {
-        let span = last.timestamp_s - first.timestamp_s;
-        if span > 0.0 {
-            session.source.measured_fps = (session.frames.len() - 1) as f64 / span;
-            session.source.duration_s = span + 1.0 / session.source.measured_fps;
-        }
-    }
+    let first = session.frames.first().map_or(0.0, |f| f.timestamp_s);
+    let last = session.frames.last().map_or(0.0, |f| f.timestamp_s);
+    fill_in_source(&mut session.source, first, last, session.frames.len() as u64);
 }
 
 fn start_feed(open: &OpenFeed) -> Result<LiveFeed, CaptureError> {
@@ -591,9 +598,7 @@ mod tests {
     fn a_live_session_streams_records_and_saves() {
         let dir = std::env::temp_dir().join(format!("glimpse-live-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let clip = demo_clip();
-        let open: OpenFeed =
-            Arc::new(move || capture::open(&clip, None).map(|s| Box::new(Paced::new(s)) as Box<dyn FrameProducer>));
+        let open = open_paced_file(demo_clip());
         let job = LiveJob::start(open, config(&dir), || {}).expect("worker starts");
         let mut copy = Session::default();
         let (mut previews, mut last_stats) = (0, LiveStats::default());

@@ -12,7 +12,7 @@ mod timings;
 
 pub use analyzer::Analyzer;
 pub use faces::FaceFinder;
-pub use offline::{analyze, Analysis, Progress};
+pub use offline::{analyze, fill_in_source, Analysis, Progress};
 pub use options::{AnalysisOptions, DetectorKind};
 pub use timings::{Stage, StageTimings};
 

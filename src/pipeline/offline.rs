@@ -8,7 +8,7 @@ use crossbeam_channel::bounded;
 use super::{AnalysisOptions, Analyzer, PipelineError, Stage, StageTimings};
 use crate::capture::{self, measured_fps, Frame};
 use crate::face::FaceDetection;
-use crate::timeline::Session;
+use crate::timeline::{Session, SourceMeta};
 
 /// How far an analysis has got, for progress bars.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,6 +34,16 @@ pub struct Analysis {
     pub session: Session,
     pub timings: StageTimings,
     pub wall_s: f64,
+}
+
+/// What only the frames seen tell: their count, the rate measured from
+/// their timestamps (the declared rate when they give none) and the span
+/// they cover, a frame period included.
+pub fn fill_in_source(source: &mut SourceMeta, first_t: f64, last_t: f64, frames: u64) {
+    let fps = measured_fps(first_t, last_t, frames).unwrap_or(source.nominal_fps);
+    source.measured_fps = fps;
+    source.frame_count = frames;
+    source.duration_s = last_t - first_t + if fps > 0.0 { 1.0 / fps } else { 0.0 };
 }
 
 /// A frame from the decode thread, with the detector's output when it ran.
@@ -139,11 +149,7 @@ pub fn analyze(
     }
     let timings = analyzer.timings.clone();
     let mut session = analyzer.finish()?;
-    let first_t = first_t.unwrap_or_default();
-    let fps = measured_fps(first_t, last_t, frames).unwrap_or(info.nominal_fps);
-    session.source.measured_fps = fps;
-    session.source.frame_count = frames;
-    session.source.duration_s = last_t - first_t + if fps > 0.0 { 1.0 / fps } else { 0.0 };
+    fill_in_source(&mut session.source, first_t.unwrap_or_default(), last_t, frames);
     session.warnings.extend(warnings);
     progress(Progress {
         frames_done: frames,

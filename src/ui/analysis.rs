@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
-use crate::capture::{self, measured_fps};
+use crate::capture;
 use crate::device::{announce, select_device, DeviceChoice};
-use crate::pipeline::{AnalysisOptions, Analyzer, PipelineError, Progress};
-use crate::timeline::{Session, SessionDelta, SourceMeta};
+use crate::pipeline::{fill_in_source, AnalysisOptions, Analyzer, PipelineError, Progress};
+use crate::timeline::{Session, SessionDelta};
 
 /// How often the UI hears of progress: results feel live.
 const UPDATE_EVERY: Duration = Duration::from_millis(250);
@@ -162,7 +162,7 @@ fn run(
             last_update = Instant::now();
             pending.merge(analyzer.take_delta());
             let mut delta = std::mem::take(&mut pending);
-            fill_in_source(&mut delta.source, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
+            fill_in_source(&mut delta.source, first_t.unwrap_or_default(), last_t, frames);
             match sender.try_send(AnalysisMessage::Update { delta, progress: progress_now(frames, last_t) }) {
                 Ok(()) => wake(),
                 Err(TrySendError::Full(AnalysisMessage::Update { delta, .. })) => pending = delta,
@@ -172,7 +172,7 @@ fn run(
     };
     if let Some(error) = failure {
         let mut session = analyzer.session().clone();
-        fill_in_source(&mut session.source, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
+        fill_in_source(&mut session.source, first_t.unwrap_or_default(), last_t, frames);
         send(AnalysisMessage::Failed { session: Some(Box::new(session)), error: error.to_string() });
         return;
     }
@@ -183,7 +183,7 @@ fn run(
     let warnings = source.warnings();
     match analyzer.finish() {
         Ok(mut session) => {
-            fill_in_source(&mut session.source, first_t.unwrap_or_default(), last_t, frames, info.nominal_fps);
+            fill_in_source(&mut session.source, first_t.unwrap_or_default(), last_t, frames);
             session.warnings = warnings;
             let mut progress = progress_now(frames, last_t);
             progress.frames_total = Some(frames);
@@ -193,15 +193,6 @@ fn run(
             send(AnalysisMessage::Failed { session: None, error: e.to_string() });
         }
     }
-}
-
-/// What only the frames seen so far tell: measured rate, count, duration
-/// (as `pipeline::analyze` records them).
-fn fill_in_source(source: &mut SourceMeta, first_t: f64, last_t: f64, frames: u64, nominal_fps: f64) {
-    let fps = measured_fps(first_t, last_t, frames).unwrap_or(nominal_fps);
-    source.measured_fps = fps;
-    source.frame_count = frames;
-    source.duration_s = last_t - first_t + if fps > 0.0 { 1.0 / fps } else { 0.0 };
 }
 
 #[cfg(test)]

@@ -17,11 +17,10 @@ use super::screenshot::{write_png, ScreenshotScript, ScriptStage};
 use super::settings::{load_settings, save_settings, settings_path, Settings, Theme};
 use super::timeline::{frame_at_time, timeline_ui, TimelineLines};
 use crate::bench::ui::UiSamples;
-use crate::capture::{self, CameraSource, FrameProducer, Paced};
 use crate::device::DeviceChoice;
 use crate::pipeline::live::{
-    default_live_dir, recover_session, session_name_now, LiveCommand, LiveConfig, LiveJob, LiveMessage, OpenFeed,
-    RecoveredSession,
+    default_live_dir, open_camera, open_paced_file, recover_session, session_name_now, LiveCommand, LiveConfig,
+    LiveJob, LiveMessage, OpenFeed, RecoveredSession,
 };
 use crate::pipeline::{AnalysisOptions, Progress};
 use crate::timeline::export::{export_path, ExportFormat};
@@ -403,11 +402,7 @@ impl GlimpseApp {
     /// the user made stay (the worker's events carry none, or the same).
     fn apply_delta(&mut self, mut delta: crate::timeline::SessionDelta) {
         let Some(session) = &mut self.session else { return };
-        for event in &mut delta.events {
-            if let Some(old) = session.events.iter().find(|e| e.id == event.id) {
-                event.review = old.review.clone();
-            }
-        }
+        keep_reviews(session, &mut delta.events);
         session.apply_delta(delta);
         if self.selected_face.is_none() {
             self.selected_face = session.face_ids().first().copied();
@@ -419,11 +414,7 @@ impl GlimpseApp {
     /// already made to events it had sent before.
     fn merge_session(&mut self, mut incoming: Session) {
         if let Some(current) = &self.session {
-            for event in &mut incoming.events {
-                if let Some(old) = current.events.iter().find(|e| e.id == event.id) {
-                    event.review = old.review.clone();
-                }
-            }
+            keep_reviews(current, &mut incoming.events);
         }
         if self.selected_face.is_none() {
             self.selected_face = incoming.face_ids().first().copied();
@@ -1014,6 +1005,16 @@ impl GlimpseApp {
     }
 }
 
+/// The reviewer's verdicts from `current` on the same events in `incoming`
+/// (a worker's copy of an event carries none, or an older one).
+fn keep_reviews(current: &Session, incoming: &mut [crate::timeline::Event]) {
+    for event in incoming {
+        if let Some(old) = current.events.iter().find(|e| e.id == event.id) {
+            event.review = old.review.clone();
+        }
+    }
+}
+
 /// Live sessions, crash recovery, the timeline PNG and the UI bench.
 impl GlimpseApp {
     fn start_live(&mut self) {
@@ -1026,14 +1027,7 @@ impl GlimpseApp {
         };
         let (open, source_name): (OpenFeed, String) = match &self.live_source {
             LiveSource::File(path) => {
-                let path = path.clone();
-                let name = format!("{} (played as a camera)", path.display());
-                (
-                    Arc::new(move || {
-                        capture::open(&path, None).map(|s| Box::new(Paced::new(s)) as Box<dyn FrameProducer>)
-                    }),
-                    name,
-                )
+                (open_paced_file(path.clone()), format!("{} (played as a camera)", path.display()))
             }
             LiveSource::Camera => {
                 let request = self.settings.camera.clone();
@@ -1045,7 +1039,7 @@ impl GlimpseApp {
                     if request.prefer_mjpeg { "MJPEG" } else { "YUYV" },
                     request.fps
                 );
-                (Arc::new(move || CameraSource::open(&request).map(|s| Box::new(s) as Box<dyn FrameProducer>)), name)
+                (open_camera(request), name)
             }
         };
         let mut options = self.options.clone();
