@@ -74,6 +74,33 @@ pub fn announce(choice: DeviceChoice, device: Device) -> String {
     }
 }
 
+/// Who uses libtorch in this process, which decides its intra-op threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadUse {
+    /// The video pipeline: decoding, detection, the UI and recording already
+    /// share the cores, and libtorch's own threads on top of them only contend.
+    Pipeline,
+    /// Training or scoring, `parallel_jobs` folds at a time: parallel folds
+    /// beat parallel kernels for a model this small, so each gets one thread;
+    /// one job keeps libtorch's default.
+    Training { parallel_jobs: usize },
+    /// A benchmark or a single model: libtorch's default.
+    Default,
+}
+
+/// The one place that sets libtorch's CPU threads. On CUDA nothing is set:
+/// the kernels run on the GPU.
+pub fn configure_threads(device: Device, usage: ThreadUse) {
+    if device.is_cuda() {
+        return;
+    }
+    match usage {
+        ThreadUse::Pipeline => tch::set_num_threads(1),
+        ThreadUse::Training { parallel_jobs } if parallel_jobs > 1 => tch::set_num_threads(1),
+        ThreadUse::Training { .. } | ThreadUse::Default => {}
+    }
+}
+
 /// A one-line description for logs and reports, e.g. `cpu (2 threads)`.
 pub fn describe(device: Device) -> String {
     match device {
