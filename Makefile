@@ -22,7 +22,7 @@ DEMO_OUT := target/demo
 SYNTH_SEEDS := 101 102 103 104 105 106 107 108 109 110
 SYNTH_DIR := target/eval-synth
 
-.PHONY: setup build test demo eval bench bench-pipeline bench-ui eval-spotting loso weights screenshots fuzz
+.PHONY: setup build test demo eval bench bench-pipeline bench-ui eval-spotting loso weights screenshots fuzz gpu-check
 
 setup:
 	@bash scripts/setup.sh
@@ -30,7 +30,9 @@ setup:
 build: setup
 	@$(WITH_ENV) cargo build --release
 
+# Lints every target (tests too) as errors, then the whole suite.
 test: setup
+	@$(WITH_ENV) cargo clippy --release --all-targets -- -D warnings
 	@$(WITH_ENV) cargo test --release
 
 # The main job: analyse the bundled demo clip (a synthetic interview made
@@ -101,3 +103,9 @@ fuzz: setup
 		(cd fuzz && $(WITH_ENV) LD_LIBRARY_PATH=$$LIBTORCH/lib cargo +nightly fuzz run -s none $$t \
 			../target/fuzz-corpus/$$t corpus/$$t \
 			-- -max_total_time=$(FUZZ_SECONDS) -max_len=4096) || exit 1; done
+
+# The model alone (no OpenCV, egui or cameras) built for a GPU machine that
+# has libtorch: see scripts/gpu-check.sh. This stages .gpu/; the run there
+# is `bash scripts/gpu-check.sh run` with .gpu carried.
+gpu-check:
+	@bash scripts/gpu-check.sh prepare

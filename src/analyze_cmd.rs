@@ -66,7 +66,7 @@ pub fn run(args: AnalyzeArgs, device: tch::Device) -> Result<()> {
         println!("{}", summary_table(&outcomes));
     }
     if let Some(path) = &args.summary {
-        super::write_json(path, &outcomes)?;
+        crate::cli::write_json(path, &outcomes)?;
     }
     let failed = outcomes.iter().filter(|o| o.status == Status::Failed).count();
     if failed > 0 {
@@ -287,7 +287,7 @@ pub fn eval_spotting(args: EvalSpottingArgs, device: tch::Device) -> Result<()> 
             pooled: &'a ClipScores,
             settings: Vec<(String, String)>,
         }
-        super::write_json(out, &Report { clips: &clips, pooled: &pooled, settings: options.describe() })?;
+        crate::cli::write_json(out, &Report { clips: &clips, pooled: &pooled, settings: options.describe() })?;
     }
     Ok(())
 }

@@ -110,6 +110,22 @@ pub fn describe(device: Device) -> String {
     }
 }
 
+/// CPU model and core count, from /proc/cpuinfo where there is one: the
+/// machine a benchmark or model card speaks of.
+pub fn machine_description() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!("{cpu}, {cores} cores")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

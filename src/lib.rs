@@ -1,22 +1,36 @@
 //! Glimpse: micro-expression analysis. This crate holds the EPIR model, its
 //! training and evaluation, the video pipeline (capture → faces → motion →
-//! spotting → classification → timeline) and the benchmarks; `main.rs` is
-//! the CLI edge; `ui` is the desktop app.
+//! spotting → classification → session) and the benchmarks; `main.rs` and
+//! `cli/` are the command-line edge; `ui` is the desktop app.
+//!
+//! The model and its training (`model`, with its benchmark, `train`, `device`,
+//! `io`) need only libtorch; everything that touches video, cameras or
+//! a window is behind the default `app` feature.
 #![deny(clippy::unwrap_used)]
 
+#[cfg(feature = "app")]
 pub mod bench;
+#[cfg(feature = "app")]
 pub mod capture;
 pub mod device;
+#[cfg(feature = "app")]
 pub mod face;
+#[cfg(feature = "app")]
 #[doc(hidden)]
 pub mod fuzz_checks;
 pub mod io;
 pub mod model;
+#[cfg(feature = "app")]
 pub mod motion;
+#[cfg(feature = "app")]
 pub mod pipeline;
+#[cfg(feature = "app")]
 pub mod spotting;
+#[cfg(feature = "app")]
 pub mod synth;
+#[cfg(feature = "app")]
 pub mod timeline;
 pub mod train;
+#[cfg(feature = "app")]
 pub mod ui;
 pub mod utc;

@@ -58,14 +58,6 @@ extern "C" fn request_stop(_: libc::c_int) {
     STOP_REQUESTED.store(true, Ordering::Relaxed);
 }
 
-pub fn parse_size(text: &str) -> Result<(u32, u32)> {
-    let parsed = text.split_once(['x', 'X']).and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)));
-    match parsed {
-        Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
-        _ => bail!("--size must be WIDTHxHEIGHT, e.g. 1280x720, got {text:?}"),
-    }
-}
-
 pub fn run_live(args: LiveArgs, device: Option<DeviceChoice>) -> Result<()> {
     let options = args.pipeline.options()?;
     if !(args.autosave_every > 0.0 && args.autosave_every.is_finite()) {
@@ -83,7 +75,7 @@ pub fn run_live(args: LiveArgs, device: Option<DeviceChoice>) -> Result<()> {
             open_paced_file(file.clone())
         }
         None => {
-            let (width, height) = parse_size(&args.size)?;
+            let (width, height) = crate::cli::parse_size(&args.size)?;
             let request =
                 CameraRequest { index: args.camera, width, height, fps: args.camera_fps, prefer_mjpeg: !args.yuyv };
             open_camera(request)

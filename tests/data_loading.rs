@@ -128,3 +128,28 @@ fn a_wrong_header_an_empty_file_and_a_missing_file_are_reported() {
     assert!(message.starts_with("cannot read ") && message.contains("labels.csv"), "{message}");
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+/// The loader reads PNGs in pure Rust (so training builds without OpenCV);
+/// on every real flow image it must give exactly what OpenCV's decoder gives.
+#[test]
+fn the_pure_rust_png_reader_matches_opencv_on_every_real_image() {
+    use opencv::core::MatTraitConstManual;
+    use opencv::imgcodecs;
+    let root = common::shared_data();
+    let dataset = Dataset::load(&root, &classes()).expect("load shared data");
+    let text = std::fs::read_to_string(root.join("labels.csv")).expect("labels.csv");
+    let plane = 28 * 28;
+    let mut compared = 0;
+    for (line, sample) in text.lines().skip(1).filter(|l| !l.trim().is_empty()).zip(&dataset.samples) {
+        let flow_path = root.join(line.split(',').nth(5).expect("a flow column"));
+        let bgr = imgcodecs::imread(flow_path.to_str().expect("UTF-8 path"), imgcodecs::IMREAD_COLOR).expect("imread");
+        let bytes = bgr.data_bytes().expect("continuous image");
+        for (pixel, px) in bytes.chunks_exact(3).enumerate() {
+            let expected = [px[2], px[1], px[0]].map(|b| f32::from(b) / 255.0);
+            let got = [sample.flow[pixel], sample.flow[plane + pixel], sample.flow[2 * plane + pixel]];
+            assert_eq!(got, expected, "{} pixel {pixel}", flow_path.display());
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, 442);
+}

@@ -23,7 +23,7 @@ use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
 use super::{FaceBox, FaceDetection, FaceDetector, FaceError, Landmarks};
-use crate::model::weights_io::{first_line, mismatches};
+use crate::model::epir_model::{first_line, mismatches};
 
 /// Cascade settings. Defaults are facenet's, except the smallest face
 /// (facenet: 20 px), raised to 40 px because the pipeline wants faces large

@@ -5,18 +5,20 @@
 //! returns the logits and the class token's attention over the input patch
 //! grid, composed across stages, for heatmaps.
 pub mod attention;
+pub mod bench;
 pub mod block;
 pub mod config;
 pub mod dnspt;
 pub mod dtsm;
 pub mod flops;
 pub mod integration;
-pub mod weights_io;
+pub mod epir_model;
+pub mod input;
 
 use tch::{nn, Kind, Tensor};
 
 pub use config::{ConfigError, EpirConfig};
-pub use weights_io::{EpirModel, ModelError};
+pub use epir_model::{EpirModel, ModelError};
 
 use block::TransformerBlock;
 use dnspt::Dnspt;

@@ -13,7 +13,7 @@ use crate::capture::{Frame, SourceInfo};
 use crate::face::{
     canonical_landmarks, FaceDetection, FaceTracker, Landmarks, Similarity, TrackedFace, TrackerOptions,
 };
-use crate::model::weights_io::Prediction;
+use crate::model::epir_model::Prediction;
 use crate::model::EpirModel;
 use crate::motion::{epir_input, DisFlow, FaceRegions, FlowField, TvL1Flow, EPIR_SIDE};
 use crate::spotting::{MotionSample, SpottedInterval, Spotter, TwoSidedSignal};

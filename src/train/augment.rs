@@ -1,7 +1,8 @@
 //! Deterministic randomness and the flow-image augmentations used in training.
 //! Our own generator (not libtorch's global one) keeps training reproducible
 //! from `--seed` even when several folds train on parallel threads.
-use super::dataset::{FLOW_CHANNELS, FLOW_SIDE};
+pub use crate::model::input::mirror;
+use crate::model::input::{INPUT_CHANNELS, INPUT_SIDE};
 
 /// SplitMix64: tiny, fast, and plenty for shuffling and augmentation.
 #[derive(Clone, Debug)]
@@ -79,35 +80,18 @@ impl Augmentation {
     }
 }
 
-/// Left-right mirror of a flow image. Mirroring negates horizontal motion;
-/// with u min-max scaled to 0..1 per image, -u scales to exactly 1 - u.
-/// v and strain are unchanged by a mirror.
-pub fn mirror(flow: &[f32]) -> Vec<f32> {
-    let side = FLOW_SIDE;
-    let mut out = vec![0.0; flow.len()];
-    for channel in 0..FLOW_CHANNELS {
-        for y in 0..side {
-            for x in 0..side {
-                let value = flow[(channel * side + y) * side + (side - 1 - x)];
-                out[(channel * side + y) * side + x] = if channel == 0 { 1.0 - value } else { value };
-            }
-        }
-    }
-    out
-}
-
 /// Moves the image by (dy, dx) pixels, repeating the edge pixels into the
 /// gap (flow near a face crop's border is smooth, zeros would be a false edge).
 pub fn translate(flow: &[f32], dy: i64, dx: i64) -> Vec<f32> {
-    let side = FLOW_SIDE as i64;
+    let side = INPUT_SIDE as i64;
     let clamp = |v: i64| v.clamp(0, side - 1) as usize;
     let mut out = vec![0.0; flow.len()];
-    for channel in 0..FLOW_CHANNELS {
-        let base = channel * FLOW_SIDE * FLOW_SIDE;
+    for channel in 0..INPUT_CHANNELS {
+        let base = channel * INPUT_SIDE * INPUT_SIDE;
         for y in 0..side {
             for x in 0..side {
-                let source = base + clamp(y - dy) * FLOW_SIDE + clamp(x - dx);
-                out[base + y as usize * FLOW_SIDE + x as usize] = flow[source];
+                let source = base + clamp(y - dy) * INPUT_SIDE + clamp(x - dx);
+                out[base + y as usize * INPUT_SIDE + x as usize] = flow[source];
             }
         }
     }
@@ -117,21 +101,10 @@ pub fn translate(flow: &[f32], dy: i64, dx: i64) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::dataset::FLOW_LEN;
+    use crate::model::input::INPUT_LEN;
 
     fn ramp() -> Vec<f32> {
-        (0..FLOW_LEN).map(|i| (i % 97) as f32 / 96.0).collect()
-    }
-
-    #[test]
-    fn mirror_twice_is_identity_and_negates_u() {
-        let flow = ramp();
-        let once = mirror(&flow);
-        // u at (0, 0) becomes 1 - u at (0, 27); v is just moved.
-        assert!((once[0] - (1.0 - flow[27])).abs() < 1e-6);
-        assert_eq!(once[28 * 28], flow[28 * 28 + 27]);
-        let twice = mirror(&once);
-        assert!(twice.iter().zip(&flow).all(|(a, b)| (a - b).abs() < 1e-6));
+        (0..INPUT_LEN).map(|i| (i % 97) as f32 / 96.0).collect()
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! protocol, what it scored, and the command that reproduces it.
 use super::protocol::{subset_order, LosoReport};
 use super::trainer::TrainOptions;
-use crate::bench::model::ModelBench;
+use crate::model::bench::ModelBench;
 use crate::model::{flops, EpirConfig};
 
 pub struct CardFacts<'a> {

@@ -3,13 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use opencv::core::Mat;
-use opencv::imgcodecs;
-use opencv::prelude::*;
-
-pub const FLOW_SIDE: usize = 28;
-pub const FLOW_CHANNELS: usize = 3;
-pub const FLOW_LEN: usize = FLOW_CHANNELS * FLOW_SIDE * FLOW_SIDE;
+use crate::model::input::{from_rgb8, INPUT_SIDE};
 const HEADER: [&str; 7] = ["dataset", "subject", "sample", "label", "label_name", "flow", "apex"];
 
 #[derive(Clone, Debug)]
@@ -169,35 +163,36 @@ fn parse_row(csv: &Path, line: usize, text: &str, class_names: &[String]) -> Res
     })
 }
 
-/// Reads a 28x28 flow PNG (R = u, G = v, B = strain) into CHW floats in 0..1.
+/// Reads a 28x28 flow PNG (R = u, G = v, B = strain) into the model's
+/// input (`model::input`). Pure Rust, so training builds without OpenCV;
+/// grey, palette, alpha and 16-bit PNGs are read as OpenCV's
+/// `IMREAD_COLOR` read them (grey replicated, alpha dropped, high byte kept).
 pub fn read_flow_image(path: &Path) -> Result<Vec<f32>, String> {
     if !path.is_file() {
         return Err("file not found".into());
     }
-    let name = path.to_str().ok_or("the path is not valid UTF-8")?;
-    let image = imgcodecs::imread(name, imgcodecs::IMREAD_COLOR).map_err(|e| e.message.clone())?;
-    if image.empty() {
-        return Err("not a readable image".into());
-    }
-    flow_from_bgr(&image)
-}
-
-/// A BGR 8-bit image (OpenCV's order) -> CHW floats u, v, strain in 0..1.
-pub fn flow_from_bgr(image: &Mat) -> Result<Vec<f32>, String> {
-    let (rows, cols, channels) = (image.rows(), image.cols(), image.channels());
-    if rows != FLOW_SIDE as i32 || cols != FLOW_SIDE as i32 || channels != 3 {
+    let unreadable = |e: &dyn std::fmt::Display| format!("not a readable image (a PNG was expected: {e})");
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| unreadable(&e))?;
+    let size = reader.output_buffer_size().ok_or_else(|| unreadable(&"too large"))?;
+    let mut buffer = vec![0u8; size];
+    let frame = reader.next_frame(&mut buffer).map_err(|e| unreadable(&e))?;
+    let pixels = &buffer[..frame.buffer_size()];
+    let side = INPUT_SIDE as u32;
+    if frame.width != side || frame.height != side {
         return Err(format!(
-            "expected a {FLOW_SIDE}x{FLOW_SIDE} 3-channel image, found {cols}x{rows} with {channels} channels"
+            "expected a {side}x{side} 3-channel image, found {}x{}",
+            frame.width, frame.height
         ));
     }
-    let bytes = image.data_bytes().map_err(|e| e.message.clone())?;
-    let plane = FLOW_SIDE * FLOW_SIDE;
-    let mut flow = vec![0.0f32; FLOW_LEN];
-    for (pixel, bgr) in bytes.chunks_exact(3).enumerate() {
-        // BGR -> R (u), G (v), B (strain).
-        flow[pixel] = bgr[2] as f32 / 255.0;
-        flow[plane + pixel] = bgr[1] as f32 / 255.0;
-        flow[2 * plane + pixel] = bgr[0] as f32 / 255.0;
-    }
-    Ok(flow)
+    let rgb: Vec<u8> = match frame.color_type {
+        png::ColorType::Rgb => pixels.to_vec(),
+        png::ColorType::Rgba => pixels.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+        png::ColorType::Grayscale => pixels.iter().flat_map(|&g| [g, g, g]).collect(),
+        png::ColorType::GrayscaleAlpha => pixels.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0]]).collect(),
+        png::ColorType::Indexed => return Err(unreadable(&"an unexpanded palette")),
+    };
+    from_rgb8(&rgb).ok_or_else(|| unreadable(&"a pixel count that does not match its size"))
 }

@@ -4,6 +4,7 @@ pub mod card;
 pub mod dataset;
 pub mod metrics;
 pub mod protocol;
+pub mod ship;
 pub mod trainer;
 
 pub use dataset::{DataError, Dataset, Sample};

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use super::augment::{Augmentation, Rng};
-use super::dataset::{count_classes, Sample, FLOW_CHANNELS, FLOW_LEN, FLOW_SIDE};
-use crate::model::weights_io::normalise_input;
+use super::dataset::{count_classes, Sample};
+use crate::model::input::batch_of;
 use crate::model::{EpirConfig, EpirModel, ModelError};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -249,9 +249,7 @@ pub fn stack<'a>(flows: impl Iterator<Item = &'a [f32]>, device: Device) -> Tens
     for flow in flows {
         flat.extend_from_slice(flow);
     }
-    let count = (flat.len() / FLOW_LEN) as i64;
-    let side = FLOW_SIDE as i64;
-    normalise_input(&Tensor::from_slice(&flat).reshape([count, FLOW_CHANNELS as i64, side, side])).to_device(device)
+    batch_of(&flat, device)
 }
 
 /// Inverse-frequency class weights normalised so a balanced set gets 1.0 each.

@@ -4,8 +4,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use crate::model::flops::{layer_costs, LayerCost};
-use crate::model::EpirModel;
+use super::flops::{layer_costs, LayerCost};
+use super::EpirModel;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Latency {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tch::{nn, Device, Kind, Tensor};
 
+use super::input::{mirror_normalised, normalise_input};
 use super::{ConfigError, Epir, EpirConfig};
 use crate::io::{write_atomic, write_atomic_with, AtomicWithError, WriteError};
 
@@ -138,21 +139,6 @@ impl EpirModel {
     }
 }
 
-/// Flow images arrive in 0..1 (per-channel min-max scaled); the network sees
-/// them centred on zero.
-pub fn normalise_input(images: &Tensor) -> Tensor {
-    (images - 0.5) * 2.0
-}
-
-/// Left-right mirror of a normalised `[B, C, H, W]` batch: flip the width and
-/// negate horizontal motion (channel 0, u). Centred inputs make -u exact.
-pub fn mirror_normalised(batch: &Tensor) -> Tensor {
-    let channels = batch.size()[1];
-    let mut sign = vec![1.0f32; channels as usize];
-    sign[0] = -1.0;
-    batch.flip([3]) * Tensor::from_slice(&sign).reshape([1, channels, 1, 1]).to_device(batch.device())
-}
-
 pub fn argmax(values: &[f32]) -> usize {
     values.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
 }
@@ -218,20 +204,10 @@ mod tests {
     }
 
     #[test]
-    fn mirroring_a_normalised_batch_matches_mirroring_the_flow_image() {
-        let flow: Vec<f32> = (0..3 * 28 * 28).map(|i| ((i * 53) % 89) as f32 / 88.0).collect();
-        let as_batch = |f: &[f32]| normalise_input(&Tensor::from_slice(f).reshape([1, 3, 28, 28]));
-        let expected = as_batch(&crate::train::augment::mirror(&flow));
-        let got = mirror_normalised(&as_batch(&flow));
-        let worst = f64::try_from((got - expected).abs().max()).unwrap();
-        assert!(worst < 1e-6, "off by {worst}");
-    }
-
-    #[test]
     fn test_time_mirror_averages_the_two_views() {
         let mut model = EpirModel::new(EpirConfig::default(), Device::Cpu).expect("model");
         let flow: Vec<f32> = (0..3 * 28 * 28).map(|i| ((i * 31) % 97) as f32 / 96.0).collect();
-        let mirrored = crate::train::augment::mirror(&flow);
+        let mirrored = crate::model::input::mirror(&flow);
         let plain = model.predict(&[&flow, &mirrored]).expect("predict");
         model.config.test_time_mirror = true;
         let both = model.predict(&[&flow]).expect("predict");

@@ -1,0 +1,76 @@
+//! `glimpse app` (the desktop app, also what `glimpse` alone opens) and
+//! `glimpse bench ui` (the window timed during a live session).
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use glimpse::device::DeviceChoice;
+use glimpse::pipeline::AnalysisOptions;
+
+use super::DEFAULT_WEIGHTS;
+
+#[derive(clap::Args, Default)]
+pub struct AppArgs {
+    /// A video to analyse, or a session (.ron/.json) to review.
+    pub video: Option<PathBuf>,
+    /// Once the analysis has finished, save PNG screenshots of the window,
+    /// the timeline and the event list here.
+    #[arg(long)]
+    pub screenshot_dir: Option<PathBuf>,
+    /// Close the window after the screenshots (for scripted runs).
+    #[arg(long, requires = "screenshot_dir")]
+    pub exit_after_analysis: bool,
+    /// EPIR weights (the config RON beside them).
+    #[arg(long, default_value = DEFAULT_WEIGHTS)]
+    pub weights: PathBuf,
+    /// Offer this video as a live source, played at its own pace as if it
+    /// were a camera (to try the live view without one).
+    #[arg(long)]
+    pub live_file: Option<PathBuf>,
+    /// Start a live session at once (the --live-file, else the camera in the settings).
+    #[arg(long)]
+    pub live: bool,
+}
+
+pub fn run(args: AppArgs, device: Option<DeviceChoice>) -> Result<()> {
+    let launch = glimpse::ui::AppLaunch {
+        device,
+        video: args.video,
+        screenshot_dir: args.screenshot_dir,
+        exit_after_analysis: args.exit_after_analysis,
+        options: AnalysisOptions { weights: args.weights, ..AnalysisOptions::default() },
+        live_file: args.live_file,
+        start_live: args.live,
+        bench_ui: None,
+        live_dir: None,
+    };
+    for path in glimpse::ui::run_app(launch)? {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+pub fn bench_ui(clip: PathBuf, out: PathBuf, weights: PathBuf, device: Option<DeviceChoice>) -> Result<()> {
+    if !clip.is_file() {
+        bail!("{}: no such file", clip.display());
+    }
+    // The live session's files go to a scratch folder, not the user's.
+    let scratch = std::env::temp_dir().join(format!("glimpse-bench-ui-{}", std::process::id()));
+    let launch = glimpse::ui::AppLaunch {
+        device,
+        live_file: Some(clip.clone()),
+        start_live: true,
+        bench_ui: Some(out.clone()),
+        live_dir: Some(scratch.clone()),
+        options: AnalysisOptions { weights, ..AnalysisOptions::default() },
+        ..glimpse::ui::AppLaunch::default()
+    };
+    let result = glimpse::ui::run_app(launch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result.with_context(|| format!("benchmarking the UI on {}", clip.display()))?;
+    let text = std::fs::read_to_string(&out).with_context(|| format!("reading {}", out.display()))?;
+    let report: glimpse::bench::ui::UiBench =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", out.display()))?;
+    println!("{}", glimpse::bench::ui::table(&report));
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}

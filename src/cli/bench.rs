@@ -1,0 +1,44 @@
+//! `glimpse bench model`: parameters, per-layer FLOPs and forward latency.
+//! (The pipeline and UI benchmarks need the app and are dispatched in
+//! `main.rs`.)
+use std::path::PathBuf;
+
+use anyhow::Result;
+use glimpse::model::bench::{bench_model, table};
+use glimpse::model::EpirModel;
+
+use super::eval::load_config;
+use super::write_json;
+
+#[derive(clap::Args)]
+pub struct ModelBenchArgs {
+    /// Weights to time (default: a fresh model of --config or the built-in config).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Time the test-time mirror path (two forward passes per input).
+    #[arg(long)]
+    test_time_mirror: bool,
+    /// Timed runs at batch 1 (fewer at batch 32).
+    #[arg(long, default_value_t = 300)]
+    runs: usize,
+    #[arg(long, default_value = "target/bench/model.json")]
+    out: PathBuf,
+}
+
+pub fn run(args: ModelBenchArgs, device: tch::Device) -> Result<()> {
+    let make = |device| -> Result<EpirModel> {
+        let mut model = match args.weights.as_deref() {
+            Some(path) => EpirModel::load(path, device)?,
+            None => EpirModel::new(load_config(args.config.as_deref())?, device)?,
+        };
+        model.config.test_time_mirror |= args.test_time_mirror;
+        Ok(model)
+    };
+    let cpu = make(tch::Device::Cpu)?;
+    let gpu = if device.is_cuda() { Some(make(device)?) } else { None };
+    let result = bench_model(&cpu, gpu.as_ref(), &[1, 32], args.runs.max(10));
+    println!("{}", table(&result));
+    write_json(&args.out, &result)
+}

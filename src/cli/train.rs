@@ -1,0 +1,153 @@
+//! `glimpse train`: leave-one-subject-out evaluation, or the shipped model
+//! trained on all data with its model card.
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
+use glimpse::device::{configure_threads, machine_description, ThreadUse};
+use glimpse::model::bench::ModelBench;
+use glimpse::train::protocol::scores_table;
+use glimpse::train::ship::{train_and_ship, CardInputs};
+use glimpse::train::{run_loso, Dataset, LosoReport, LosoSettings, TrainOptions};
+
+use super::eval::load_config;
+use super::{command_line, read_json, write_json, DEFAULT_DATA, DEFAULT_WEIGHTS};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Protocol {
+    /// Leave one subject out: one fold per subject, pooled MEGC2019 scores.
+    Loso,
+    /// Train on every sample and write the shipped weights and model card.
+    All,
+}
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    #[arg(long, default_value = DEFAULT_DATA)]
+    data: PathBuf,
+    #[arg(long, value_enum, default_value_t = Protocol::Loso)]
+    protocol: Protocol,
+    /// Architecture RON (default: the built-in EPIR config).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Score and keep an exponential moving average of the weights: decay per step, or `off`.
+    #[arg(long, default_value = "0.995")]
+    ema: String,
+    /// Average each prediction with its mirror image's (stored in the config RON).
+    #[arg(long)]
+    test_time_mirror: bool,
+    /// Mixup with Beta(alpha, alpha) blending weights, alpha in (0, 1], or `off`.
+    #[arg(long, default_value = "0.4")]
+    mixup: String,
+    /// Folds trained in parallel (CPU: one thread each). Default: CPU cores, or 1 on CUDA.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// LOSO: run only the first N folds (sorted by dataset/subject).
+    #[arg(long)]
+    folds: Option<usize>,
+    /// LOSO report JSON.
+    #[arg(long, default_value = "reports/loso-megc2019.json")]
+    out: PathBuf,
+    /// `--protocol all`: where the weights go (the config RON goes beside them).
+    #[arg(long, default_value = DEFAULT_WEIGHTS)]
+    weights_out: PathBuf,
+    /// `--protocol all`: LOSO report whose scores go into the model card.
+    #[arg(long)]
+    loso_report: Option<PathBuf>,
+    /// `--protocol all`: LOSO reports of other recipes tried, listed in the model card.
+    #[arg(long, num_args = 1..)]
+    also_tried: Vec<PathBuf>,
+    /// `--protocol all`: `glimpse bench model` JSON whose latencies go into the model card.
+    #[arg(long)]
+    bench_report: Option<PathBuf>,
+}
+
+fn parse_optional_f64(text: &str) -> Result<Option<f64>> {
+    match text {
+        "off" | "none" => Ok(None),
+        number => match number.parse() {
+            Ok(value) => Ok(Some(value)),
+            Err(_) => bail!("expected a number or `off`, found `{number}`"),
+        },
+    }
+}
+
+pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
+    let mut config = load_config(args.config.as_deref())?;
+    config.test_time_mirror |= args.test_time_mirror;
+    let defaults = TrainOptions::default();
+    let options = TrainOptions {
+        epochs: args.epochs.unwrap_or(defaults.epochs),
+        batch_size: args.batch_size.unwrap_or(defaults.batch_size),
+        learning_rate: args.lr.unwrap_or(defaults.learning_rate),
+        seed: args.seed.unwrap_or(defaults.seed),
+        ema_decay: parse_optional_f64(&args.ema).context("--ema")?,
+        mixup_alpha: parse_optional_f64(&args.mixup).context("--mixup")?,
+        ..defaults
+    };
+    options.validate()?;
+    let dataset = Dataset::load(&args.data, &config.class_names)?;
+    eprintln!(
+        "data: {} samples, {} subjects, class counts {:?} from {}",
+        dataset.samples.len(),
+        dataset.folds().len(),
+        dataset.class_counts(),
+        args.data.display()
+    );
+    match args.protocol {
+        Protocol::Loso => {
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let jobs = args.jobs.unwrap_or(if device.is_cuda() { 1 } else { cores });
+            configure_threads(device, ThreadUse::Training { parallel_jobs: jobs });
+            let settings = LosoSettings {
+                config: &config,
+                options: &options,
+                device,
+                jobs,
+                max_folds: args.folds,
+                command: command_line(),
+            };
+            eprintln!("loso: {} epochs, seed {}, {jobs} fold(s) at a time", options.epochs, options.seed);
+            let report = run_loso(&dataset, &settings, &|line| eprintln!("{line}"))?;
+            println!("{}", scores_table(&report));
+            println!("wall time {:.1} s", report.wall_time_s);
+            write_json(&args.out, &report)
+        }
+        Protocol::All => {
+            let loso: Option<LosoReport> =
+                args.loso_report.as_deref().map(|p| read_json(p, "a LOSO report")).transpose()?;
+            let bench: Option<ModelBench> =
+                args.bench_report.as_deref().map(|p| read_json(p, "a `glimpse bench model` report")).transpose()?;
+            let also_tried: Vec<LosoReport> =
+                args.also_tried.iter().map(|p| read_json(p, "a LOSO report")).collect::<Result<_>>()?;
+            let machine = machine_description();
+            let command = command_line();
+            let inputs = CardInputs {
+                data: &args.data,
+                loso: loso.as_ref(),
+                also_tried: &also_tried,
+                bench: bench.as_ref().map(|b| (b, machine.as_str())),
+                command: &command,
+            };
+            let shipped = train_and_ship(&dataset, &config, &options, device, &args.weights_out, &inputs)?;
+            eprintln!(
+                "trained on all {} samples in {:.1} s; loss {:.3} -> {:.3}",
+                dataset.samples.len(),
+                shipped.wall_time_s,
+                shipped.first_loss,
+                shipped.last_loss
+            );
+            eprintln!("wrote {} and {}", shipped.weights.display(), shipped.config.display());
+            eprintln!("wrote {}", shipped.card.display());
+            Ok(())
+        }
+    }
+}
