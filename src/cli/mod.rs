@@ -3,7 +3,7 @@
 //! calls the library and reports; errors get their context here (`anyhow`).
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use glimpse::io::write_atomic;
 
 #[cfg(feature = "app")]
@@ -43,6 +43,6 @@ pub fn parse_size(text: &str) -> Result<(u32, u32)> {
     let parsed = text.split_once(['x', 'X']).and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)));
     match parsed {
         Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
-        _ => bail!("--size must be WIDTHxHEIGHT, e.g. 1280x720, got {text:?}"),
+        _ => anyhow::bail!("--size must be WIDTHxHEIGHT, e.g. 1280x720, got {text:?}"),
     }
 }
