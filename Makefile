@@ -30,10 +30,14 @@ setup:
 build: setup
 	@$(WITH_ENV) cargo build --release
 
-# Lints every target (tests too) as errors, then the whole suite.
+# Lints every target (tests too) as errors, then the whole suite; then the
+# model alone (no `app` feature: what scripts/gpu-check.sh carries to a GPU
+# machine) is linted and its unit tests run, so it keeps building alone.
 test: setup
 	@$(WITH_ENV) cargo clippy --release --all-targets -- -D warnings
 	@$(WITH_ENV) cargo test --release
+	@$(WITH_ENV) cargo clippy --release --no-default-features --lib --bins -- -D warnings
+	@$(WITH_ENV) cargo test --release --no-default-features --lib
 
 # The main job: analyse the bundled demo clip (a synthetic interview made
 # from a public-domain photo, with known events) and write every export to

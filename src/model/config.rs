@@ -125,7 +125,8 @@ impl EpirConfig {
                 return bad(format!("stage {stage}: dim {dim} is not divisible by {heads} heads"));
             }
         }
-        if !(self.mlp_ratio > 0.0) {
+        // Written so that NaN fails too.
+        if self.mlp_ratio.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return bad(format!("mlp_ratio must be positive, found {}", self.mlp_ratio));
         }
         if !(self.select_ratio > 0.0 && self.select_ratio <= 1.0) {

@@ -76,12 +76,12 @@ mod tests {
         let stacked = shifted_stack(&image, 1);
         assert_eq!(stacked.size(), vec![1, 5, 4, 4]);
         // Copy 0 is the input itself.
-        assert_eq!(f64::try_from(stacked.get(0).get(0).get(2).get(3)).unwrap(), 12.0);
+        assert_eq!(f64::try_from(stacked.get(0).get(0).get(2).get(3)).expect("tensor values on the host"), 12.0);
         // Copy 1 moved down-right: pixel (2, 3) now holds input (1, 2), row 0 is zero fill.
-        assert_eq!(f64::try_from(stacked.get(0).get(1).get(2).get(3)).unwrap(), 7.0);
-        assert_eq!(f64::try_from(stacked.get(0).get(1).get(0).sum(Kind::Float)).unwrap(), 0.0);
+        assert_eq!(f64::try_from(stacked.get(0).get(1).get(2).get(3)).expect("tensor values on the host"), 7.0);
+        assert_eq!(f64::try_from(stacked.get(0).get(1).get(0).sum(Kind::Float)).expect("tensor values on the host"), 0.0);
         // Copy 4 moved up-left: pixel (0, 0) holds input (1, 1).
-        assert_eq!(f64::try_from(stacked.get(0).get(4).get(0).get(0)).unwrap(), 6.0);
+        assert_eq!(f64::try_from(stacked.get(0).get(4).get(0).get(0)).expect("tensor values on the host"), 6.0);
     }
 
     #[test]
@@ -89,13 +89,13 @@ mod tests {
         let image = Tensor::arange(2 * 8 * 8, (Kind::Float, Device::Cpu)).reshape([1, 2, 8, 8]);
         let patches = patchify(&image, 4);
         assert_eq!(patches.size(), vec![1, 4, 32]);
-        let total_in = f64::try_from(image.sum(Kind::Float)).unwrap();
-        let total_out = f64::try_from(patches.sum(Kind::Float)).unwrap();
+        let total_in = f64::try_from(image.sum(Kind::Float)).expect("tensor values on the host");
+        let total_out = f64::try_from(patches.sum(Kind::Float)).expect("tensor values on the host");
         assert_eq!(total_in, total_out);
         // Token 1 is the top-right patch: its first value is channel 0, pixel (0, 4).
-        assert_eq!(f64::try_from(patches.get(0).get(1).get(0)).unwrap(), 4.0);
+        assert_eq!(f64::try_from(patches.get(0).get(1).get(0)).expect("tensor values on the host"), 4.0);
         // Its 17th value is channel 1, pixel (0, 4) = 64 + 4.
-        assert_eq!(f64::try_from(patches.get(0).get(1).get(16)).unwrap(), 68.0);
+        assert_eq!(f64::try_from(patches.get(0).get(1).get(16)).expect("tensor values on the host"), 68.0);
     }
 
     #[test]
@@ -105,7 +105,7 @@ mod tests {
         let images = Tensor::rand([2, 3, 28, 28], (Kind::Float, Device::Cpu));
         let tokens = tokenizer.forward(&images);
         assert_eq!(tokens.size(), vec![2, 49, 32]);
-        let mean = f64::try_from(tokens.mean_dim(-1, false, Kind::Float).abs().max()).unwrap();
+        let mean = f64::try_from(tokens.mean_dim(-1, false, Kind::Float).abs().max()).expect("tensor values on the host");
         assert!(mean < 1e-4, "per-token mean {mean}");
     }
 }

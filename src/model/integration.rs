@@ -56,7 +56,7 @@ mod tests {
         let grid = Tensor::arange(7 * 7 * dim, (Kind::Float, Device::Cpu)).reshape([1, 7, 7, dim]) + 1.0;
         let merged = merge_neighbours(&grid);
         assert_eq!(merged.size(), vec![1, 16, 4 * dim]);
-        let values = Vec::<f32>::try_from(merged.flatten(0, -1)).unwrap();
+        let values = Vec::<f32>::try_from(merged.flatten(0, -1)).expect("tensor values on the host");
         let mut nonzero: Vec<i64> = values.iter().filter(|v| **v != 0.0).map(|v| *v as i64).collect();
         nonzero.sort_unstable();
         let expected: Vec<i64> = (1..=7 * 7 * dim).collect();
@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn neighbourhoods_are_spatial_2x2_blocks() {
         let grid = Tensor::arange(16, (Kind::Float, Device::Cpu)).reshape([1, 4, 4, 1]);
-        let merged = Vec::<f32>::try_from(merge_neighbours(&grid).flatten(0, -1)).unwrap();
+        let merged = Vec::<f32>::try_from(merge_neighbours(&grid).flatten(0, -1)).expect("tensor values on the host");
         // First merged token: (0,0) (0,1) (1,0) (1,1); last: (2,2) (2,3) (3,2) (3,3).
         assert_eq!(&merged[0..4], &[0.0, 1.0, 4.0, 5.0]);
         assert_eq!(&merged[12..16], &[10.0, 11.0, 14.0, 15.0]);
