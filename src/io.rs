@@ -3,12 +3,13 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// A failed write; the I/O error is its `source`, so a chain (`{:#}`)
+/// reads "cannot write <path>: <reason>".
 #[derive(Debug, thiserror::Error)]
-// The reason is part of the message and deliberately not a `source`:
-// error chains (`{:#}`) would print it twice.
-#[error("cannot write {path}: {reason}")]
+#[error("cannot write {path}")]
 pub struct WriteError {
     pub path: PathBuf,
+    #[source]
     pub reason: std::io::Error,
 }
 
@@ -54,7 +55,7 @@ pub fn write_atomic_with<E>(path: &Path, write: impl FnOnce(&Path) -> Result<(),
 pub enum AtomicWithError<E> {
     #[error(transparent)]
     Io(WriteError),
-    #[error("{0}")]
+    #[error(transparent)]
     Writer(E),
 }
 
