@@ -24,7 +24,7 @@ unsafe impl Send for VideoFile {}
 
 impl VideoFile {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let ocv = |e: opencv::Error| CaptureError::OpenCv { path: path.to_path_buf(), message: e.message };
+        let ocv = |source| CaptureError::OpenCv { path: path.to_path_buf(), source };
         let name = path.to_str().ok_or_else(|| CaptureError::NotVideo {
             path: path.to_path_buf(),
             reason: "the path is not valid UTF-8".into(),
@@ -82,7 +82,7 @@ impl FrameSource for VideoFile {
         if self.ended {
             return Ok(None);
         }
-        let ocv = |e: opencv::Error, path: PathBuf| CaptureError::OpenCv { path, message: e.message };
+        let ocv = |source, path| CaptureError::OpenCv { path, source };
         let mut failed = 0;
         loop {
             let mut image = Mat::default();
