@@ -16,7 +16,7 @@ pub use camera::{list_cameras, CameraDevice, CameraRequest, CameraSource};
 pub use image_folder::ImageFolder;
 pub use live::{FeedEvent, FrameProducer, LiveFeed, Paced};
 pub use recorder::{RecordError, Recorder};
-pub use video_file::VideoFile;
+pub use video_file::{open_video_capture, VideoFile};
 
 /// One decoded frame, BGR 8-bit.
 pub struct Frame {
