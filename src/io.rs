@@ -122,6 +122,20 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_write_names_the_path_and_the_reason_once() {
+        let dir = scratch_dir("io-chain");
+        let blocker = dir.join("a-file");
+        fs::write(&blocker, b"not a folder").expect("write");
+        let target = blocker.join("report.json");
+        let err = write_atomic(&target, b"x").expect_err("a file stands where the folder should be");
+        assert_eq!(err.to_string(), format!("cannot write {}", target.display()));
+        let chain = format!("{:#}", anyhow::Error::new(err));
+        let reason = chain.strip_prefix(&format!("cannot write {}: ", target.display())).unwrap_or_default();
+        assert!(!reason.is_empty() && !reason.contains("cannot write"), "{chain}");
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
     fn a_failed_write_keeps_the_earlier_file() {
         let dir = std::env::temp_dir().join(format!("glimpse-io-fail-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
