@@ -28,7 +28,7 @@ pub fn check_session_text(text: &str) {
                     let again = Session::parse_as(Path::new("again.session.ron"), &saved);
                     match again {
                         Ok(again) => assert_eq!(again.to_ron_string().ok().as_deref(), Some(saved.as_str())),
-                        Err(e) => panic!("a session Glimpse saved does not load: {e}\n{saved}"),
+                        Err(e) => panic!("a session Glimpse saved does not load: {:#}\n{saved}", anyhow::Error::new(e)),
                     }
                 }
             }

@@ -3,12 +3,13 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// A failed write; the I/O error is its `source`, so a chain (`{:#}`)
+/// reads "cannot write <path>: <reason>".
 #[derive(Debug, thiserror::Error)]
-// The reason is part of the message and deliberately not a `source`:
-// error chains (`{:#}`) would print it twice.
-#[error("cannot write {path}: {reason}")]
+#[error("cannot write {path}")]
 pub struct WriteError {
     pub path: PathBuf,
+    #[source]
     pub reason: std::io::Error,
 }
 
@@ -54,7 +55,7 @@ pub fn write_atomic_with<E>(path: &Path, write: impl FnOnce(&Path) -> Result<(),
 pub enum AtomicWithError<E> {
     #[error(transparent)]
     Io(WriteError),
-    #[error("{0}")]
+    #[error(transparent)]
     Writer(E),
 }
 
@@ -117,6 +118,20 @@ mod tests {
         assert_eq!(fs::read(&target).expect("read back"), b"second");
         let leftovers = temporary_files_in(&dir.join("nested"));
         assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn a_failed_write_names_the_path_and_the_reason_once() {
+        let dir = scratch_dir("io-chain");
+        let blocker = dir.join("a-file");
+        fs::write(&blocker, b"not a folder").expect("write");
+        let target = blocker.join("report.json");
+        let err = write_atomic(&target, b"x").expect_err("a file stands where the folder should be");
+        assert_eq!(err.to_string(), format!("cannot write {}", target.display()));
+        let chain = format!("{:#}", anyhow::Error::new(err));
+        let reason = chain.strip_prefix(&format!("cannot write {}: ", target.display())).unwrap_or_default();
+        assert!(!reason.is_empty() && !reason.contains("cannot write"), "{chain}");
         fs::remove_dir_all(&dir).expect("cleanup");
     }
 

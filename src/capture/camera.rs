@@ -40,13 +40,23 @@ impl Default for CameraRequest {
     }
 }
 
-fn camera_error(index: u32, problem: impl std::fmt::Display) -> CaptureError {
-    CaptureError::Camera { index, problem: problem.to_string() }
+fn camera_error(index: u32) -> impl Fn(nokhwa::NokhwaError) -> CaptureError {
+    move |source| CaptureError::CameraBackend { index, source }
+}
+
+/// Why camera bytes did not become a picture.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes are not the frame their format and size promise.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("OpenCV")]
+    OpenCv(#[from] opencv::Error),
 }
 
 /// The cameras the system lists (none is not an error).
 pub fn list_cameras() -> Result<Vec<CameraDevice>, CaptureError> {
-    let found = query(ApiBackend::Auto).map_err(|e| CaptureError::Camera { index: 0, problem: e.to_string() })?;
+    let found = query(ApiBackend::Auto).map_err(camera_error(0))?;
     Ok(found
         .into_iter()
         .filter_map(|info| match info.index() {
@@ -84,8 +94,8 @@ impl CameraSource {
         ];
         let requested = RequestedFormat::with_formats(RequestedFormatType::Closest(wanted), &decodable);
         let mut camera =
-            Camera::new(CameraIndex::Index(request.index), requested).map_err(|e| camera_error(request.index, e))?;
-        camera.open_stream().map_err(|e| camera_error(request.index, e))?;
+            Camera::new(CameraIndex::Index(request.index), requested).map_err(camera_error(request.index))?;
+        camera.open_stream().map_err(camera_error(request.index))?;
         let format = camera.camera_format();
         let info = SourceInfo {
             path: format!("camera:{}", request.index).into(),
@@ -104,11 +114,11 @@ impl CameraSource {
 
     /// The next frame; an unplugged camera is an error naming it.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
-        let buffer = self.camera.frame().map_err(|e| camera_error(self.index, e))?;
+        let buffer = self.camera.frame().map_err(camera_error(self.index))?;
         let timestamp_s = self.started.elapsed().as_secs_f64();
         let resolution = buffer.resolution();
         let image = decode(buffer.buffer(), buffer.source_frame_format(), resolution.width(), resolution.height())
-            .map_err(|problem| camera_error(self.index, problem))?;
+            .map_err(|source| CaptureError::CameraFrame { index: self.index, source })?;
         let index = self.next_index;
         self.next_index += 1;
         Ok(Some(Frame { index, timestamp_s, image }))
@@ -123,41 +133,43 @@ impl Drop for CameraSource {
 }
 
 /// Camera bytes → BGR 8-bit.
-pub fn decode(bytes: &[u8], format: FrameFormat, width: u32, height: u32) -> Result<Mat, String> {
+pub fn decode(bytes: &[u8], format: FrameFormat, width: u32, height: u32) -> Result<Mat, DecodeError> {
     let (w, h) = (width as i32, height as i32);
     let expect = |len: usize| {
         if bytes.len() < len {
-            Err(format!("a {width}x{height} {format} frame needs {len} bytes, got {}", bytes.len()))
+            Err(DecodeError::Invalid(format!(
+                "a {width}x{height} {format} frame needs {len} bytes, got {}",
+                bytes.len()
+            )))
         } else {
             Ok(())
         }
     };
-    let raw = |channels: i32, rows: i32| -> Result<Mat, String> {
+    let raw = |channels: i32, rows: i32| -> Result<Mat, DecodeError> {
         let typ = match channels {
             1 => CV_8UC1,
             2 => CV_8UC2,
             _ => CV_8UC3,
         };
-        let flat = Mat::from_slice(bytes).map_err(|e| e.message)?;
-        let shaped = flat.reshape(channels, rows).map_err(|e| e.message)?;
+        let flat = Mat::from_slice(bytes)?;
+        let shaped = flat.reshape(channels, rows)?;
         let mut owned = Mat::default();
-        shaped.copy_to(&mut owned).map_err(|e| e.message)?;
+        shaped.copy_to(&mut owned)?;
         if owned.typ() != typ {
-            return Err(format!("unexpected pixel layout for {format}"));
+            return Err(DecodeError::Invalid(format!("unexpected pixel layout for {format}")));
         }
         Ok(owned)
     };
-    let convert = |src: &Mat, code: i32| -> Result<Mat, String> {
+    let convert = |src: &Mat, code: i32| -> Result<Mat, DecodeError> {
         let mut out = Mat::default();
-        imgproc::cvt_color_def(src, &mut out, code).map_err(|e| e.message)?;
+        imgproc::cvt_color_def(src, &mut out, code)?;
         Ok(out)
     };
     match format {
         FrameFormat::MJPEG => {
-            let image = imgcodecs::imdecode(&Vector::<u8>::from_slice(bytes), imgcodecs::IMREAD_COLOR)
-                .map_err(|e| e.message)?;
+            let image = imgcodecs::imdecode(&Vector::<u8>::from_slice(bytes), imgcodecs::IMREAD_COLOR)?;
             if image.empty() {
-                return Err("an MJPEG frame that does not decode".into());
+                return Err(DecodeError::Invalid("an MJPEG frame that does not decode".into()));
             }
             Ok(image)
         }
@@ -206,7 +218,7 @@ mod tests {
 
     #[test]
     fn short_or_corrupt_frames_are_errors_not_panics() {
-        let err = decode(&[0u8; 10], FrameFormat::YUYV, 640, 480).expect_err("short");
+        let err = decode(&[0u8; 10], FrameFormat::YUYV, 640, 480).expect_err("short").to_string();
         assert!(err.contains("needs 614400 bytes, got 10"), "{err}");
         assert!(decode(b"not a jpeg", FrameFormat::MJPEG, 640, 480).is_err());
     }
@@ -216,7 +228,8 @@ mod tests {
         // The test machines have no camera; a device number no machine has
         // must fail the same way everywhere.
         let request = CameraRequest { index: 97, ..CameraRequest::default() };
-        let err = CameraSource::open(&request).err().map(|e| e.to_string()).unwrap_or_default();
+        let err =
+            CameraSource::open(&request).err().map(|e| format!("{:#}", anyhow::Error::new(e))).unwrap_or_default();
         assert!(err.starts_with("camera 97: "), "{err}");
         assert!(list_cameras().is_ok(), "listing cameras never fails because none exist");
     }

@@ -27,10 +27,11 @@ impl ImageFolder {
         if !(fps.is_finite() && fps > 0.0) {
             return Err(bad(format!("frame rate must be positive, got {fps}")));
         }
-        let entries = std::fs::read_dir(path).map_err(|e| bad(format!("cannot list: {e}")))?;
+        let list_error = |source| CaptureError::List { path: path.to_path_buf(), source };
+        let entries = std::fs::read_dir(path).map_err(list_error)?;
         let mut numbered: Vec<(u64, PathBuf)> = Vec::new();
         for entry in entries {
-            let file = entry.map_err(|e| bad(format!("cannot list: {e}")))?.path();
+            let file = entry.map_err(list_error)?.path();
             let is_image = file
                 .extension()
                 .and_then(|e| e.to_str())
@@ -52,8 +53,7 @@ impl ImageFolder {
             return Err(bad(format!("{} and {} have the same frame number", pair[0].1.display(), pair[1].1.display())));
         }
         let first = read(&numbered[0].1, 0)?;
-        let size =
-            first.size().map_err(|e| CaptureError::OpenCv { path: numbered[0].1.clone(), message: e.message })?;
+        let size = first.size().map_err(|source| CaptureError::OpenCv { path: numbered[0].1.clone(), source })?;
         let info = SourceInfo {
             path: path.to_path_buf(),
             kind: SourceKind::ImageFolder,
@@ -87,7 +87,7 @@ fn frame_number(stem: &str) -> Option<u64> {
 fn read(file: &Path, index: u64) -> Result<Mat, CaptureError> {
     let name = file.to_str().unwrap_or_default();
     let image = imgcodecs::imread(name, imgcodecs::IMREAD_COLOR)
-        .map_err(|e| CaptureError::OpenCv { path: file.to_path_buf(), message: e.message })?;
+        .map_err(|source| CaptureError::OpenCv { path: file.to_path_buf(), source })?;
     if image.empty() {
         return Err(CaptureError::BadFrame { path: file.to_path_buf(), index, problem: "not a readable image".into() });
     }
@@ -103,7 +103,7 @@ impl FrameSource for ImageFolder {
         let Some(file) = self.files.get(self.next) else { return Ok(None) };
         let index = self.next as u64;
         let image = read(file, index)?;
-        let size = image.size().map_err(|e| CaptureError::OpenCv { path: file.clone(), message: e.message })?;
+        let size = image.size().map_err(|source| CaptureError::OpenCv { path: file.clone(), source })?;
         if size.width != self.info.width || size.height != self.info.height {
             return Err(CaptureError::BadFrame {
                 path: file.clone(),

@@ -148,7 +148,7 @@ impl LiveFeed {
                     wake();
                 }
             })
-            .map_err(|e| CaptureError::Camera { index: 0, problem: format!("cannot start the capture thread: {e}") })?;
+            .map_err(CaptureError::Thread)?;
         let opened = opened_rx.recv().unwrap_or_else(|_| {
             Err(CaptureError::Camera { index: 0, problem: "the capture thread stopped while opening".into() })
         });
@@ -254,7 +254,7 @@ mod tests {
         let err =
             LiveFeed::start(|| CameraSource::open(&CameraRequest { index: 98, ..CameraRequest::default() }), 4, || {})
                 .err()
-                .map(|e| e.to_string())
+                .map(|e| format!("{:#}", anyhow::Error::new(e)))
                 .unwrap_or_default();
         assert!(err.starts_with("camera 98: "), "{err}");
     }

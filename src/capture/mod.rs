@@ -16,7 +16,7 @@ pub use camera::{list_cameras, CameraDevice, CameraRequest, CameraSource};
 pub use image_folder::ImageFolder;
 pub use live::{FeedEvent, FrameProducer, LiveFeed, Paced};
 pub use recorder::{RecordError, Recorder};
-pub use video_file::VideoFile;
+pub use video_file::{open_video_capture, VideoFile};
 
 /// One decoded frame, BGR 8-bit.
 pub struct Frame {
@@ -58,12 +58,36 @@ pub enum CaptureError {
     NotVideo { path: PathBuf, reason: String },
     #[error("{path}: {problem}")]
     BadFolder { path: PathBuf, problem: String },
+    #[error("{path}: cannot list")]
+    List {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: frame {index}: {problem}")]
     BadFrame { path: PathBuf, index: u64, problem: String },
-    #[error("{path}: OpenCV: {message}")]
-    OpenCv { path: PathBuf, message: String },
+    #[error("{path}: OpenCV")]
+    OpenCv {
+        path: PathBuf,
+        #[source]
+        source: opencv::Error,
+    },
     #[error("camera {index}: {problem}")]
     Camera { index: u32, problem: String },
+    #[error("camera {index}")]
+    CameraBackend {
+        index: u32,
+        #[source]
+        source: nokhwa::NokhwaError,
+    },
+    #[error("camera {index}: cannot decode a frame")]
+    CameraFrame {
+        index: u32,
+        #[source]
+        source: camera::DecodeError,
+    },
+    #[error("cannot start the capture thread")]
+    Thread(#[source] std::io::Error),
 }
 
 /// A stream of frames.

@@ -16,8 +16,31 @@ use opencv::videoio::{self, VideoWriter, VideoWriterTrait, VideoWriterTraitConst
 pub enum RecordError {
     #[error("recording {path}: {problem}")]
     Open { path: PathBuf, problem: String },
-    #[error("recording {path}: frame {frame}: {problem}")]
-    Write { path: PathBuf, frame: u64, problem: String },
+    #[error("recording {path}: cannot create its folder")]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("recording {path}: OpenCV cannot open an MJPEG writer")]
+    Writer {
+        path: PathBuf,
+        #[source]
+        source: opencv::Error,
+    },
+    #[error("recording {path}: cannot start the writer thread")]
+    Thread {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("recording {path}: frame {frame}")]
+    Write {
+        path: PathBuf,
+        frame: u64,
+        #[source]
+        source: opencv::Error,
+    },
     #[error("recording {path}: the writer thread stopped")]
     Stopped { path: PathBuf },
 }
@@ -32,18 +55,20 @@ pub struct Recorder {
 impl Recorder {
     /// Opens `path` (.avi) for frames of `width`×`height` at `fps`.
     pub fn start(path: &Path, width: i32, height: i32, fps: f64) -> Result<Self, RecordError> {
-        let open_err = |problem: String| RecordError::Open { path: path.to_path_buf(), problem };
+        let open_err = |problem: &str| RecordError::Open { path: path.to_path_buf(), problem: problem.into() };
+        let writer_err = |source| RecordError::Writer { path: path.to_path_buf(), source };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| open_err(e.to_string()))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|source| RecordError::Folder { path: path.to_path_buf(), source })?;
         }
-        let name = path.to_str().ok_or_else(|| open_err("the path is not valid UTF-8".into()))?;
-        let fourcc = VideoWriter::fourcc('M', 'J', 'P', 'G').map_err(|e| open_err(e.message))?;
+        let name = path.to_str().ok_or_else(|| open_err("the path is not valid UTF-8"))?;
+        let fourcc = VideoWriter::fourcc('M', 'J', 'P', 'G').map_err(writer_err)?;
         let fps = if fps.is_finite() && fps > 0.0 { fps } else { 30.0 };
         let mut writer =
             VideoWriter::new_with_backend(name, videoio::CAP_OPENCV_MJPEG, fourcc, fps, Size::new(width, height), true)
-                .map_err(|e| open_err(e.message))?;
-        if !writer.is_opened().map_err(|e| open_err(e.message))? {
-            return Err(open_err("OpenCV cannot write an MJPEG AVI there".into()));
+                .map_err(writer_err)?;
+        if !writer.is_opened().map_err(writer_err)? {
+            return Err(open_err("OpenCV cannot write an MJPEG AVI there"));
         }
         // A few frames of slack; a full queue makes the analysis wait (a
         // frame missing from the recording would shift every later one).
@@ -54,21 +79,21 @@ impl Recorder {
             .spawn(move || {
                 let mut written = 0u64;
                 for frame in inbox {
-                    writer.write(&frame).map_err(|e| RecordError::Write {
+                    writer.write(&frame).map_err(|source| RecordError::Write {
                         path: thread_path.clone(),
                         frame: written,
-                        problem: e.message,
+                        source,
                     })?;
                     written += 1;
                 }
-                writer.release().map_err(|e| RecordError::Write {
+                writer.release().map_err(|source| RecordError::Write {
                     path: thread_path.clone(),
                     frame: written,
-                    problem: e.message,
+                    source,
                 })?;
                 Ok(written)
             })
-            .map_err(|e| open_err(e.to_string()))?;
+            .map_err(|source| RecordError::Thread { path: path.to_path_buf(), source })?;
         Ok(Self { path: path.to_path_buf(), frames: Some(frames), thread: Some(thread) })
     }
 

@@ -1,4 +1,5 @@
-//! Video files through OpenCV's VideoCapture (FFmpeg on Debian).
+//! Video files through OpenCV's VideoCapture (FFmpeg on Debian), and the
+//! opener the analysis and playback share.
 use std::path::{Path, PathBuf};
 
 use opencv::core::{Mat, MatTraitConst};
@@ -9,6 +10,23 @@ use super::{CaptureError, Frame, FrameSource, SourceInfo, SourceKind};
 /// Undecodable frames in a row after which a file counts as ended
 /// (a truncated file fails on every read past the cut).
 const MAX_FAILED_READS: u32 = 25;
+
+/// Opens `path` for decoding with FFmpeg: the one way Glimpse opens a video
+/// file, for the analysis and for playback alike, so both see the same
+/// frames.
+pub fn open_video_capture(path: &Path) -> Result<VideoCapture, CaptureError> {
+    let not_video = |reason: &str| CaptureError::NotVideo { path: path.to_path_buf(), reason: reason.into() };
+    let ocv = |source| CaptureError::OpenCv { path: path.to_path_buf(), source };
+    let name = path.to_str().ok_or_else(|| not_video("the path is not valid UTF-8"))?;
+    if std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false) {
+        return Err(not_video("the file is empty"));
+    }
+    let capture = VideoCapture::from_file(name, videoio::CAP_FFMPEG).map_err(ocv)?;
+    if !capture.is_opened().map_err(ocv)? {
+        return Err(not_video("FFmpeg does not recognise its format or codec"));
+    }
+    Ok(capture)
+}
 
 pub struct VideoFile {
     info: SourceInfo,
@@ -24,21 +42,8 @@ unsafe impl Send for VideoFile {}
 
 impl VideoFile {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let ocv = |e: opencv::Error| CaptureError::OpenCv { path: path.to_path_buf(), message: e.message };
-        let name = path.to_str().ok_or_else(|| CaptureError::NotVideo {
-            path: path.to_path_buf(),
-            reason: "the path is not valid UTF-8".into(),
-        })?;
-        if std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false) {
-            return Err(CaptureError::NotVideo { path: path.to_path_buf(), reason: "the file is empty".into() });
-        }
-        let capture = VideoCapture::from_file(name, videoio::CAP_FFMPEG).map_err(ocv)?;
-        if !capture.is_opened().map_err(ocv)? {
-            return Err(CaptureError::NotVideo {
-                path: path.to_path_buf(),
-                reason: "FFmpeg does not recognise its format or codec".into(),
-            });
-        }
+        let ocv = |source| CaptureError::OpenCv { path: path.to_path_buf(), source };
+        let capture = open_video_capture(path)?;
         let get = |prop| capture.get(prop).map_err(ocv);
         let width = get(videoio::CAP_PROP_FRAME_WIDTH)? as i32;
         let height = get(videoio::CAP_PROP_FRAME_HEIGHT)? as i32;
@@ -82,7 +87,7 @@ impl FrameSource for VideoFile {
         if self.ended {
             return Ok(None);
         }
-        let ocv = |e: opencv::Error, path: PathBuf| CaptureError::OpenCv { path, message: e.message };
+        let ocv = |source, path| CaptureError::OpenCv { path, source };
         let mut failed = 0;
         loop {
             let mut image = Mat::default();

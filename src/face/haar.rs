@@ -50,8 +50,9 @@ impl HaarDetector {
             return Err(cascade_error("file not found (Debian package opencv-data installs it)".into()));
         }
         let name = path.to_str().ok_or_else(|| cascade_error("path is not valid UTF-8".into()))?;
-        let cascade = CascadeClassifier::new(name).map_err(|e| cascade_error(e.message))?;
-        if cascade.empty().map_err(|e| cascade_error(e.message))? {
+        let load_error = |source| FaceError::CascadeLoad { path: path.to_path_buf(), source };
+        let cascade = CascadeClassifier::new(name).map_err(load_error)?;
+        if cascade.empty().map_err(load_error)? {
             return Err(cascade_error("not a cascade OpenCV can read".into()));
         }
         Ok(Self { cascade, path: path.to_path_buf(), scale_factor: 1.1, min_neighbors: 5, min_face_px: 40 })

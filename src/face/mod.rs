@@ -43,20 +43,33 @@ pub struct FaceDetection {
 pub enum FaceError {
     #[error("MTCNN weights {path}: {problem}")]
     Weights { path: PathBuf, problem: String },
+    #[error("MTCNN weights {path}: cannot read")]
+    WeightsRead {
+        path: PathBuf,
+        #[source]
+        source: tch::TchError,
+    },
+    #[error("MTCNN weights {path}: cannot load tensor {name}")]
+    WeightsTensor {
+        path: PathBuf,
+        name: String,
+        #[source]
+        source: tch::TchError,
+    },
     #[error("Haar cascade {path}: {problem}")]
     Cascade { path: PathBuf, problem: String },
+    #[error("Haar cascade {path}: OpenCV cannot load it")]
+    CascadeLoad {
+        path: PathBuf,
+        #[source]
+        source: opencv::Error,
+    },
     #[error("face detection: {0}")]
     Detect(String),
-    #[error("libtorch: {0}")]
+    #[error("libtorch")]
     Torch(#[from] tch::TchError),
-    #[error("OpenCV: {0}")]
-    OpenCv(String),
-}
-
-impl From<opencv::Error> for FaceError {
-    fn from(e: opencv::Error) -> Self {
-        FaceError::OpenCv(e.message)
-    }
+    #[error("OpenCV")]
+    OpenCv(#[from] opencv::Error),
 }
 
 /// Finds faces in a BGR 8-bit image.

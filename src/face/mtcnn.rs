@@ -23,7 +23,7 @@ use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
 use super::{FaceBox, FaceDetection, FaceDetector, FaceError, Landmarks};
-use crate::model::epir_model::{first_line, mismatches};
+use crate::model::epir_model::mismatches;
 
 /// Cascade settings. Defaults are facenet's, except the smallest face
 /// (facenet: 20 px), raised to 40 px because the pipeline wants faces large
@@ -384,8 +384,8 @@ fn load_net<T>(
     if !path.is_file() {
         return Err(weights_error("file not found (set-up downloads and converts the MTCNN weights)".into()));
     }
-    let stored = Tensor::read_safetensors(path)
-        .map_err(|e| weights_error(format!("cannot read: {}", first_line(&e.to_string()))))?;
+    let stored =
+        Tensor::read_safetensors(path).map_err(|source| FaceError::WeightsRead { path: path.to_path_buf(), source })?;
     let problems = mismatches(&store, &stored);
     let stored: BTreeMap<String, Tensor> = stored.into_iter().collect();
     let variables: HashMap<String, Tensor> = store.variables();
@@ -396,9 +396,11 @@ fn load_net<T>(
         for (name, variable) in &variables {
             if let Some(value) = stored.get(name) {
                 let mut variable = variable.shallow_clone();
-                variable
-                    .f_copy_(&value.to_kind(Kind::Float))
-                    .map_err(|e| weights_error(format!("cannot load tensor {name}: {}", first_line(&e.to_string()))))?;
+                variable.f_copy_(&value.to_kind(Kind::Float)).map_err(|source| FaceError::WeightsTensor {
+                    path: path.to_path_buf(),
+                    name: name.clone(),
+                    source,
+                })?;
             }
         }
         Ok(())

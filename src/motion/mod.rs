@@ -14,16 +14,10 @@ pub use strain::flow_to_strain;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MotionError {
-    #[error("optical flow: {0}")]
-    OpenCv(String),
+    #[error("optical flow: OpenCV")]
+    OpenCv(#[from] opencv::Error),
     #[error("optical flow: frames differ in size ({a:?} vs {b:?})")]
     SizeMismatch { a: (i32, i32), b: (i32, i32) },
     #[error("optical flow: expected 8-bit grey frames, found OpenCV type {0}")]
     NotGrey(i32),
-}
-
-impl From<opencv::Error> for MotionError {
-    fn from(e: opencv::Error) -> Self {
-        MotionError::OpenCv(e.message)
-    }
 }

@@ -11,11 +11,11 @@ use super::faces::FaceFinder;
 use super::{AnalysisOptions, PipelineError, Stage, StageTimings};
 use crate::capture::{Frame, SourceInfo};
 use crate::face::{
-    canonical_landmarks, FaceDetection, FaceTracker, Landmarks, Similarity, TrackedFace, TrackerOptions,
+    canonical_landmarks, FaceDetection, FaceError, FaceTracker, Landmarks, Similarity, TrackedFace, TrackerOptions,
 };
 use crate::model::epir_model::Prediction;
 use crate::model::EpirModel;
-use crate::motion::{epir_input, DisFlow, FaceRegions, FlowField, TvL1Flow, EPIR_SIDE};
+use crate::motion::{epir_input, DisFlow, FaceRegions, FlowField, MotionError, TvL1Flow, EPIR_SIDE};
 use crate::spotting::{MotionSample, SpottedInterval, Spotter, TwoSidedSignal};
 use crate::timeline::{
     DeltaTracker, Event, FaceFrame, FaceSummary, FrameRecord, Session, SessionDelta, SourceMeta, SESSION_FORMAT_VERSION,
@@ -275,7 +275,7 @@ impl Analyzer {
     }
 
     fn opencv_error(&self, e: opencv::Error) -> PipelineError {
-        PipelineError::OpenCv { path: self.session.source.path.clone().into(), message: e.message }
+        PipelineError::OpenCv { path: self.session.source.path.clone().into(), source: e }
     }
 
     fn face_frame_mut(&mut self, index: u64, face_id: u32) -> Option<&mut FaceFrame> {
@@ -322,16 +322,9 @@ impl Analyzer {
         let Some(current) = self.buffer.back() else { return Ok(()) };
         let side = self.options.spotting_side;
         let spot_crop = state.spot_crop;
-        let path = &self.session.source.path;
-        let (a, b) = self
-            .timings
-            .time(Stage::Align, || {
-                Ok::<_, opencv::Error>((
-                    warp(&spot_crop, &reference.grey, side)?,
-                    warp(&spot_crop, &current.grey, side)?,
-                ))
-            })
-            .map_err(|e| PipelineError::OpenCv { path: path.into(), message: e.message })?;
+        let (a, b) = self.timings.time(Stage::Align, || {
+            Ok::<_, FaceError>((spot_crop.warp(&reference.grey, side)?, spot_crop.warp(&current.grey, side)?))
+        })?;
         let started = std::time::Instant::now();
         let flow = self.dis.calc(&a, &b)?;
         self.timings.add(Stage::Flow, started.elapsed().as_secs_f32() * 1e3);
@@ -387,8 +380,7 @@ impl Analyzer {
         let prediction: Option<Prediction> = match (onset, apex) {
             (Some(onset), Some(apex)) => {
                 let tvl1 = &mut self.tvl1;
-                let flow = classify_flow(&mut |a, b| tvl1.calc(a, b), &self.options, &crop, &onset.grey, &apex.grey)
-                    .map_err(|e| self.opencv_error(e))?;
+                let flow = classify_flow(&mut |a, b| tvl1.calc(a, b), &self.options, &crop, &onset.grey, &apex.grey)?;
                 self.model.predict(&[epir_input(&flow).as_slice()])?.into_iter().next()
             }
             // Older than the buffer: cannot happen with the buffer sized from
@@ -445,8 +437,7 @@ impl Analyzer {
         };
         let started = std::time::Instant::now();
         let dis = &mut self.track_dis;
-        let flow = classify_flow(&mut |a, b| dis.calc(a, b), &self.options, &crop, &reference.grey, &current.grey)
-            .map_err(|e| self.opencv_error(e))?;
+        let flow = classify_flow(&mut |a, b| dis.calc(a, b), &self.options, &crop, &reference.grey, &current.grey)?;
         let input = epir_input(&flow);
         self.timings.add(Stage::Classify, started.elapsed().as_secs_f32() * 1e3);
         if let Some(state) = self.faces.get_mut(&face_id) {
@@ -461,23 +452,24 @@ impl Analyzer {
 /// DIS for the per-frame track, where TV-L1's ~0.1 s per pair would not keep
 /// up with live video).
 fn classify_flow(
-    calc: &mut dyn FnMut(&Mat, &Mat) -> Result<FlowField, crate::motion::MotionError>,
+    calc: &mut dyn FnMut(&Mat, &Mat) -> Result<FlowField, MotionError>,
     options: &AnalysisOptions,
     crop: &Similarity,
     from: &Mat,
     to: &Mat,
-) -> Result<FlowField, opencv::Error> {
+) -> Result<FlowField, PipelineError> {
     let flow_side = options.classify_flow_side.max(EPIR_SIDE as i32);
-    let small = |image: &Mat| -> Result<Mat, opencv::Error> {
-        let face = warp(crop, image, options.classify_side)?;
+    let small = |image: &Mat| -> Result<Mat, PipelineError> {
+        let face = crop.warp(image, options.classify_side)?;
         if flow_side == options.classify_side {
             return Ok(face);
         }
         let mut out = Mat::default();
-        imgproc::resize(&face, &mut out, Size::new(flow_side, flow_side), 0.0, 0.0, imgproc::INTER_AREA)?;
+        imgproc::resize(&face, &mut out, Size::new(flow_side, flow_side), 0.0, 0.0, imgproc::INTER_AREA)
+            .map_err(MotionError::from)?;
         Ok(out)
     };
-    calc(&small(from)?, &small(to)?).map_err(|e| opencv::Error::new(opencv::core::StsError, e.to_string()))
+    Ok(calc(&small(from)?, &small(to)?)?)
 }
 
 /// The crops for spotting and classification, from the same landmarks.
@@ -486,10 +478,6 @@ fn fit_crops(landmarks: &Landmarks, options: &AnalysisOptions) -> Option<(Simila
         Similarity::crop_from_face(landmarks, options.spotting_side)?,
         Similarity::training_crop_from_face(landmarks, options.classify_side)?,
     ))
-}
-
-fn warp(crop: &Similarity, grey: &Mat, side: i32) -> Result<Mat, opencv::Error> {
-    crop.warp(grey, side).map_err(|e| opencv::Error::new(opencv::core::StsError, e.to_string()))
 }
 
 /// The newest buffered frame at or before `t` (the reference frame).

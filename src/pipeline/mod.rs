@@ -28,8 +28,12 @@ pub enum PipelineError {
     Motion(#[from] crate::motion::MotionError),
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
-    #[error("{path}: OpenCV: {message}")]
-    OpenCv { path: PathBuf, message: String },
+    #[error("{path}: OpenCV")]
+    OpenCv {
+        path: PathBuf,
+        #[source]
+        source: opencv::Error,
+    },
     #[error("{path}: {problem}")]
     Input { path: PathBuf, problem: String },
     #[error("analysis cancelled")]

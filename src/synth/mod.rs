@@ -179,20 +179,24 @@ pub enum SynthError {
     BadExtension { path: PathBuf },
     #[error("{path}: cannot open a video writer ({fourcc})")]
     Writer { path: PathBuf, fourcc: String },
-    #[error("OpenCV: {0}")]
-    OpenCv(String),
+    #[error("OpenCV")]
+    OpenCv(#[from] opencv::Error),
     #[error(transparent)]
     Write(#[from] WriteError),
-    #[error("ground truth JSON: {0}")]
+    #[error("ground truth JSON")]
     Json(#[from] serde_json::Error),
-    #[error("ground truth {path}: {problem}")]
-    Truth { path: PathBuf, problem: String },
-}
-
-impl From<opencv::Error> for SynthError {
-    fn from(e: opencv::Error) -> Self {
-        SynthError::OpenCv(e.message)
-    }
+    #[error("ground truth {path}: cannot be read")]
+    TruthRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("ground truth {path}: not valid JSON")]
+    TruthParse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// `$GLIMPSE_ASTRONAUT`, else `($GLIMPSE_CACHE or ~/.cache/glimpse)/v1/assets-scikit-image-0.24.0/astronaut.png`.

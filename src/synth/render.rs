@@ -84,7 +84,7 @@ pub struct Renderer {
 }
 
 fn ocv(e: opencv::Error) -> SynthError {
-    SynthError::OpenCv(e.message)
+    SynthError::OpenCv(e)
 }
 
 impl Renderer {

@@ -48,9 +48,9 @@ impl ClipScores {
 
 /// Reads `<clip>.truth.json`.
 pub fn load_truth(path: &Path) -> Result<GroundTruth, SynthError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| SynthError::Truth { path: path.to_path_buf(), problem: e.to_string() })?;
-    serde_json::from_str(&text).map_err(|e| SynthError::Truth { path: path.to_path_buf(), problem: e.to_string() })
+    let text =
+        std::fs::read_to_string(path).map_err(|source| SynthError::TruthRead { path: path.to_path_buf(), source })?;
+    serde_json::from_str(&text).map_err(|source| SynthError::TruthParse { path: path.to_path_buf(), source })
 }
 
 /// Scores `session` against `truth`. Each detected face is matched to the

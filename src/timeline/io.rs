@@ -11,19 +11,36 @@ use crate::io::{write_atomic, WriteError};
 pub enum SessionError {
     #[error("session {path}: no such file")]
     Missing { path: PathBuf },
-    #[error("session {path}: cannot be read: {reason}")]
-    Read { path: PathBuf, reason: std::io::Error },
+    #[error("session {path}: cannot be read")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("session {path}: unknown extension (expected .ron or .json)")]
     UnknownExtension { path: PathBuf },
-    #[error("session {path}: not valid {format} at line {line}, column {column}: {message}")]
-    Parse { path: PathBuf, format: &'static str, line: usize, column: usize, message: String },
+    /// The source is what the RON or JSON parser said.
+    #[error("session {path}: not valid {format} at line {line}, column {column}")]
+    Parse {
+        path: PathBuf,
+        format: &'static str,
+        line: usize,
+        column: usize,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(
         "session {path}: written in session format {found}, newer than the {supported} this Glimpse reads; \
          update Glimpse to open it"
     )]
     NewerVersion { path: PathBuf, found: u64, supported: u32 },
-    #[error("session {path}: cannot be serialised as {format}: {message}")]
-    Serialize { path: PathBuf, format: &'static str, message: String },
+    #[error("session {path}: cannot be serialised as {format}")]
+    Serialize {
+        path: PathBuf,
+        format: &'static str,
+        #[source]
+        source: ron::Error,
+    },
     #[error(transparent)]
     Write(#[from] WriteError),
 }
@@ -62,10 +79,10 @@ impl Session {
     /// Saves as pretty RON, atomically: a crash mid-save leaves the previous
     /// session file, never a torn one.
     pub fn save_ron(&self, path: &Path) -> Result<(), SessionError> {
-        let text = self.to_ron_string().map_err(|e| SessionError::Serialize {
+        let text = self.to_ron_string().map_err(|source| SessionError::Serialize {
             path: path.to_path_buf(),
             format: "RON",
-            message: e.to_string(),
+            source,
         })?;
         write_atomic(path, text.as_bytes())?;
         Ok(())
@@ -88,7 +105,7 @@ impl Session {
             if source.kind() == std::io::ErrorKind::NotFound {
                 SessionError::Missing { path: path.to_path_buf() }
             } else {
-                SessionError::Read { path: path.to_path_buf(), reason: source }
+                SessionError::Read { path: path.to_path_buf(), source }
             }
         })?;
         Self::parse(&text, format, path)
@@ -96,12 +113,11 @@ impl Session {
 
     fn parse(text: &str, format: StoredFormat, path: &Path) -> Result<Session, SessionError> {
         let parsed = match format {
-            StoredFormat::Ron => {
-                ron::from_str::<Session>(text).map_err(|e| (e.position.line, e.position.col, e.code.to_string()))
-            }
-            StoredFormat::Json => {
-                serde_json::from_str::<Session>(text).map_err(|e| (e.line(), e.column(), e.to_string()))
-            }
+            StoredFormat::Ron => ron::from_str::<Session>(text).map_err(|e| {
+                (e.position.line, e.position.col, Box::new(e.code) as Box<dyn std::error::Error + Send + Sync>)
+            }),
+            StoredFormat::Json => serde_json::from_str::<Session>(text)
+                .map_err(|e| (e.line(), e.column(), Box::new(e) as Box<dyn std::error::Error + Send + Sync>)),
         };
         let newer = |found: u64| SessionError::NewerVersion {
             path: path.to_path_buf(),
@@ -113,7 +129,7 @@ impl Session {
                 Err(newer(u64::from(session.format_version)))
             }
             Ok(session) => Ok(session),
-            Err((line, column, message)) => {
+            Err((line, column, source)) => {
                 // A newer format may fail to parse for reasons that would only
                 // confuse ("unknown variant…"): say what really happened.
                 match probe_version(text, format) {
@@ -123,7 +139,7 @@ impl Session {
                         format: format.name(),
                         line,
                         column,
-                        message,
+                        source,
                     }),
                 }
             }

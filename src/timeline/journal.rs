@@ -31,12 +31,34 @@ pub enum JournalEntry {
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("journal {path}: {reason}")]
-    Io { path: PathBuf, reason: std::io::Error },
-    #[error("journal {path}: cannot serialise an entry: {message}")]
-    Serialize { path: PathBuf, message: String },
+    #[error("journal {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("journal {path}: cannot serialise an entry")]
+    Serialize {
+        path: PathBuf,
+        #[source]
+        source: ron::Error,
+    },
     #[error("journal {path}: line 1 is not the start of a session ({problem})")]
     NoStart { path: PathBuf, problem: String },
+    #[error("journal {path}: line 1 is not the start of a session")]
+    StartUnreadable {
+        path: PathBuf,
+        #[source]
+        source: ron::error::SpannedError,
+    },
+}
+
+impl JournalError {
+    /// The message with its causes ("journal …: No space left on device"),
+    /// for the autosave thread's answers, which travel as text.
+    fn chain(self) -> String {
+        format!("{:#}", anyhow::Error::new(self))
+    }
 }
 
 /// Appends entries to a journal file.
@@ -49,7 +71,7 @@ impl JournalWriter {
     /// Creates the journal (failing if one is already there) with the
     /// session's starting state as its first line.
     pub fn create(path: &Path, start: &Session) -> Result<Self, JournalError> {
-        let io = |reason| JournalError::Io { path: path.to_path_buf(), reason };
+        let io = |source| JournalError::Io { path: path.to_path_buf(), source };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
@@ -69,16 +91,16 @@ impl JournalWriter {
 
     /// Buffers one entry; `sync` puts it on disk.
     pub fn append(&mut self, entry: &JournalEntry) -> Result<(), JournalError> {
-        let line = ron::to_string(entry)
-            .map_err(|e| JournalError::Serialize { path: self.path.clone(), message: e.to_string() })?;
-        let io = |reason| JournalError::Io { path: self.path.clone(), reason };
+        let line =
+            ron::to_string(entry).map_err(|source| JournalError::Serialize { path: self.path.clone(), source })?;
+        let io = |source| JournalError::Io { path: self.path.clone(), source };
         self.file.write_all(line.as_bytes()).map_err(io)?;
         self.file.write_all(b"\n").map_err(io)
     }
 
     /// Flushes and waits until the data is on disk.
     pub fn sync(&mut self) -> Result<(), JournalError> {
-        let io = |reason| JournalError::Io { path: self.path.clone(), reason };
+        let io = |source| JournalError::Io { path: self.path.clone(), source };
         self.file.flush().map_err(io)?;
         self.file.get_ref().sync_data().map_err(io)
     }
@@ -97,7 +119,7 @@ pub struct Recovered {
 
 /// Rebuilds the session a journal records, up to its last readable line.
 pub fn replay(path: &Path) -> Result<Recovered, JournalError> {
-    let io = |reason| JournalError::Io { path: path.to_path_buf(), reason };
+    let io = |source| JournalError::Io { path: path.to_path_buf(), source };
     let reader = BufReader::new(File::open(path).map_err(io)?);
     let mut lines = reader.lines();
     let first = match lines.next() {
@@ -109,7 +131,7 @@ pub fn replay(path: &Path) -> Result<Recovered, JournalError> {
         Ok(_) => {
             return Err(JournalError::NoStart { path: path.to_path_buf(), problem: "another entry comes first".into() })
         }
-        Err(e) => return Err(JournalError::NoStart { path: path.to_path_buf(), problem: e.to_string() }),
+        Err(source) => return Err(JournalError::StartUnreadable { path: path.to_path_buf(), source }),
     };
     let mut entries = 1;
     let mut stopped_at = None;
@@ -189,7 +211,7 @@ impl Autosave {
                         // Said once: a full disk would otherwise repeat it
                         // every period.
                         if !*failed {
-                            let _ = error_tx.try_send(e.to_string());
+                            let _ = error_tx.try_send(e.chain());
                         }
                         *failed = true;
                     }
@@ -209,7 +231,7 @@ impl Autosave {
                         }
                         Ok(AutosaveMessage::Flush(answer)) => {
                             let result = write_pending(&mut writer, &mut pending).and_then(|()| writer.sync());
-                            let _ = answer.send(result.map_err(|e| e.to_string()));
+                            let _ = answer.send(result.map_err(JournalError::chain));
                             last_sync = Instant::now();
                         }
                         Err(RecvTimeoutError::Timeout) => {}
@@ -226,7 +248,7 @@ impl Autosave {
                     }
                 }
             })
-            .map_err(|reason| JournalError::Io { path: path.to_path_buf(), reason })?;
+            .map_err(|source| JournalError::Io { path: path.to_path_buf(), source })?;
         Ok(Self { messages, errors, path: path.to_path_buf(), thread: Some(thread) })
     }
 
@@ -260,7 +282,7 @@ impl Autosave {
     /// has been saved for good.
     pub fn finish_and_remove(mut self) -> Result<(), JournalError> {
         self.stop();
-        std::fs::remove_file(&self.path).map_err(|reason| JournalError::Io { path: self.path.clone(), reason })
+        std::fs::remove_file(&self.path).map_err(|source| JournalError::Io { path: self.path.clone(), source })
     }
 
     fn stop(&mut self) {

@@ -1,14 +1,17 @@
 //! Frames for the playhead: a decoder thread owns its own `VideoCapture`
-//! (separate from the analysis, which reads the file front to back) and
+//! (separate from the analysis, which reads the file front to back, but
+//! opened the same way, by `capture::open_video_capture`) and
 //! decodes whatever frame the UI asks for last. Stepping forward reads on;
 //! a jump seeks. The UI never waits: it shows the latest frame that came back.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use opencv::core::{Mat, MatTraitConst, MatTraitConstManual};
 use opencv::imgproc;
-use opencv::videoio::{self, VideoCapture, VideoCaptureTrait, VideoCaptureTraitConst};
+use opencv::videoio::{self, VideoCapture, VideoCaptureTrait};
+
+use crate::capture::{open_video_capture, CaptureError};
 
 /// Jumps forward up to this many frames are read through rather than
 /// sought: reading a few frames is faster than a seek to the previous
@@ -28,20 +31,15 @@ pub struct FrameDecoder {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlaybackError {
-    #[error("{path}: cannot be opened for playback ({reason})")]
-    Open { path: PathBuf, reason: String },
-    #[error("cannot start the playback thread: {0}")]
+    #[error(transparent)]
+    Open(#[from] CaptureError),
+    #[error("cannot start the playback thread")]
     Thread(#[from] std::io::Error),
 }
 
 impl FrameDecoder {
     pub fn open(path: &Path, wake: impl Fn() + Send + 'static) -> Result<Self, PlaybackError> {
-        let open_err = |reason: String| PlaybackError::Open { path: path.to_path_buf(), reason };
-        let name = path.to_str().ok_or_else(|| open_err("the path is not valid UTF-8".into()))?;
-        let capture = VideoCapture::from_file(name, videoio::CAP_ANY).map_err(|e| open_err(e.message))?;
-        if !capture.is_opened().map_err(|e| open_err(e.message))? {
-            return Err(open_err("OpenCV cannot open it".into()));
-        }
+        let capture = open_video_capture(path)?;
         let (requests, request_rx) = unbounded::<u64>();
         // Two in flight: the UI shows one while the next decodes.
         let (frame_tx, frames) = bounded(2);

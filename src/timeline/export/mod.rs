@@ -114,8 +114,13 @@ impl std::str::FromStr for ExportFormat {
 pub enum ExportError {
     #[error("unknown export format {entry:?} in {list:?} (known: csv, intervals, json, ron, eaf, video, all)")]
     UnknownFormat { entry: String, list: String },
-    #[error("{path}: cannot serialise the session as {format}: {message}")]
-    Serialize { path: PathBuf, format: &'static str, message: String },
+    #[error("{path}: cannot serialise the session as {format}")]
+    Serialize {
+        path: PathBuf,
+        format: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error(transparent)]
@@ -125,6 +130,12 @@ pub enum ExportError {
     Source { path: PathBuf, problem: String },
     #[error("{path}: {problem}")]
     Video { path: PathBuf, problem: String },
+    #[error("{path}: OpenCV")]
+    VideoOpenCv {
+        path: PathBuf,
+        #[source]
+        source: opencv::Error,
+    },
 }
 
 /// Where `format` is written for `stem` in `out_dir`.

@@ -9,7 +9,7 @@ pub(crate) fn json_string(session: &Session, path: &Path) -> Result<String, Expo
     let mut text = serde_json::to_string_pretty(session).map_err(|e| ExportError::Serialize {
         path: path.to_path_buf(),
         format: "JSON",
-        message: e.to_string(),
+        source: Box::new(e),
     })?;
     text.push('\n');
     Ok(text)

@@ -9,6 +9,6 @@ pub(crate) fn ron_string(session: &Session, path: &Path) -> Result<String, Expor
     session.to_ron_string().map_err(|e| ExportError::Serialize {
         path: path.to_path_buf(),
         format: "RON",
-        message: e.to_string(),
+        source: Box::new(e),
     })
 }

@@ -39,7 +39,7 @@ pub fn write_annotated_video(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), ExportError> {
     let video_err = |problem: String| ExportError::Video { path: path.to_path_buf(), problem };
-    let fourcc = fourcc_for(path).map_err(video_err)?;
+    let fourcc = fourcc_for(path)?;
     let source_path = PathBuf::from(&session.source.path);
     let source_err = |problem: String| ExportError::Source { path: source_path.clone(), problem };
     if session.source.path.is_empty() {
@@ -69,7 +69,7 @@ pub fn write_annotated_video(
     let overlays = Overlays::new(session, height);
 
     let result = write_atomic_with(path, |tmp: &Path| -> Result<(), ExportError> {
-        let tmp_err = |e: opencv::Error| ExportError::Video { path: path.to_path_buf(), problem: e.message };
+        let tmp_err = |source| ExportError::VideoOpenCv { path: path.to_path_buf(), source };
         let tmp_name = tmp.to_str().ok_or_else(|| video_err("the path is not valid UTF-8".into()))?;
         let mut writer = VideoWriter::new(tmp_name, fourcc, fps, Size::new(width, height), true).map_err(tmp_err)?;
         if !writer.is_opened().map_err(tmp_err)? {
@@ -123,14 +123,20 @@ fn expected_frames(session: &Session) -> u64 {
     }
 }
 
-fn fourcc_for(path: &Path) -> Result<i32, String> {
+fn fourcc_for(path: &Path) -> Result<i32, ExportError> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
     let code = match ext.as_str() {
         "mp4" | "m4v" | "mov" | "mkv" => ['m', 'p', '4', 'v'],
         "avi" => ['M', 'J', 'P', 'G'],
-        _ => return Err(format!("unsupported video extension {ext:?} (use .mp4 or .avi)")),
+        _ => {
+            return Err(ExportError::Video {
+                path: path.to_path_buf(),
+                problem: format!("unsupported video extension {ext:?} (use .mp4 or .avi)"),
+            })
+        }
     };
-    VideoWriter::fourcc(code[0], code[1], code[2], code[3]).map_err(|e| e.message)
+    VideoWriter::fourcc(code[0], code[1], code[2], code[3])
+        .map_err(|source| ExportError::VideoOpenCv { path: path.to_path_buf(), source })
 }
 
 /// What to draw, prepared once: events by face, and text sizes for the
