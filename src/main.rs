@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use glimpse::bench;
 use glimpse::bench::model::ModelBench;
-use glimpse::device::{announce, describe, select_device, DeviceChoice};
+use glimpse::device::{describe, ChosenDevice, DeviceChoice};
 use glimpse::io::write_atomic;
 use glimpse::model::{EpirConfig, EpirModel};
 use glimpse::pipeline::{AnalysisOptions, DetectorKind};
@@ -380,23 +380,22 @@ fn keep_the_heap_flat() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let command = match cli.command {
-        // The app picks its device from its own settings, per analysis.
-        None => return run_app(AppArgs { weights: DEFAULT_WEIGHTS.into(), ..AppArgs::default() }, cli.device),
-        Some(Command::App(args)) => return run_app(args, cli.device),
-        // The live worker picks and prints its device itself.
-        Some(Command::Live(args)) => return live_cmd::run_live(args, cli.device),
-        Some(Command::Recover { target }) => return live_cmd::run_recover(target.as_deref()),
-        Some(Command::Cameras) => return live_cmd::run_cameras(),
-        Some(command) => command,
-    };
-    let device = select_device(cli.device.unwrap_or_default())?;
-    eprintln!("device: {}", announce(cli.device.unwrap_or_default(), device));
+    let command =
+        cli.command.unwrap_or_else(|| Command::App(AppArgs { weights: DEFAULT_WEIGHTS.into(), ..AppArgs::default() }));
+    match &command {
+        Command::Recover { target } => return live_cmd::run_recover(target.as_deref()),
+        Command::Cameras => return live_cmd::run_cameras(),
+        _ => {}
+    }
+    let chosen =
+        choose_device(cli.device, matches!(command, Command::App(_) | Command::Bench(BenchCommand::Ui { .. })))?;
+    eprintln!("device: {}", chosen.line);
+    let device = chosen.device;
     match command {
-        Command::App(args) => run_app(args, cli.device),
-        Command::Live(args) => live_cmd::run_live(args, cli.device),
-        Command::Recover { target } => live_cmd::run_recover(target.as_deref()),
-        Command::Cameras => live_cmd::run_cameras(),
+        // Answered above: they need no device.
+        Command::Recover { .. } | Command::Cameras => Ok(()),
+        Command::App(args) => run_app(args, chosen),
+        Command::Live(args) => live_cmd::run_live(args, device),
         Command::Train(args) => run_train(args, device),
         Command::Eval { weights, data, out } => run_eval(&weights, &data, out.as_deref(), device),
         Command::Bench(BenchCommand::Model { weights, config, test_time_mirror, runs, out }) => {
@@ -408,14 +407,28 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", bench::pipeline::table(&result));
             write_json(&out, &result)
         }
-        Command::Bench(BenchCommand::Ui { clip, out, weights }) => run_bench_ui(clip, out, weights, cli.device),
+        Command::Bench(BenchCommand::Ui { clip, out, weights }) => run_bench_ui(clip, out, weights, chosen),
         Command::Analyze(args) => analyze_cmd::run(args, device),
         Command::EvalSpotting(args) => analyze_cmd::eval_spotting(args, device),
         Command::Synth(args) => run_synth(args),
     }
 }
 
-fn run_app(args: AppArgs, device: Option<DeviceChoice>) -> Result<()> {
+/// The one choice of device in the binary. The window's default is the
+/// device in its settings, and a device it cannot have is said in the
+/// window, which runs on the CPU, rather than keeping it from opening.
+fn choose_device(flag: Option<DeviceChoice>, window: bool) -> Result<ChosenDevice> {
+    if !window {
+        return Ok(ChosenDevice::choose(flag.unwrap_or_default(), flag)?);
+    }
+    let choice = flag.unwrap_or_else(|| {
+        glimpse::ui::settings::settings_path()
+            .map_or_else(DeviceChoice::default, |path| glimpse::ui::settings::load_settings(&path).settings.device)
+    });
+    Ok(ChosenDevice::choose(choice, flag).unwrap_or_else(|e| ChosenDevice::cpu_because(&e, flag)))
+}
+
+fn run_app(args: AppArgs, device: ChosenDevice) -> Result<()> {
     let launch = glimpse::ui::AppLaunch {
         device,
         video: args.video,
@@ -433,7 +446,7 @@ fn run_app(args: AppArgs, device: Option<DeviceChoice>) -> Result<()> {
     Ok(())
 }
 
-fn run_bench_ui(clip: PathBuf, out: PathBuf, weights: PathBuf, device: Option<DeviceChoice>) -> Result<()> {
+fn run_bench_ui(clip: PathBuf, out: PathBuf, weights: PathBuf, device: ChosenDevice) -> Result<()> {
     if !clip.is_file() {
         bail!("{}: no such file", clip.display());
     }
