@@ -88,13 +88,17 @@ pub struct ChosenDevice {
 }
 
 impl ChosenDevice {
-    pub fn choose(choice: DeviceChoice, flag: Option<DeviceChoice>) -> Result<Self, DeviceError> {
+    /// Selects `choice` and sets libtorch's threads for `usage` before
+    /// saying so, so the line tells what the runs will use.
+    pub fn choose(choice: DeviceChoice, flag: Option<DeviceChoice>, usage: ThreadUse) -> Result<Self, DeviceError> {
         let device = select_device(choice)?;
+        configure_threads(device, usage);
         Ok(Self { device, line: announce(choice, device), flag, problem: None })
     }
 
     /// The CPU, when the choice failed with `problem`.
-    pub fn cpu_because(problem: &DeviceError, flag: Option<DeviceChoice>) -> Self {
+    pub fn cpu_because(problem: &DeviceError, flag: Option<DeviceChoice>, usage: ThreadUse) -> Self {
+        configure_threads(Device::Cpu, usage);
         Self { device: Device::Cpu, line: describe(Device::Cpu), flag, problem: Some(problem.to_string()) }
     }
 }

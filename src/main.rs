@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use glimpse::bench;
 use glimpse::bench::model::ModelBench;
-use glimpse::device::{describe, ChosenDevice, DeviceChoice};
+use glimpse::device::{describe, ChosenDevice, DeviceChoice, ThreadUse};
 use glimpse::io::write_atomic;
 use glimpse::model::{EpirConfig, EpirModel};
 use glimpse::pipeline::{AnalysisOptions, DetectorKind};
@@ -387,8 +387,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Cameras => return live_cmd::run_cameras(),
         _ => {}
     }
-    let chosen =
-        choose_device(cli.device, matches!(command, Command::App(_) | Command::Bench(BenchCommand::Ui { .. })))?;
+    let window = matches!(command, Command::App(_) | Command::Bench(BenchCommand::Ui { .. }));
+    // Where libtorch serves only analysis runs, the line says the threads they use.
+    let usage = if window || matches!(command, Command::Live(_)) { ThreadUse::Pipeline } else { ThreadUse::Default };
+    let chosen = choose_device(cli.device, window, usage)?;
     eprintln!("device: {}", chosen.line);
     let device = chosen.device;
     match command {
@@ -417,15 +419,15 @@ fn run(cli: Cli) -> Result<()> {
 /// The one choice of device in the binary. The window's default is the
 /// device in its settings, and a device it cannot have is said in the
 /// window, which runs on the CPU, rather than keeping it from opening.
-fn choose_device(flag: Option<DeviceChoice>, window: bool) -> Result<ChosenDevice> {
+fn choose_device(flag: Option<DeviceChoice>, window: bool, usage: ThreadUse) -> Result<ChosenDevice> {
     if !window {
-        return Ok(ChosenDevice::choose(flag.unwrap_or_default(), flag)?);
+        return Ok(ChosenDevice::choose(flag.unwrap_or_default(), flag, usage)?);
     }
     let choice = flag.unwrap_or_else(|| {
         glimpse::ui::settings::settings_path()
             .map_or_else(DeviceChoice::default, |path| glimpse::ui::settings::load_settings(&path).settings.device)
     });
-    Ok(ChosenDevice::choose(choice, flag).unwrap_or_else(|e| ChosenDevice::cpu_because(&e, flag)))
+    Ok(ChosenDevice::choose(choice, flag, usage).unwrap_or_else(|e| ChosenDevice::cpu_because(&e, flag, usage)))
 }
 
 fn run_app(args: AppArgs, device: ChosenDevice) -> Result<()> {

@@ -20,7 +20,7 @@ use super::session_panels::{events_panel, timeline_panel};
 use super::settings::{load_settings, save_settings, settings_path, Settings, Theme};
 use super::status::{status_ui, Status};
 use super::AppLaunch;
-use crate::device::{ChosenDevice, DeviceChoice};
+use crate::device::{ChosenDevice, DeviceChoice, ThreadUse};
 use crate::pipeline::live::{session_name_now, LiveSettings, LiveStats};
 use crate::pipeline::{AnalysisOptions, AnalysisRun, RunCommand, RunSource};
 use crate::timeline::Session;
@@ -325,7 +325,7 @@ impl GlimpseApp {
             return;
         }
         self.device_setting = self.settings.device;
-        match ChosenDevice::choose(self.settings.device, None) {
+        match ChosenDevice::choose(self.settings.device, None, ThreadUse::Pipeline) {
             Ok(chosen) => self.device = chosen,
             Err(e) => self.notices.error(format!("{e}; still on {}", self.device.line)),
         }
