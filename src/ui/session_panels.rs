@@ -72,3 +72,99 @@ pub fn timeline_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode) {
         review.jump(Some(session), frame_at_time(t, fps, count));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use egui_kittest::kittest::Queryable;
+    use egui_kittest::Harness;
+
+    use super::*;
+    use crate::pipeline::live::{open_paced_file, LiveSettings};
+    use crate::pipeline::{AnalysisOptions, AnalysisRun, RunCommand, RunSource};
+    use crate::timeline::journal::replay;
+    use crate::timeline::{ReviewStatus, Session};
+    use crate::ui::live::LiveView;
+    use crate::ui::live_session::LiveEnded;
+    use crate::ui::notices::Notices;
+
+    struct State {
+        doc: Document,
+        mode: Mode,
+        notices: Notices,
+        ended: Option<LiveEnded>,
+    }
+
+    fn step_until(harness: &mut Harness<'_, State>, done: impl Fn(&State) -> bool, what: &str) {
+        let started = Instant::now();
+        while !done(harness.state()) {
+            assert!(started.elapsed() < Duration::from_secs(60), "{what}");
+            std::thread::sleep(Duration::from_millis(20));
+            harness.step();
+        }
+    }
+
+    /// The reviewer confirms an event in the event list while a live
+    /// session runs: the window journals the verdict at once, and the
+    /// session it saves at the end has it.
+    #[test]
+    fn a_review_in_the_event_list_during_a_live_session_is_journalled_and_saved() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = crate::io::scratch_dir("ui-live-review");
+        let settings = LiveSettings {
+            out_dir: dir.clone(),
+            name: "reviewed".into(),
+            record: false,
+            autosave_every: Duration::from_millis(500),
+        };
+        let journal = settings.paths().journal;
+        let options =
+            AnalysisOptions { weights: root.join("weights/epir-megc2019.safetensors"), ..AnalysisOptions::default() };
+        let open = open_paced_file(root.join("assets/demo/astronaut-demo.mp4"));
+        let run = AnalysisRun::start(RunSource::Live { open, settings }, options, tch::Device::Cpu, || {})
+            .expect("worker starts");
+        let state = State {
+            doc: Document::default(),
+            mode: Mode::Live(LiveView::new(Some(run), "demo".into())),
+            notices: Notices::default(),
+            ended: None,
+        };
+        let mut harness = Harness::builder().with_size(egui::vec2(1100.0, 400.0)).build_ui_state(
+            |ui, state: &mut State| {
+                let ctx = ui.ctx().clone();
+                if let Mode::Live(live) = &mut state.mode {
+                    if let Some(ended) = live.poll(&ctx, &mut state.doc, &mut state.notices) {
+                        state.ended = Some(ended);
+                    }
+                }
+                events_panel(ui, &mut state.doc, &mut state.mode);
+            },
+            state,
+        );
+        let first_event = |state: &State| state.doc.session.as_ref().and_then(|s| s.events.first()).map(|e| e.id);
+        step_until(&mut harness, |state| first_event(state).is_some(), "no event was spotted");
+        harness.step();
+        let id = first_event(harness.state()).expect("an event");
+        let status = |session: &Session| session.events.iter().find(|e| e.id == id).map(|e| e.review.status);
+        harness.get_all_by_label("Confirm").next().expect("a Confirm button").click();
+        harness.run();
+        assert_eq!(harness.state().doc.session.as_ref().and_then(status), Some(ReviewStatus::Confirmed));
+        // In the journal at once: the autosave writes a verdict as it comes.
+        let started = Instant::now();
+        while replay(&journal).ok().and_then(|r| status(&r.session)) != Some(ReviewStatus::Confirmed) {
+            assert!(started.elapsed() < Duration::from_secs(5), "the verdict never reached the journal");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Mode::Live(live) = &harness.state().mode {
+            live.run.as_ref().expect("running").send(RunCommand::Stop);
+        }
+        step_until(&mut harness, |state| state.ended.is_some(), "the session never ended");
+        let ended = harness.state_mut().ended.take().expect("ended");
+        let saved = ended.saved.expect("a save").expect("saved");
+        assert_eq!(status(&Session::load(&saved).expect("loads")), Some(ReviewStatus::Confirmed));
+        assert!(!journal.exists(), "the journal goes once the session is saved");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}
