@@ -104,16 +104,16 @@ impl LiveView {
                 RunMessage::Warning(warning) => notices.error(warning),
                 RunMessage::Finished(finished) => {
                     let finished = *finished;
-                    return self.save(finished.session, finished.live, None, ctx, notices);
+                    return self.save(finished.session, finished.live, None, ctx);
                 }
                 RunMessage::Failed { error, session, live } => {
                     let failure = Some(error.to_string());
                     return match session {
-                        Some(session) => self.save(*session, live, failure, ctx, notices),
+                        Some(session) => self.save(*session, live, failure, ctx),
                         None => Some(self.ended(None, None, None, failure)),
                     };
                 }
-                RunMessage::Cancelled { session } => return self.save(*session, None, None, ctx, notices),
+                RunMessage::Cancelled { session } => return self.save(*session, None, None, ctx),
             }
         }
         None
@@ -126,12 +126,12 @@ impl LiveView {
         end: Option<LiveEnd>,
         failure: Option<String>,
         ctx: &egui::Context,
-        notices: &mut Notices,
     ) -> Option<LiveEnded> {
         self.run = None;
         self.stopping = true;
         let Some(end) = end else { return Some(self.ended(Some(session), None, None, failure)) };
         let reviews = std::mem::take(&mut self.reviews);
+        let failed = failure.clone();
         let (sender, receiver) = crossbeam_channel::bounded(1);
         let ctx = ctx.clone();
         let spawned = std::thread::Builder::new().name("glimpse-live-save".into()).spawn(move || {
@@ -142,11 +142,14 @@ impl LiveView {
             ctx.request_repaint();
         });
         match spawned {
-            Ok(_) => self.saving = Some(receiver),
-            // The journal is kept: the next start offers to recover it.
-            Err(e) => notices.error(format!("cannot start saving the live session: {e}")),
+            Ok(_) => {
+                self.saving = Some(receiver);
+                None
+            }
+            // The window keeps its copy, and the journal (dropped with the
+            // thread's work) is kept: the next start offers to recover it.
+            Err(e) => Some(self.ended(None, Some(Err(format!("cannot start saving: {e}"))), None, failed)),
         }
-        None
     }
 
     fn saved(&mut self, saved: Saved, notices: &mut Notices) -> LiveEnded {
