@@ -167,8 +167,11 @@ impl LiveView {
             }
             Err(e) => Err(e.to_string()),
         };
-        // A failed session was saved quietly, as before it failed.
-        let saved = failure.is_none().then_some(saved);
+        // A failed session is saved quietly and reviewed without its recording.
+        let (saved, recording) = match failure {
+            None => (Some(saved), recording),
+            Some(_) => (None, None),
+        };
         LiveEnded { unsaved_reviews, ..self.ended(Some(session), saved, recording, failure) }
     }
 
