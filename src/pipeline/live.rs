@@ -374,43 +374,50 @@ fn preview_of(image: &Mat, index: Option<u64>, captured_at: Instant) -> opencv::
     })
 }
 
+/// Live runs of the demo clip played as a camera, for the tests here, of
+/// the save and of the window.
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
+pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
 
-    use super::*;
-    use crate::capture::{self, Paced, SourceInfo};
-    use crate::pipeline::live_save::{save_live_session, ReviewLog};
+    use super::{LiveSettings, OpenFeed};
     use crate::pipeline::run::{AnalysisRun, RunSource};
-    use crate::timeline::Session;
+    use crate::pipeline::AnalysisOptions;
 
-    #[test]
-    fn session_names_carry_the_utc_date_and_time() {
-        let name = session_name_now();
-        assert!(name.starts_with("live-20") && name.len() == "live-20261123-162005".len(), "{name}");
-    }
-
-    fn demo_clip() -> PathBuf {
+    pub fn demo_clip() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo/astronaut-demo.mp4")
     }
 
-    fn options() -> AnalysisOptions {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        AnalysisOptions { weights: root.join("weights/epir-megc2019.safetensors"), ..Default::default() }
-    }
-
-    fn settings(dir: &Path) -> LiveSettings {
+    /// Recorded into `dir` as `name`, autosaved every half second.
+    pub fn settings(dir: &Path, name: &str) -> LiveSettings {
         LiveSettings {
             out_dir: dir.to_path_buf(),
-            name: "live-test".into(),
+            name: name.into(),
             record: true,
             autosave_every: Duration::from_millis(500),
         }
     }
 
-    fn start(open: OpenFeed, settings: LiveSettings) -> AnalysisRun {
-        AnalysisRun::start(RunSource::Live { open, settings }, options(), tch::Device::Cpu, || {})
-            .expect("worker starts")
+    pub fn start(open: OpenFeed, settings: LiveSettings) -> AnalysisRun {
+        let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors");
+        let options = AnalysisOptions { weights, ..AnalysisOptions::default() };
+        AnalysisRun::start(RunSource::Live { open, settings }, options, tch::Device::Cpu, || {}).expect("worker starts")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{self, Paced, SourceInfo};
+    use crate::pipeline::live_save::{save_live_session, ReviewLog};
+    use crate::timeline::Session;
+    use testing::{demo_clip, settings, start};
+
+    #[test]
+    fn session_names_carry_the_utc_date_and_time() {
+        let name = session_name_now();
+        assert!(name.starts_with("live-20") && name.len() == "live-20261123-162005".len(), "{name}");
     }
 
     /// The demo clip played as a camera: the UI's copy built from the
@@ -420,7 +427,7 @@ mod tests {
     fn a_live_session_streams_records_and_saves() {
         let dir = std::env::temp_dir().join(format!("glimpse-live-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let run = start(open_paced_file(demo_clip()), settings(&dir));
+        let run = start(open_paced_file(demo_clip()), settings(&dir, "live-test"));
         let mut copy = Session::default();
         let (mut previews, mut last_stats) = (0, LiveStats::default());
         let finished = loop {
@@ -464,7 +471,7 @@ mod tests {
         assert!(end.paths.journal.exists(), "the journal stays until the consumer has saved");
         let saved = save_live_session(&mut session, &end.paths, end.autosave, &ReviewLog::default()).expect("saved");
         assert_eq!(Session::load(&saved.path).expect("loads").frames.len() as u64, frames);
-        assert!(!settings(&dir).paths().journal.exists(), "the journal is removed after a clean save");
+        assert!(!settings(&dir, "live-test").paths().journal.exists(), "the journal is removed after a clean save");
         assert!(!session.events.is_empty(), "the demo clip's micro-expressions are spotted live");
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
@@ -507,7 +514,7 @@ mod tests {
             let inner = Paced::new(capture::open(&clip, None)?);
             Ok(Box::new(Unplugged { inner, left: first.then_some(60) }) as Box<dyn FrameProducer>)
         });
-        let run = start(open, LiveSettings { record: false, ..settings(&dir) });
+        let run = start(open, LiveSettings { record: false, ..settings(&dir, "live-test") });
         let (mut lost, mut frames_when_lost, mut frames) = (None, 0, 0);
         let session = loop {
             match run.messages.recv_timeout(Duration::from_secs(60)).expect("a message") {

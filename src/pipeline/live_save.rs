@@ -153,9 +153,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::pipeline::live::testing::{demo_clip, settings, start};
     use crate::pipeline::live::{open_paced_file, LiveSettings};
-    use crate::pipeline::run::{AnalysisRun, RunCommand, RunSource};
-    use crate::pipeline::AnalysisOptions;
+    use crate::pipeline::run::RunCommand;
     use crate::timeline::journal::replay;
     use crate::timeline::ReviewStatus;
 
@@ -164,20 +164,10 @@ mod tests {
     /// session, and the worker never had it.
     #[test]
     fn a_review_made_during_a_live_session_is_journalled_and_saved_without_the_worker() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let dir = crate::io::scratch_dir("live-review");
-        let settings = LiveSettings {
-            out_dir: dir.clone(),
-            name: "reviewed".into(),
-            record: false,
-            autosave_every: Duration::from_millis(500),
-        };
+        let settings = LiveSettings { record: false, ..settings(&dir, "reviewed") };
         let journal = settings.paths().journal;
-        let open = open_paced_file(root.join("assets/demo/astronaut-demo.mp4"));
-        let options =
-            AnalysisOptions { weights: root.join("weights/epir-megc2019.safetensors"), ..AnalysisOptions::default() };
-        let run = AnalysisRun::start(RunSource::Live { open, settings }, options, tch::Device::Cpu, || {})
-            .expect("worker starts");
+        let run = start(open_paced_file(demo_clip()), settings);
         let verdict = Review { status: ReviewStatus::Confirmed, relabelled_class: Some(2), note: "seen live".into() };
         let (mut shown, mut reviews, mut reviewed) = (Session::default(), ReviewLog::default(), None);
         let finished = loop {

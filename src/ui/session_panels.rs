@@ -75,15 +75,15 @@ pub fn timeline_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
     use std::time::{Duration, Instant};
 
     use egui_kittest::kittest::Queryable;
     use egui_kittest::Harness;
 
     use super::*;
+    use crate::pipeline::live::testing::{demo_clip, settings, start};
     use crate::pipeline::live::{open_paced_file, LiveSettings};
-    use crate::pipeline::{AnalysisOptions, AnalysisRun, RunCommand, RunSource};
+    use crate::pipeline::RunCommand;
     use crate::timeline::journal::replay;
     use crate::timeline::{ReviewStatus, Session};
     use crate::ui::live::LiveView;
@@ -111,20 +111,10 @@ mod tests {
     /// session it saves at the end has it.
     #[test]
     fn a_review_in_the_event_list_during_a_live_session_is_journalled_and_saved() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let dir = crate::io::scratch_dir("ui-live-review");
-        let settings = LiveSettings {
-            out_dir: dir.clone(),
-            name: "reviewed".into(),
-            record: false,
-            autosave_every: Duration::from_millis(500),
-        };
+        let settings = LiveSettings { record: false, ..settings(&dir, "reviewed") };
         let journal = settings.paths().journal;
-        let options =
-            AnalysisOptions { weights: root.join("weights/epir-megc2019.safetensors"), ..AnalysisOptions::default() };
-        let open = open_paced_file(root.join("assets/demo/astronaut-demo.mp4"));
-        let run = AnalysisRun::start(RunSource::Live { open, settings }, options, tch::Device::Cpu, || {})
-            .expect("worker starts");
+        let run = start(open_paced_file(demo_clip()), settings);
         let state = State {
             doc: Document::default(),
             mode: Mode::Live(LiveView::new(Some(run), "demo".into())),
