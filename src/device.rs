@@ -74,6 +74,42 @@ pub fn announce(choice: DeviceChoice, device: Device) -> String {
     }
 }
 
+/// The device chosen at start-up, and what was said about it.
+#[derive(Clone, Debug)]
+pub struct ChosenDevice {
+    pub device: Device,
+    /// The line every command prints (`announce`).
+    pub line: String,
+    /// `--device` on the command line, when given: the app's settings do
+    /// not change the device that run.
+    pub flag: Option<DeviceChoice>,
+    /// Why the device asked for could not be had (the CPU runs instead).
+    pub problem: Option<String>,
+}
+
+impl ChosenDevice {
+    /// Selects `choice` and sets libtorch's threads for `usage` before
+    /// saying so, so the line tells what the runs will use.
+    pub fn choose(choice: DeviceChoice, flag: Option<DeviceChoice>, usage: ThreadUse) -> Result<Self, DeviceError> {
+        let device = select_device(choice)?;
+        configure_threads(device, usage);
+        Ok(Self { device, line: announce(choice, device), flag, problem: None })
+    }
+
+    /// The CPU, when the choice failed with `problem`.
+    pub fn cpu_because(problem: &DeviceError, flag: Option<DeviceChoice>, usage: ThreadUse) -> Self {
+        configure_threads(Device::Cpu, usage);
+        Self { device: Device::Cpu, line: describe(Device::Cpu), flag, problem: Some(problem.to_string()) }
+    }
+}
+
+impl Default for ChosenDevice {
+    /// The CPU, with nothing asked.
+    fn default() -> Self {
+        Self { device: Device::Cpu, line: describe(Device::Cpu), flag: None, problem: None }
+    }
+}
+
 /// Who uses libtorch in this process, which decides its intra-op threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ThreadUse {

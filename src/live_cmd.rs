@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use glimpse::capture::{list_cameras, CameraRequest};
-use glimpse::device::DeviceChoice;
 use glimpse::pipeline::live::{
-    default_live_dir, open_camera, open_paced_file, recover_session, session_name_now, LiveCommand, LiveConfig,
-    LiveJob, LiveMessage, OpenFeed,
+    default_live_dir, open_camera, open_paced_file, session_name_now, LiveSettings, OpenFeed,
 };
+use glimpse::pipeline::live_save::{recover_session, save_live_session, ReviewLog};
+use glimpse::pipeline::{AnalysisRun, RunCommand, RunMessage, RunSource};
 use glimpse::timeline::journal::unfinished_journals;
 
 use super::PipelineArgs;
@@ -58,7 +58,7 @@ extern "C" fn request_stop(_: libc::c_int) {
     STOP_REQUESTED.store(true, Ordering::Relaxed);
 }
 
-pub fn run_live(args: LiveArgs, device: Option<DeviceChoice>) -> Result<()> {
+pub fn run_live(args: LiveArgs, device: tch::Device) -> Result<()> {
     let options = args.pipeline.options()?;
     if !(args.autosave_every > 0.0 && args.autosave_every.is_finite()) {
         bail!("--autosave-every must be a positive number of seconds");
@@ -81,9 +81,7 @@ pub fn run_live(args: LiveArgs, device: Option<DeviceChoice>) -> Result<()> {
             open_camera(request)
         }
     };
-    let config = LiveConfig {
-        options,
-        device: device.unwrap_or_default(),
+    let settings = LiveSettings {
         out_dir,
         name: args.name.clone().unwrap_or_else(session_name_now),
         record: !args.no_record,
@@ -94,7 +92,8 @@ pub fn run_live(args: LiveArgs, device: Option<DeviceChoice>) -> Result<()> {
         libc::signal(libc::SIGINT, request_stop as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, request_stop as *const () as libc::sighandler_t);
     }
-    let job = LiveJob::start(open, config, || {}).context("cannot start the live worker")?;
+    let run = AnalysisRun::start(RunSource::Live { open, settings }, options, device, || {})
+        .context("cannot start the live worker")?;
     let started = Instant::now();
     let (mut stop_sent, mut last_status, mut reported) = (false, Instant::now(), 0usize);
     let mut events_seen = glimpse::timeline::Session::default();
@@ -102,14 +101,13 @@ pub fn run_live(args: LiveArgs, device: Option<DeviceChoice>) -> Result<()> {
         let due = args.seconds.is_some_and(|s| started.elapsed().as_secs_f64() >= s);
         if !stop_sent && (due || STOP_REQUESTED.load(Ordering::Relaxed)) {
             eprintln!("stopping…");
-            job.send(LiveCommand::Stop);
+            run.send(RunCommand::Stop);
             stop_sent = true;
         }
-        let Ok(message) = job.messages.recv_timeout(Duration::from_millis(100)) else { continue };
+        let Ok(message) = run.messages.recv_timeout(Duration::from_millis(100)) else { continue };
         match message {
-            LiveMessage::Started { device, info, paths, session } => {
+            RunMessage::Started { info, live, session } => {
                 events_seen = *session;
-                eprintln!("device: {device}");
                 eprintln!(
                     "source: {} ({}×{}, {:.1} fps declared)",
                     info.path.display(),
@@ -117,12 +115,14 @@ pub fn run_live(args: LiveArgs, device: Option<DeviceChoice>) -> Result<()> {
                     info.height,
                     info.nominal_fps
                 );
-                eprintln!("autosave: {}", paths.journal.display());
-                if let Some(recording) = &paths.recording {
-                    eprintln!("recording: {}", recording.display());
+                if let Some(paths) = live.map(|l| l.paths) {
+                    eprintln!("autosave: {}", paths.journal.display());
+                    if let Some(recording) = &paths.recording {
+                        eprintln!("recording: {}", recording.display());
+                    }
                 }
             }
-            LiveMessage::Update { delta, stats, .. } => {
+            RunMessage::Update { delta, live, .. } => {
                 events_seen.apply_delta(delta);
                 for event in &events_seen.events[reported..] {
                     println!(
@@ -137,7 +137,7 @@ pub fn run_live(args: LiveArgs, device: Option<DeviceChoice>) -> Result<()> {
                     );
                 }
                 reported = events_seen.events.len();
-                if last_status.elapsed() >= Duration::from_secs(2) {
+                if let Some(stats) = live.map(|l| l.stats).filter(|_| last_status.elapsed() >= Duration::from_secs(2)) {
                     last_status = Instant::now();
                     eprintln!(
                         "{:6.1} s  capture {:5.1} fps  analysed {}  dropped {}  analysis {:.1} ms/frame{}",
@@ -150,31 +150,43 @@ pub fn run_live(args: LiveArgs, device: Option<DeviceChoice>) -> Result<()> {
                     );
                 }
             }
-            LiveMessage::SourceLost { error } => {
+            RunMessage::SourceLost { error } => {
                 eprintln!("source lost: {error}; retrying in 2 s (Ctrl-C stops and saves)");
                 std::thread::sleep(Duration::from_secs(2));
-                job.send(LiveCommand::Retry);
+                run.send(RunCommand::Retry);
             }
-            LiveMessage::SourceBack => eprintln!("source back"),
-            LiveMessage::Warning(warning) => eprintln!("warning: {warning}"),
-            LiveMessage::Stopped { session, saved, recording } => {
+            RunMessage::SourceBack => eprintln!("source back"),
+            RunMessage::Warning(warning) => eprintln!("warning: {warning}"),
+            RunMessage::Finished(finished) => {
+                let mut session = finished.session;
                 println!(
                     "{} frames, {:.1} s, {} events",
                     session.frames.len(),
                     session.source.duration_s,
                     session.events.len()
                 );
-                if let Some(Ok(frames)) = recording {
+                let end = finished.live.context("a live run ended without its files")?;
+                if let Some(Ok(frames)) = end.recording {
                     eprintln!("recorded {frames} frames");
                 }
-                let saved = saved.map_err(anyhow::Error::msg).context("saving the live session")?;
-                eprintln!("wrote {}", saved.display());
+                // No reviewer here: the session is saved as analysed.
+                let saved = save_live_session(&mut session, &end.paths, end.autosave, &ReviewLog::default())
+                    .context("saving the live session")?;
+                if let Some(why) = saved.journal_left {
+                    eprintln!("warning: {why}");
+                }
+                eprintln!("wrote {}", saved.path.display());
                 return Ok(());
             }
-            LiveMessage::Failed { error, session } => {
-                let kept = session.map_or(0, |s| s.frames.len());
+            RunMessage::Failed { error, session, live } => {
+                let kept = session.as_ref().map_or(0, |s| s.frames.len());
+                if let (Some(mut session), Some(end)) = (session, live) {
+                    // What was analysed is saved; the journal stays if that fails.
+                    let _ = save_live_session(&mut session, &end.paths, end.autosave, &ReviewLog::default());
+                }
                 bail!("the live session failed: {error} ({kept} frames analysed were saved)");
             }
+            RunMessage::Cancelled { .. } => bail!("the live session was cancelled"),
         }
     }
 }

@@ -16,7 +16,7 @@ use cli::pipeline_args::{AnalyzeArgs, EvalSpottingArgs, PipelineArgs};
 use cli::{write_json, DEFAULT_WEIGHTS};
 #[cfg(feature = "app")]
 use glimpse::bench;
-use glimpse::device::{announce, select_device, DeviceChoice};
+use glimpse::device::{ChosenDevice, DeviceChoice, ThreadUse};
 
 #[cfg(feature = "app")]
 mod analyze_cmd;
@@ -147,10 +147,13 @@ fn keep_the_heap_flat() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let choice = cli.device.unwrap_or_default();
+    let flag = cli.device;
     let Some(command) = cli.command else {
         #[cfg(feature = "app")]
-        return cli::app::run(AppArgs { weights: DEFAULT_WEIGHTS.into(), ..AppArgs::default() }, cli.device);
+        return cli::app::run(
+            AppArgs { weights: DEFAULT_WEIGHTS.into(), ..AppArgs::default() },
+            cli::app::choose_device(cli.device),
+        );
         #[cfg(not(feature = "app"))]
         {
             use clap::CommandFactory;
@@ -160,28 +163,29 @@ fn run(cli: Cli) -> Result<()> {
     };
     // Each arm runs one command, so the device is chosen (and printed) once.
     match command {
-        Command::Train(args) => cli::train::run(args, chosen_device(choice)?),
-        Command::Eval(args) => cli::eval::run(args, chosen_device(choice)?),
-        Command::Bench(BenchCommand::Model(args)) => cli::bench::run(args, chosen_device(choice)?),
+        Command::Train(args) => cli::train::run(args, chosen_device(flag, ThreadUse::Default)?),
+        Command::Eval(args) => cli::eval::run(args, chosen_device(flag, ThreadUse::Default)?),
+        Command::Bench(BenchCommand::Model(args)) => cli::bench::run(args, chosen_device(flag, ThreadUse::Default)?),
         #[cfg(feature = "app")]
         Command::Bench(BenchCommand::Pipeline { video, out, pipeline }) => {
-            let result = bench::pipeline::bench_pipeline(&video, &pipeline.options()?, chosen_device(choice)?)
+            let result = bench::pipeline::bench_pipeline(&video, &pipeline.options()?, chosen_device(flag, ThreadUse::Default)?)
                 .with_context(|| format!("benchmarking the pipeline on {}", video.display()))?;
             println!("{}", bench::pipeline::table(&result));
             write_json(&out, &result)
         }
         #[cfg(feature = "app")]
-        Command::Analyze(args) => analyze_cmd::run(args, chosen_device(choice)?),
+        Command::Analyze(args) => analyze_cmd::run(args, chosen_device(flag, ThreadUse::Default)?),
         #[cfg(feature = "app")]
-        Command::EvalSpotting(args) => analyze_cmd::eval_spotting(args, chosen_device(choice)?),
-        // The app picks its device from its own settings, per analysis.
+        Command::EvalSpotting(args) => analyze_cmd::eval_spotting(args, chosen_device(flag, ThreadUse::Default)?),
         #[cfg(feature = "app")]
-        Command::App(args) => cli::app::run(args, cli.device),
-        // The live worker picks and prints its device itself.
+        Command::App(args) => cli::app::run(args, cli::app::choose_device(flag)),
+        // Libtorch serves only the analysis run: the line says its threads.
         #[cfg(feature = "app")]
-        Command::Live(args) => live_cmd::run_live(args, cli.device),
+        Command::Live(args) => live_cmd::run_live(args, chosen_device(flag, ThreadUse::Pipeline)?),
         #[cfg(feature = "app")]
-        Command::Bench(BenchCommand::Ui { clip, out, weights }) => cli::app::bench_ui(clip, out, weights, cli.device),
+        Command::Bench(BenchCommand::Ui { clip, out, weights }) => {
+            cli::app::bench_ui(clip, out, weights, cli::app::choose_device(flag))
+        }
         #[cfg(feature = "app")]
         Command::Recover { target } => live_cmd::run_recover(target.as_deref()),
         #[cfg(feature = "app")]
@@ -191,10 +195,11 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Selects the device for `--device` and says which it is: the one place
-/// the command line chooses it.
-fn chosen_device(choice: DeviceChoice) -> Result<tch::Device> {
-    let device = select_device(choice)?;
-    eprintln!("device: {}", announce(choice, device));
-    Ok(device)
+/// Selects the device for `--device`, sets libtorch's threads for `usage`
+/// and says which it is: the one place the command line chooses it (the
+/// window's choice, which reads its settings too, is `cli::app`).
+fn chosen_device(flag: Option<DeviceChoice>, usage: ThreadUse) -> Result<tch::Device> {
+    let chosen = ChosenDevice::choose(flag.unwrap_or_default(), flag, usage)?;
+    eprintln!("device: {}", chosen.line);
+    Ok(chosen.device)
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::capture;
+use crate::device::{configure_threads, ThreadUse};
 use crate::pipeline::{analyze, AnalysisOptions, PipelineError, Progress, Stage};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -56,6 +57,9 @@ pub fn bench_pipeline(
     device: tch::Device,
 ) -> Result<PipelineBench, PipelineError> {
     let (decode_only_fps, _) = decode_only_fps(path, options.folder_fps)?;
+    // The run sets its own thread's; this thread's, as the report describes
+    // the device, must say the same.
+    configure_threads(device, ThreadUse::Pipeline);
     let analysis = analyze(path, options, device, &mut |_: Progress| true)?;
     let s = &analysis.session;
     let stages = Stage::ALL

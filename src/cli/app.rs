@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use glimpse::device::DeviceChoice;
+use glimpse::device::{ChosenDevice, DeviceChoice, ThreadUse};
 use glimpse::pipeline::AnalysisOptions;
 
 use super::DEFAULT_WEIGHTS;
@@ -31,7 +31,7 @@ pub struct AppArgs {
     pub live: bool,
 }
 
-pub fn run(args: AppArgs, device: Option<DeviceChoice>) -> Result<()> {
+pub fn run(args: AppArgs, device: ChosenDevice) -> Result<()> {
     let launch = glimpse::ui::AppLaunch {
         device,
         video: args.video,
@@ -49,7 +49,7 @@ pub fn run(args: AppArgs, device: Option<DeviceChoice>) -> Result<()> {
     Ok(())
 }
 
-pub fn bench_ui(clip: PathBuf, out: PathBuf, weights: PathBuf, device: Option<DeviceChoice>) -> Result<()> {
+pub fn bench_ui(clip: PathBuf, out: PathBuf, weights: PathBuf, device: ChosenDevice) -> Result<()> {
     if !clip.is_file() {
         bail!("{}: no such file", clip.display());
     }
@@ -73,4 +73,18 @@ pub fn bench_ui(clip: PathBuf, out: PathBuf, weights: PathBuf, device: Option<De
     println!("{}", glimpse::bench::ui::table(&report));
     eprintln!("wrote {}", out.display());
     Ok(())
+}
+
+/// The window's device, chosen once at start-up: `--device` when given,
+/// else the one in its settings. A device it cannot have is said in the
+/// window, which runs on the CPU, rather than keeping it from opening.
+pub fn choose_device(flag: Option<DeviceChoice>) -> ChosenDevice {
+    let choice = flag.unwrap_or_else(|| {
+        glimpse::ui::settings::settings_path()
+            .map_or_else(DeviceChoice::default, |path| glimpse::ui::settings::load_settings(&path).settings.device)
+    });
+    let usage = ThreadUse::Pipeline;
+    let chosen = ChosenDevice::choose(choice, flag, usage).unwrap_or_else(|e| ChosenDevice::cpu_because(&e, flag, usage));
+    eprintln!("device: {}", chosen.line);
+    chosen
 }

@@ -152,12 +152,6 @@ impl Analyzer {
         self.changes.take(&self.session)
     }
 
-    /// Records the reviewer's verdict on an event (live sessions are
-    /// reviewed while they run); `false` if there is no such event.
-    pub fn review_event(&mut self, event_id: u32, review: crate::timeline::Review) -> bool {
-        self.session.apply_review(event_id, review)
-    }
-
     /// Hands the detection stage to a caller that runs it on another
     /// thread; it then feeds `push_detected`.
     pub fn take_face_finder(&mut self) -> Option<FaceFinder> {

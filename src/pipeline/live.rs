@@ -1,25 +1,24 @@
-//! A live session: a capture thread (camera or paced file) feeds this
-//! worker, which owns the model and the analyzer, records what it analyses,
-//! keeps an autosave journal, and sends the UI each frame's preview with
-//! what changed in the session. Nothing here waits on the UI: a busy UI
-//! misses previews, never session changes.
+//! A run over a live feed: a capture thread (camera or paced file) feeds
+//! the run's worker, which owns the analyzer, records what it analyses,
+//! keeps an autosave journal, and sends each frame's preview with what
+//! changed in the session. Nothing here waits on the consumer: a busy UI
+//! misses previews, never session changes. The reviewer's verdicts never
+//! pass through here: the consumer journals them and saves the session
+//! (`live_save`).
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Size};
 use opencv::imgproc;
 
-use super::{fill_in_source, AnalysisOptions, Analyzer, PipelineError};
-use crate::capture::{
-    CameraRequest, CameraSource, CaptureError, FeedEvent, FrameProducer, LiveFeed, Paced, Recorder, SourceInfo,
-};
-use crate::device::{announce, select_device, DeviceChoice};
-use crate::timeline::journal::{Autosave, JOURNAL_EXTENSION};
-use crate::timeline::{Review, Session, SessionDelta};
+use super::live_save::LiveEnd;
+use super::run::{Outbox, RunCommand, RunMessage};
+use super::{AnalysisOptions, Analyzer, PipelineError};
+use crate::capture::{CameraRequest, CameraSource, CaptureError, FeedEvent, FrameProducer, LiveFeed, Paced, Recorder};
+use crate::timeline::journal::{Autosave, JournalReviews, JOURNAL_EXTENSION};
 
 /// Opens the source; called again to reconnect after it failed.
 pub type OpenFeed = Arc<dyn Fn() -> Result<Box<dyn FrameProducer>, CaptureError> + Send + Sync>;
@@ -40,10 +39,9 @@ const FEED_QUEUE: usize = 2;
 /// Previews wider than this are scaled down for the screen.
 const PREVIEW_MAX_WIDTH: i32 = 960;
 
+/// Where a live session's files go.
 #[derive(Clone, Debug)]
-pub struct LiveConfig {
-    pub options: AnalysisOptions,
-    pub device: DeviceChoice,
+pub struct LiveSettings {
     /// Folder of the recording, the journal and the saved session.
     pub out_dir: PathBuf,
     /// File stem of all three, e.g. `live-20261123-162005`.
@@ -52,7 +50,7 @@ pub struct LiveConfig {
     pub autosave_every: Duration,
 }
 
-impl LiveConfig {
+impl LiveSettings {
     pub fn paths(&self) -> LivePaths {
         LivePaths {
             recording: self.record.then(|| self.out_dir.join(format!("{}.avi", self.name))),
@@ -81,6 +79,20 @@ pub struct LivePaths {
     pub session: PathBuf,
 }
 
+/// What a live run says when it starts, beside the session.
+pub struct LiveStarted {
+    pub paths: LivePaths,
+    /// Writes the reviewer's verdicts into the journal (none when the
+    /// session is not autosaved).
+    pub reviews: Option<JournalReviews>,
+}
+
+/// A live run's news with each frame.
+pub struct LiveFrame {
+    pub preview: Option<PreviewImage>,
+    pub stats: LiveStats,
+}
+
 /// A frame for the screen, RGBA.
 pub struct PreviewImage {
     /// The session frame it shows; `None` while paused (not analysed).
@@ -103,109 +115,9 @@ pub struct LiveStats {
     pub paused: bool,
 }
 
-pub enum LiveMessage {
-    /// `session` is the empty session the updates build on (class names,
-    /// source, settings).
-    Started {
-        device: String,
-        info: SourceInfo,
-        paths: LivePaths,
-        session: Box<Session>,
-    },
-    /// A new frame and what changed; `delta` may hold several frames'
-    /// changes when earlier updates found the channel full.
-    Update {
-        preview: Option<PreviewImage>,
-        delta: SessionDelta,
-        stats: LiveStats,
-    },
-    /// The source failed (camera unplugged); the session stays open and a
-    /// `Retry` reconnects.
-    SourceLost {
-        error: String,
-    },
-    SourceBack,
-    /// Something that does not stop the session (autosave or recording failed).
-    Warning(String),
-    /// The session ended (Stop, or a file source reached its end) and was
-    /// saved, or not, with the reason.
-    Stopped {
-        session: Box<Session>,
-        saved: Result<PathBuf, String>,
-        recording: Option<Result<u64, String>>,
-    },
-    /// The analysis failed; what it had found is in `session` (saved as
-    /// for `Stopped` when possible).
-    Failed {
-        error: String,
-        session: Option<Box<Session>>,
-    },
-}
-
-pub enum LiveCommand {
-    Pause,
-    Resume,
-    Stop,
-    /// Reopen a lost source.
-    Retry,
-    Review {
-        event_id: u32,
-        review: Review,
-    },
-}
-
-pub struct LiveJob {
-    pub messages: Receiver<LiveMessage>,
-    commands: Sender<LiveCommand>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl LiveJob {
-    /// Starts the worker; `wake` runs after every message (the UI passes
-    /// `ctx.request_repaint`).
-    pub fn start(open: OpenFeed, config: LiveConfig, wake: impl Fn() + Send + 'static) -> std::io::Result<Self> {
-        let (sender, messages) = bounded(4);
-        let (commands, inbox) = unbounded();
-        let thread = std::thread::Builder::new()
-            .name("glimpse-live".into())
-            .spawn(move || Worker::run(open, config, &inbox, &sender, &wake))?;
-        Ok(Self { messages, commands, thread: Some(thread) })
-    }
-
-    pub fn send(&self, command: LiveCommand) {
-        let _ = self.commands.send(command);
-    }
-
-    /// Stops the session and waits until it is saved (at exit).
-    pub fn stop_and_wait(mut self) {
-        self.send(LiveCommand::Stop);
-        // Keep draining so the worker's final messages never block it.
-        while let Some(thread) = self.thread.take() {
-            while !thread.is_finished() {
-                let _ = self.messages.recv_timeout(Duration::from_millis(20));
-            }
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for LiveJob {
-    fn drop(&mut self) {
-        // Not joined here (that would freeze the UI for a save); the worker
-        // sees the stop, saves and exits on its own.
-        self.send(LiveCommand::Stop);
-    }
-}
-
-enum Flow {
-    Go,
-    Stop,
-}
-
-struct Worker<'a> {
+struct Worker {
     open: OpenFeed,
-    sender: &'a Sender<LiveMessage>,
-    wake: &'a dyn Fn(),
+    out: Outbox,
     analyzer: Analyzer,
     autosave: Option<Autosave>,
     recorder: Option<Recorder>,
@@ -217,103 +129,85 @@ struct Worker<'a> {
     arrivals: VecDeque<Instant>,
     dropped_before: u64,
     analysis_ms: f64,
-    /// Changes not yet delivered (the channel was full).
-    pending: SessionDelta,
 }
 
-impl<'a> Worker<'a> {
-    fn run(
-        open: OpenFeed,
-        config: LiveConfig,
-        commands: &Receiver<LiveCommand>,
-        sender: &'a Sender<LiveMessage>,
-        wake: &'a dyn Fn(),
-    ) {
-        let fail = |error: String| {
-            let _ = sender.send(LiveMessage::Failed { error, session: None });
-            wake();
-        };
-        let config_device = config.device;
-        let device = match select_device(config_device) {
-            Ok(device) => device,
-            Err(e) => return fail(e.to_string()),
-        };
-        if !device.is_cuda() {
-            // As the offline analysis does: capture, recording and the UI
-            // share the cores.
-            tch::set_num_threads(1);
-        }
-        let feed = match start_feed(&open) {
-            Ok(feed) => feed,
-            Err(e) => return fail(e.to_string()),
-        };
-        let info = feed.info().clone();
-        let paths = config.paths();
-        let mut warnings = Vec::new();
-        let recorder = match &paths.recording {
-            Some(path) => match Recorder::start(path, info.width, info.height, info.nominal_fps) {
-                Ok(recorder) => Some(recorder),
-                Err(e) => {
-                    warnings.push(format!("{e}; the session goes on without a recording"));
-                    None
-                }
-            },
-            None => None,
-        };
-        // The session refers to the recording, so it can be reviewed later.
-        let mut session_info = info.clone();
-        if let Some(recorder) = &recorder {
-            session_info.path = recorder.path().to_path_buf();
-        }
-        // Probabilities as each frame comes, not a batch later.
-        let options = AnalysisOptions { track_batch: Some(1), ..config.options };
-        let analyzer = match Analyzer::new(options, &session_info, device) {
-            Ok(analyzer) => analyzer,
-            Err(e) => return fail(e.to_string()),
-        };
-        let autosave = match Autosave::start(&paths.journal, analyzer.session(), config.autosave_every) {
-            Ok(autosave) => Some(autosave),
+pub(super) fn run(
+    open: OpenFeed,
+    settings: LiveSettings,
+    options: AnalysisOptions,
+    device: tch::Device,
+    commands: &Receiver<RunCommand>,
+    out: Outbox,
+) {
+    let feed = match start_feed(&open) {
+        Ok(feed) => feed,
+        Err(e) => return out.fail(e.into()),
+    };
+    let info = feed.info().clone();
+    let paths = settings.paths();
+    let mut warnings = Vec::new();
+    let recorder = match &paths.recording {
+        Some(path) => match Recorder::start(path, info.width, info.height, info.nominal_fps) {
+            Ok(recorder) => Some(recorder),
             Err(e) => {
-                warnings.push(format!("{e}; this session is NOT autosaved"));
+                warnings.push(format!("{e}; the session goes on without a recording"));
                 None
             }
-        };
-        let mut worker = Worker {
-            open,
-            sender,
-            wake,
-            analyzer,
-            autosave,
-            recorder,
-            paths: paths.clone(),
-            feed: Some(feed),
-            origin: Instant::now(),
-            next_index: 0,
-            paused: false,
-            arrivals: VecDeque::new(),
-            dropped_before: 0,
-            analysis_ms: 0.0,
-            pending: SessionDelta::default(),
-        };
-        let session = Box::new(worker.analyzer.session().clone());
-        worker.send(LiveMessage::Started { device: announce(config_device, device), info, paths, session });
-        for warning in warnings {
-            worker.send(LiveMessage::Warning(warning));
+        },
+        None => None,
+    };
+    // The session refers to the recording, so it can be reviewed later.
+    let mut session_info = info.clone();
+    if let Some(recorder) = &recorder {
+        session_info.path = recorder.path().to_path_buf();
+    }
+    // Probabilities as each frame comes, not a batch later.
+    let options = AnalysisOptions { track_batch: Some(1), ..options };
+    let analyzer = match Analyzer::new(options, &session_info, device) {
+        Ok(analyzer) => analyzer,
+        Err(e) => return out.fail(e),
+    };
+    let autosave = match Autosave::start(&paths.journal, analyzer.session(), settings.autosave_every) {
+        Ok(autosave) => Some(autosave),
+        Err(e) => {
+            warnings.push(format!("{e}; this session is NOT autosaved"));
+            None
         }
-        let failure = worker.main_loop(commands);
-        worker.finish(failure);
+    };
+    let session = Box::new(analyzer.session().clone());
+    let started = LiveStarted { paths: paths.clone(), reviews: autosave.as_ref().map(Autosave::reviews) };
+    let _ = out.send(RunMessage::Started { session, info, live: Some(started) });
+    for warning in warnings {
+        let _ = out.send(RunMessage::Warning(warning));
+    }
+    let mut worker = Worker {
+        open,
+        out,
+        analyzer,
+        autosave,
+        recorder,
+        paths,
+        feed: Some(feed),
+        origin: Instant::now(),
+        next_index: 0,
+        paused: false,
+        arrivals: VecDeque::new(),
+        dropped_before: 0,
+        analysis_ms: 0.0,
+    };
+    let failure = worker.main_loop(commands);
+    worker.finish(failure);
+}
+
+impl Worker {
+    fn send(&self, message: RunMessage) {
+        let _ = self.out.send(message);
     }
 
-    /// Sends a message that must arrive (waits for room).
-    fn send(&self, message: LiveMessage) {
-        let _ = self.sender.send(message);
-        (self.wake)();
-    }
-
-    fn main_loop(&mut self, commands: &Receiver<LiveCommand>) -> Option<PipelineError> {
+    fn main_loop(&mut self, commands: &Receiver<RunCommand>) -> Option<PipelineError> {
         loop {
             while let Ok(command) = commands.try_recv() {
-                if let Flow::Stop = self.handle(command) {
+                if !self.obey(command) {
                     return None;
                 }
             }
@@ -321,7 +215,7 @@ impl<'a> Worker<'a> {
                 // Source lost: wait for Retry or Stop.
                 match commands.recv_timeout(Duration::from_millis(200)) {
                     Ok(command) => {
-                        if let Flow::Stop = self.handle(command) {
+                        if !self.obey(command) {
                             return None;
                         }
                     }
@@ -342,42 +236,34 @@ impl<'a> Worker<'a> {
                     self.dropped_before += feed.dropped();
                     self.feed = None;
                     self.arrivals.clear();
-                    self.send(LiveMessage::SourceLost { error: e.to_string() });
+                    self.send(RunMessage::SourceLost { error: e.to_string() });
                 }
             }
             if let Some(error) = self.autosave.as_ref().and_then(Autosave::take_error) {
-                self.send(LiveMessage::Warning(format!("autosave failed: {error}")));
+                self.send(RunMessage::Warning(format!("autosave failed: {error}")));
             }
         }
     }
 
-    fn handle(&mut self, command: LiveCommand) -> Flow {
+    /// Carries out a command; `false` when the session is to end.
+    fn obey(&mut self, command: RunCommand) -> bool {
         match command {
-            LiveCommand::Pause => self.paused = true,
-            LiveCommand::Resume => self.paused = false,
-            LiveCommand::Stop => return Flow::Stop,
-            LiveCommand::Retry => {
+            RunCommand::Pause => self.paused = true,
+            RunCommand::Resume => self.paused = false,
+            RunCommand::Stop | RunCommand::Cancel => return false,
+            RunCommand::Retry => {
                 if self.feed.is_none() {
                     match start_feed(&self.open) {
                         Ok(feed) => {
                             self.feed = Some(feed);
-                            self.send(LiveMessage::SourceBack);
+                            self.send(RunMessage::SourceBack);
                         }
-                        Err(e) => self.send(LiveMessage::SourceLost { error: e.to_string() }),
-                    }
-                }
-            }
-            LiveCommand::Review { event_id, review } => {
-                // The autosave already has the event: every delta goes to it
-                // before the UI can show what it holds.
-                if self.analyzer.review_event(event_id, review.clone()) {
-                    if let Some(autosave) = &self.autosave {
-                        autosave.record_review(event_id, review);
+                        Err(e) => self.send(RunMessage::SourceLost { error: e.to_string() }),
                     }
                 }
             }
         }
-        Flow::Go
+        true
     }
 
     fn on_frame(&mut self, mut frame: crate::capture::Frame, captured_at: Instant) -> Result<(), PipelineError> {
@@ -386,6 +272,7 @@ impl<'a> Worker<'a> {
             self.arrivals.pop_front();
         }
         let mut index = None;
+        let mut delta = Default::default();
         if !self.paused {
             // Session frames are numbered and timed by this worker: the
             // numbering matches the recording (dropped and paused frames are
@@ -396,28 +283,25 @@ impl<'a> Worker<'a> {
             if let Some(recorder) = &self.recorder {
                 if let Err(e) = recorder.write(&frame.image) {
                     self.recorder = None;
-                    self.send(LiveMessage::Warning(format!("{e}; recording stopped, the analysis goes on")));
+                    self.send(RunMessage::Warning(format!("{e}; recording stopped, the analysis goes on")));
                 }
             }
             let started = Instant::now();
             self.analyzer.push(&frame)?;
             let ms = started.elapsed().as_secs_f64() * 1e3;
             self.analysis_ms = if self.analysis_ms == 0.0 { ms } else { 0.9 * self.analysis_ms + 0.1 * ms };
-            let delta = self.analyzer.take_delta();
+            self.out.analysed(frame.timestamp_s);
+            delta = self.analyzer.take_delta();
+            // The journal has every change before the consumer can show
+            // it, so a review of what it shows always lands after it.
             if let Some(autosave) = &self.autosave {
                 autosave.record_delta(delta.clone());
             }
-            self.pending.merge(delta);
             index = Some(frame.index);
         }
         let preview = preview_of(&frame.image, index, captured_at).ok();
         let stats = self.stats();
-        let message = LiveMessage::Update { preview, delta: std::mem::take(&mut self.pending), stats };
-        match self.sender.try_send(message) {
-            Ok(()) => (self.wake)(),
-            Err(TrySendError::Full(LiveMessage::Update { delta, .. })) => self.pending = delta,
-            Err(_) => {}
-        }
+        self.out.update(delta, Some(LiveFrame { preview, stats }));
         Ok(())
     }
 
@@ -442,49 +326,26 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Ends the session: the analysis is finished, the recording closed and
-    /// the session saved; the journal goes only once the save succeeded.
+    /// Ends the session: the analysis is finished and the recording closed;
+    /// the consumer gets the session with the open autosave to save it.
     fn finish(mut self, failure: Option<PipelineError>) {
         drop(self.feed.take());
         let recording = self.recorder.take().map(|r| r.finish().map_err(|e| e.to_string()));
         if let Some(Err(e)) = &recording {
-            self.send(LiveMessage::Warning(e.clone()));
+            self.send(RunMessage::Warning(e.clone()));
         }
-        let (sender, wake, paths, autosave) = (self.sender, self.wake, self.paths, self.autosave);
-        let send = |message| {
-            let _ = sender.send(message);
-            wake();
-        };
-        let finished = match failure {
+        let end = LiveEnd { paths: self.paths, autosave: self.autosave, recording };
+        let message = match failure {
             // The analyzer may have stopped mid-frame: keep what it had.
-            Some(_) => Ok(self.analyzer.session().clone()),
-            None => self.analyzer.finish(),
-        };
-        let mut session = match finished {
-            Ok(session) => session,
-            Err(e) => return send(LiveMessage::Failed { error: e.to_string(), session: None }),
-        };
-        fill_in_live_source(&mut session);
-        let saved = session.save_ron(&paths.session).map(|()| paths.session.clone()).map_err(|e| e.to_string());
-        if saved.is_ok() {
-            if let Some(autosave) = autosave {
-                if let Err(e) = autosave.finish_and_remove() {
-                    send(LiveMessage::Warning(e.to_string()));
-                }
+            Some(error) => {
+                RunMessage::Failed { error, session: Some(self.out.so_far(&self.analyzer)), live: Some(end) }
             }
-        }
-        match failure {
-            Some(error) => send(LiveMessage::Failed { error: error.to_string(), session: Some(Box::new(session)) }),
-            None => send(LiveMessage::Stopped { session: Box::new(session), saved, recording }),
+            None => self.out.finish(self.analyzer, Some(end)),
+        };
+        if let Err(unclaimed) = self.out.send(message) {
+            super::live_save::save_unclaimed(*unclaimed);
         }
     }
-}
-
-/// Count, duration and rate, from the frames the session holds.
-pub fn fill_in_live_source(session: &mut Session) {
-    let first = session.frames.first().map_or(0.0, |f| f.timestamp_s);
-    let last = session.frames.last().map_or(0.0, |f| f.timestamp_s);
-    fill_in_source(&mut session.source, first, last, session.frames.len() as u64);
 }
 
 fn start_feed(open: &OpenFeed) -> Result<LiveFeed, CaptureError> {
@@ -513,82 +374,50 @@ fn preview_of(image: &Mat, index: Option<u64>, captured_at: Instant) -> opencv::
     })
 }
 
-/// A live session brought back from its journal after a crash.
-#[derive(Debug)]
-pub struct RecoveredSession {
-    pub session: Session,
-    /// Where the recovered session was saved.
-    pub saved: PathBuf,
-    /// Said to the user: how much came back and what was lost.
-    pub summary: String,
-}
+/// Live runs of the demo clip played as a camera, for the tests here, of
+/// the save and of the window.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
-pub enum RecoverError {
-    #[error(transparent)]
-    Journal(#[from] crate::timeline::journal::JournalError),
-    #[error(transparent)]
-    Save(#[from] crate::timeline::SessionError),
-}
+    use super::{LiveSettings, OpenFeed};
+    use crate::pipeline::run::{AnalysisRun, RunSource};
+    use crate::pipeline::AnalysisOptions;
 
-/// Rebuilds the session a journal guarded, saves it beside the journal
-/// (`<name>.session.ron`, or `<name>.recovered.session.ron` if that name is
-/// taken) and then removes the journal.
-pub fn recover_session(journal: &Path) -> Result<RecoveredSession, RecoverError> {
-    let recovered = crate::timeline::journal::replay(journal)?;
-    let mut session = recovered.session;
-    fill_in_live_source(&mut session);
-    let mut summary = format!(
-        "recovered {} frames ({:.1} s) and {} events from {}",
-        session.frames.len(),
-        session.source.duration_s,
-        session.events.len(),
-        journal.display()
-    );
-    if let Some((line, problem)) = &recovered.stopped_at {
-        summary.push_str(&format!("; line {line} was cut off by the crash and left out ({problem})"));
+    pub fn demo_clip() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo/astronaut-demo.mp4")
     }
-    session.warnings.push(format!(
-        "this live session was not closed properly and was recovered from its autosave; \
-         it ends at {:.1} s, and up to the last few seconds before the crash may be missing",
-        session.source.duration_s
-    ));
-    let stem = journal.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "live".into());
-    let dir = journal.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut saved = dir.join(format!("{stem}.session.ron"));
-    if saved.exists() {
-        saved = dir.join(format!("{stem}.recovered.session.ron"));
+
+    /// Recorded into `dir` as `name`, autosaved every half second.
+    pub fn settings(dir: &Path, name: &str) -> LiveSettings {
+        LiveSettings {
+            out_dir: dir.to_path_buf(),
+            name: name.into(),
+            record: true,
+            autosave_every: Duration::from_millis(500),
+        }
     }
-    session.save_ron(&saved)?;
-    let _ = std::fs::remove_file(journal);
-    Ok(RecoveredSession { session, saved, summary })
+
+    pub fn start(open: OpenFeed, settings: LiveSettings) -> AnalysisRun {
+        let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors");
+        let options = AnalysisOptions { weights, ..AnalysisOptions::default() };
+        AnalysisRun::start(RunSource::Live { open, settings }, options, tch::Device::Cpu, || {}).expect("worker starts")
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{self, Paced};
+    use crate::capture::{self, Paced, SourceInfo};
+    use crate::pipeline::live_save::{save_live_session, ReviewLog};
+    use crate::timeline::Session;
+    use testing::{demo_clip, settings, start};
 
     #[test]
     fn session_names_carry_the_utc_date_and_time() {
         let name = session_name_now();
         assert!(name.starts_with("live-20") && name.len() == "live-20261123-162005".len(), "{name}");
-    }
-
-    fn demo_clip() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo/astronaut-demo.mp4")
-    }
-
-    fn config(dir: &Path) -> LiveConfig {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        LiveConfig {
-            options: AnalysisOptions { weights: root.join("weights/epir-megc2019.safetensors"), ..Default::default() },
-            device: DeviceChoice::Cpu,
-            out_dir: dir.to_path_buf(),
-            name: "live-test".into(),
-            record: true,
-            autosave_every: Duration::from_millis(500),
-        }
     }
 
     /// The demo clip played as a camera: the UI's copy built from the
@@ -598,33 +427,35 @@ mod tests {
     fn a_live_session_streams_records_and_saves() {
         let dir = std::env::temp_dir().join(format!("glimpse-live-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let open = open_paced_file(demo_clip());
-        let job = LiveJob::start(open, config(&dir), || {}).expect("worker starts");
+        let run = start(open_paced_file(demo_clip()), settings(&dir, "live-test"));
         let mut copy = Session::default();
         let (mut previews, mut last_stats) = (0, LiveStats::default());
-        let (session, saved, recording) = loop {
-            match job.messages.recv_timeout(Duration::from_secs(60)).expect("a message") {
-                LiveMessage::Started { info, paths, session, .. } => {
+        let finished = loop {
+            match run.messages.recv_timeout(Duration::from_secs(60)).expect("a message") {
+                RunMessage::Started { info, live, session } => {
                     assert_eq!((info.width, info.height), (640, 480));
                     assert_eq!(session.class_names.len(), 3);
                     copy = *session;
-                    assert!(paths.journal.is_file(), "the journal exists while the session runs");
+                    assert!(live.expect("live").paths.journal.is_file(), "the journal exists while the session runs");
                 }
-                LiveMessage::Update { preview, delta, stats } => {
+                RunMessage::Update { delta, live, .. } => {
                     copy.apply_delta(delta);
+                    let LiveFrame { preview, stats } = live.expect("a live update");
                     if let Some(preview) = preview {
                         assert_eq!(preview.rgba.len(), preview.width * preview.height * 4);
                         previews += 1;
                     }
                     last_stats = stats;
                 }
-                LiveMessage::Stopped { session, saved, recording } => break (session, saved, recording),
-                LiveMessage::Failed { error, .. } => panic!("failed: {error}"),
-                LiveMessage::Warning(w) => panic!("warning: {w}"),
-                LiveMessage::SourceLost { error } => panic!("lost: {error}"),
-                LiveMessage::SourceBack => {}
+                RunMessage::Finished(finished) => break finished,
+                RunMessage::Failed { error, .. } => panic!("failed: {error}"),
+                RunMessage::Warning(w) => panic!("warning: {w}"),
+                RunMessage::SourceLost { error } => panic!("lost: {error}"),
+                RunMessage::SourceBack | RunMessage::Cancelled { .. } => {}
             }
         };
+        let mut session = finished.session;
+        let end = finished.live.expect("a live end");
         let frames = session.frames.len() as u64;
         // Measured: 340-358 of 360 on an idle 2-core VM; a loaded one drops more.
         assert!(frames > 180, "most of the 360 frames are analysed in real time ({frames})");
@@ -636,10 +467,11 @@ mod tests {
         // The copy kept by deltas holds every frame the session holds.
         assert_eq!(copy.frames, session.frames);
         assert_eq!(copy.class_names, session.class_names);
-        assert_eq!(recording.expect("recorded").expect("recording closed"), frames);
-        let saved = saved.expect("saved");
-        assert_eq!(Session::load(&saved).expect("loads").frames.len() as u64, frames);
-        assert!(!config(&dir).paths().journal.exists(), "the journal is removed after a clean save");
+        assert_eq!(end.recording.expect("recorded").expect("recording closed"), frames);
+        assert!(end.paths.journal.exists(), "the journal stays until the consumer has saved");
+        let saved = save_live_session(&mut session, &end.paths, end.autosave, &ReviewLog::default()).expect("saved");
+        assert_eq!(Session::load(&saved.path).expect("loads").frames.len() as u64, frames);
+        assert!(!settings(&dir, "live-test").paths().journal.exists(), "the journal is removed after a clean save");
         assert!(!session.events.is_empty(), "the demo clip's micro-expressions are spotted live");
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
@@ -682,27 +514,29 @@ mod tests {
             let inner = Paced::new(capture::open(&clip, None)?);
             Ok(Box::new(Unplugged { inner, left: first.then_some(60) }) as Box<dyn FrameProducer>)
         });
-        let job = LiveJob::start(open, LiveConfig { record: false, ..config(&dir) }, || {}).expect("worker");
+        let run = start(open, LiveSettings { record: false, ..settings(&dir, "live-test") });
         let (mut lost, mut frames_when_lost, mut frames) = (None, 0, 0);
         let session = loop {
-            match job.messages.recv_timeout(Duration::from_secs(60)).expect("a message") {
-                LiveMessage::Update { stats, .. } => {
+            match run.messages.recv_timeout(Duration::from_secs(60)).expect("a message") {
+                RunMessage::Update { live: Some(LiveFrame { stats, .. }), .. } => {
                     frames = stats.analysed;
                     if frames >= 200 {
-                        job.send(LiveCommand::Stop);
+                        run.send(RunCommand::Stop);
                     }
                 }
-                LiveMessage::SourceLost { error } => {
+                RunMessage::SourceLost { error } => {
                     frames_when_lost = frames;
                     lost = Some(error);
                     std::thread::sleep(Duration::from_millis(300));
-                    job.send(LiveCommand::Retry);
+                    run.send(RunCommand::Retry);
                 }
-                LiveMessage::Stopped { session, saved, .. } => {
-                    saved.expect("saved");
+                RunMessage::Finished(finished) => {
+                    let mut session = finished.session;
+                    let end = finished.live.expect("a live end");
+                    save_live_session(&mut session, &end.paths, end.autosave, &ReviewLog::default()).expect("saved");
                     break session;
                 }
-                LiveMessage::Failed { error, .. } => panic!("failed: {error}"),
+                RunMessage::Failed { error, .. } => panic!("failed: {error}"),
                 _ => {}
             }
         };

@@ -1,19 +1,21 @@
 //! The analysis pipeline: frames → faces → aligned crops → flow → spotting →
-//! EPIR per event → session. `Analyzer` takes one frame at a time (the live
-//! app feeds it from the camera); `analyze` runs it over a file with decoding
-//! on its own thread.
+//! EPIR per event → session. `Analyzer` takes one frame at a time;
+//! `AnalysisRun` is the one loop that drives it, over a file (`offline`)
+//! or a live feed (`live`), for every command and the app.
 mod analyzer;
 pub mod batch;
 mod faces;
 pub mod live;
+pub mod live_save;
 mod offline;
 mod options;
+pub mod run;
 mod timings;
 
 pub use analyzer::Analyzer;
 pub use faces::FaceFinder;
-pub use offline::{analyze, fill_in_source, Analysis, Progress};
 pub use options::{AnalysisOptions, DetectorKind};
+pub use run::{analyze, fill_in_source, Analysis, AnalysisRun, Finished, Progress, RunCommand, RunMessage, RunSource};
 pub use timings::{Stage, StageTimings};
 
 use std::path::PathBuf;

@@ -1,50 +1,26 @@
-//! Analysis of a recorded video: a decode thread feeds the analyzer over a
-//! bounded channel, so decoding overlaps analysis and memory stays flat.
+//! A run over a recorded video or image folder: a decode thread feeds the
+//! analyzer over a bounded channel, so decoding overlaps analysis and
+//! memory stays flat. Decoding and face detection run on that thread,
+//! flow, spotting and classification on the run's: the two halves cost
+//! about the same.
 use std::path::Path;
-use std::time::Instant;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Receiver, TryRecvError};
 
-use super::{AnalysisOptions, Analyzer, PipelineError, Stage, StageTimings};
-use crate::capture::{self, measured_fps, Frame};
+use super::run::{Outbox, RunCommand, RunMessage};
+use super::{AnalysisOptions, Analyzer, FaceFinder, PipelineError, Stage};
+use crate::capture::{self, Frame, FrameSource};
 use crate::face::FaceDetection;
-use crate::timeline::{Session, SourceMeta};
 
-/// How far an analysis has got, for progress bars.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Progress {
-    pub frames_done: u64,
-    /// Frames the container declares, when it does.
-    pub frames_total: Option<u64>,
-    /// Media time analysed.
-    pub media_s: f64,
-    pub elapsed_s: f64,
-}
+/// How often a file run reports: results feel live, and taking a delta
+/// this often costs little.
+const UPDATE_EVERY: Duration = Duration::from_millis(250);
 
-impl Progress {
-    /// Seconds left at the rate so far, when the total is known.
-    pub fn eta_s(&self) -> Option<f64> {
-        let total = self.frames_total?;
-        (self.frames_done > 0)
-            .then(|| self.elapsed_s / self.frames_done as f64 * total.saturating_sub(self.frames_done) as f64)
-    }
-}
-
-pub struct Analysis {
-    pub session: Session,
-    pub timings: StageTimings,
-    pub wall_s: f64,
-}
-
-/// What only the frames seen tell: their count, the rate measured from
-/// their timestamps (the declared rate when they give none) and the span
-/// they cover, a frame period included.
-pub fn fill_in_source(source: &mut SourceMeta, first_t: f64, last_t: f64, frames: u64) {
-    let fps = measured_fps(first_t, last_t, frames).unwrap_or(source.nominal_fps);
-    source.measured_fps = fps;
-    source.frame_count = frames;
-    source.duration_s = last_t - first_t + if fps > 0.0 { 1.0 / fps } else { 0.0 };
-}
+/// Frames in flight between decoder and analyzer: enough to ride out a slow
+/// frame, few enough to keep memory flat.
+const QUEUE: usize = 8;
 
 /// A frame from the decode thread, with the detector's output when it ran.
 struct Decoded {
@@ -54,30 +30,125 @@ struct Decoded {
     detect_ms: f32,
 }
 
-/// Frames in flight between decoder and analyzer: enough to ride out a slow
-/// frame, few enough to keep memory flat.
-const QUEUE: usize = 8;
+/// Why the frame loop ended.
+enum Ending {
+    /// The file ended, or `Stop`: the session is finished.
+    Finish,
+    Cancel,
+    Fail(PipelineError),
+}
 
-/// Analyses a video file or image folder from start to end. `progress` is
-/// called every few frames; returning `false` from it cancels.
-pub fn analyze(
+/// What the commands say the loop should do next.
+enum Control {
+    Continue,
+    Stop,
+    Cancel,
+}
+
+pub(super) fn run(
     path: &Path,
-    options: &AnalysisOptions,
+    options: AnalysisOptions,
     device: tch::Device,
-    progress: &mut dyn FnMut(Progress) -> bool,
-) -> Result<Analysis, PipelineError> {
-    let started = Instant::now();
-    let mut source = capture::open(path, options.folder_fps)?;
+    commands: &Receiver<RunCommand>,
+    mut out: Outbox,
+) {
+    let source = match capture::open(path, options.folder_fps) {
+        Ok(source) => source,
+        Err(e) => return out.fail(e.into()),
+    };
     let info = source.info().clone();
-    let mut analyzer = Analyzer::new(options.clone(), &info, device)?;
-    // Decoding and face detection run on one thread, flow, spotting and
-    // classification on this one: the two halves cost about the same.
-    let mut finder = analyzer.take_face_finder();
-    if !device.is_cuda() {
-        // Two threads already share the cores; libtorch's own intra-op
-        // threads on top of them only contend.
-        tch::set_num_threads(1);
+    let mut analyzer = match Analyzer::new(options, &info, device) {
+        Ok(analyzer) => analyzer,
+        Err(e) => return out.fail(e),
+    };
+    out.expect_frames(info.frame_count);
+    let (frames, decoder) = match spawn_decoder(path, source, analyzer.take_face_finder()) {
+        Ok(decoder) => decoder,
+        Err(e) => return out.fail(e),
+    };
+    let session = Box::new(analyzer.session().clone());
+    if out.send(RunMessage::Started { session, info, live: None }).is_err() {
+        return;
     }
+    let (mut paused, mut last_update) = (false, Instant::now());
+    let ending = loop {
+        match obey(commands, &mut paused) {
+            Control::Continue => {}
+            Control::Stop => break Ending::Finish,
+            Control::Cancel => break Ending::Cancel,
+        }
+        let Ok(message) = frames.recv() else { break Ending::Finish };
+        let Decoded { frame, decode_ms, detections, detect_ms } = match message {
+            Ok(decoded) => decoded,
+            Err(e) => break Ending::Fail(e),
+        };
+        analyzer.timings.add(Stage::Decode, decode_ms);
+        if let Err(e) = analyzer.push_detected(&frame, detections.as_deref(), detect_ms) {
+            break Ending::Fail(e);
+        }
+        out.analysed(frame.timestamp_s);
+        if last_update.elapsed() >= UPDATE_EVERY {
+            last_update = Instant::now();
+            if !out.update(analyzer.take_delta(), None) {
+                break Ending::Cancel;
+            }
+        }
+    };
+    drop(frames);
+    let warnings = decoder.join().unwrap_or_else(|_| vec!["the decoder thread panicked".into()]);
+    let message = match ending {
+        Ending::Cancel => RunMessage::Cancelled { session: out.so_far(&analyzer) },
+        Ending::Fail(error) => RunMessage::Failed { error, session: Some(out.so_far(&analyzer)), live: None },
+        Ending::Finish if out.frames() == 0 => RunMessage::Failed {
+            error: PipelineError::Input { path: path.to_path_buf(), problem: "holds no decodable frame".into() },
+            session: None,
+            live: None,
+        },
+        Ending::Finish => match out.finish(analyzer, None) {
+            RunMessage::Finished(mut finished) => {
+                finished.session.warnings.extend(warnings);
+                RunMessage::Finished(finished)
+            }
+            other => other,
+        },
+    };
+    let _ = out.send(message);
+}
+
+/// Takes the commands waiting, and waits for more while paused.
+fn obey(commands: &Receiver<RunCommand>, paused: &mut bool) -> Control {
+    loop {
+        let command = if *paused {
+            match commands.recv() {
+                Ok(command) => command,
+                Err(_) => return Control::Cancel,
+            }
+        } else {
+            match commands.try_recv() {
+                Ok(command) => command,
+                Err(TryRecvError::Empty) => return Control::Continue,
+                Err(TryRecvError::Disconnected) => return Control::Cancel,
+            }
+        };
+        match command {
+            RunCommand::Pause => *paused = true,
+            RunCommand::Resume => *paused = false,
+            RunCommand::Stop => return Control::Stop,
+            RunCommand::Cancel => return Control::Cancel,
+            RunCommand::Retry => {}
+        }
+    }
+}
+
+type DecodedFrames = Receiver<Result<Decoded, PipelineError>>;
+
+/// Starts the decode thread; it ends at the end of the source, at an error,
+/// or when the receiver is dropped, and returns the source's warnings.
+fn spawn_decoder(
+    path: &Path,
+    mut source: Box<dyn FrameSource>,
+    mut finder: Option<FaceFinder>,
+) -> Result<(DecodedFrames, JoinHandle<Vec<String>>), PipelineError> {
     let (frames_tx, frames_rx) = bounded::<Result<Decoded, PipelineError>>(QUEUE);
     let decoder = std::thread::Builder::new()
         .name("glimpse-decode".into())
@@ -108,54 +179,5 @@ pub fn analyze(
             path: path.to_path_buf(),
             problem: format!("cannot start the decoder thread: {e}"),
         })?;
-
-    let mut frames = 0u64;
-    let (mut first_t, mut last_t) = (None, 0.0);
-    let mut result = Ok(());
-    for message in frames_rx.iter() {
-        let Decoded { frame, decode_ms, detections, detect_ms } = match message {
-            Ok(x) => x,
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        };
-        analyzer.timings.add(Stage::Decode, decode_ms);
-        if let Err(e) = analyzer.push_detected(&frame, detections.as_deref(), detect_ms) {
-            result = Err(e);
-            break;
-        }
-        frames += 1;
-        first_t.get_or_insert(frame.timestamp_s);
-        last_t = frame.timestamp_s;
-        if frames % 16 == 0 {
-            let p = Progress {
-                frames_done: frames,
-                frames_total: info.frame_count,
-                media_s: frame.timestamp_s,
-                elapsed_s: started.elapsed().as_secs_f64(),
-            };
-            if !progress(p) {
-                result = Err(PipelineError::Cancelled);
-                break;
-            }
-        }
-    }
-    drop(frames_rx);
-    let warnings = decoder.join().unwrap_or_else(|_| vec!["the decoder thread panicked".into()]);
-    result?;
-    if frames == 0 {
-        return Err(PipelineError::Input { path: path.to_path_buf(), problem: "holds no decodable frame".into() });
-    }
-    let timings = analyzer.timings.clone();
-    let mut session = analyzer.finish()?;
-    fill_in_source(&mut session.source, first_t.unwrap_or_default(), last_t, frames);
-    session.warnings.extend(warnings);
-    progress(Progress {
-        frames_done: frames,
-        frames_total: Some(frames),
-        media_s: last_t,
-        elapsed_s: started.elapsed().as_secs_f64(),
-    });
-    Ok(Analysis { session, timings, wall_s: started.elapsed().as_secs_f64() })
+    Ok((frames_rx, decoder))
 }

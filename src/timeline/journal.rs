@@ -181,6 +181,8 @@ enum AutosaveMessage {
     },
     /// Sync now and answer (a clean stop).
     Flush(Sender<Result<(), String>>),
+    /// Sync and end: review handles may still hold the channel open.
+    Stop,
 }
 
 /// A thread that keeps a journal: deltas are merged in memory and written
@@ -235,7 +237,7 @@ impl Autosave {
                             last_sync = Instant::now();
                         }
                         Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => {
+                        Ok(AutosaveMessage::Stop) | Err(RecvTimeoutError::Disconnected) => {
                             let result = write_pending(&mut writer, &mut pending).and_then(|()| writer.sync());
                             report(result, &mut failed);
                             return;
@@ -264,6 +266,12 @@ impl Autosave {
         let _ = self.messages.send(AutosaveMessage::Review { event_id, review });
     }
 
+    /// A handle for the reviewer's thread, which is not the one feeding
+    /// the deltas: it owns the verdicts.
+    pub fn reviews(&self) -> JournalReviews {
+        JournalReviews { messages: self.messages.clone() }
+    }
+
     /// A write that failed since the last look (disk full, folder gone).
     pub fn take_error(&self) -> Option<String> {
         self.errors.try_recv().ok()
@@ -286,12 +294,24 @@ impl Autosave {
     }
 
     fn stop(&mut self) {
-        let (dead, _) = crossbeam_channel::unbounded();
-        // Dropping the sender ends the thread after a last sync.
-        drop(std::mem::replace(&mut self.messages, dead));
+        // The thread ends after a last sync.
+        let _ = self.messages.send(AutosaveMessage::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Writes review edits into an autosave's journal; cloneable, and harmless
+/// once the autosave has stopped (the edit then goes nowhere).
+#[derive(Clone)]
+pub struct JournalReviews {
+    messages: Sender<AutosaveMessage>,
+}
+
+impl JournalReviews {
+    pub fn record_review(&self, event_id: u32, review: Review) {
+        let _ = self.messages.send(AutosaveMessage::Review { event_id, review });
     }
 }
 

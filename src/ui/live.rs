@@ -1,7 +1,8 @@
 //! The live half of the window: the camera picker and mode, start / pause
 //! / stop, and what the running session says about itself (measured camera
 //! rate, frames dropped because the analysis fell behind, where it
-//! autosaves). The worker is `pipeline::live`; this module only draws.
+//! autosaves). The run is `pipeline::live`, driven by `live_session`; this
+//! module only draws.
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -10,7 +11,9 @@ use eframe::egui::{self, Color32, RichText};
 
 use super::colours::on_panel;
 use crate::capture::{list_cameras, CameraDevice};
-use crate::pipeline::live::{LiveJob, LivePaths, LiveStats};
+use crate::pipeline::live::{LivePaths, LiveStats};
+use crate::pipeline::live_save::ReviewLog;
+use crate::pipeline::AnalysisRun;
 use crate::ui::settings::Settings;
 
 /// Camera modes offered; the camera gets the closest it has.
@@ -25,11 +28,36 @@ pub enum LiveSource {
     File(PathBuf),
 }
 
+/// The live panel's own state, kept across sessions.
+pub struct LivePanel {
+    pub visible: bool,
+    pub source: LiveSource,
+    /// The video offered as a source (`--live-file`).
+    pub file: Option<PathBuf>,
+    pub cameras: CameraList,
+    /// Where live sessions go this run (over the settings).
+    pub dir_override: Option<PathBuf>,
+}
+
+impl LivePanel {
+    /// Where live sessions go: this run's folder, the settings', the default.
+    pub fn dir(&self, settings: &Settings) -> Option<PathBuf> {
+        self.dir_override.clone().or_else(|| settings.live_dir.clone()).or_else(crate::pipeline::live::default_live_dir)
+    }
+}
+
 /// A running (or stopping) live session as the window sees it; there is
-/// none once the session has ended.
+/// none once the session has ended and been saved.
 pub struct LiveView {
     /// Taken at exit, to stop and wait for the save.
-    pub job: Option<LiveJob>,
+    pub run: Option<AnalysisRun>,
+    /// The reviewer's verdicts: journalled as they are made, applied to
+    /// the session the run ends with.
+    pub reviews: ReviewLog,
+    /// The ended session being saved off the UI thread.
+    pub saving: Option<Receiver<super::live_session::Saved>>,
+    /// Playback speed to review at once the session has ended.
+    pub review_speed: f32,
     pub texture: Option<egui::TextureHandle>,
     /// The session frame on screen; `None` while paused (not analysed).
     pub shown_index: Option<u64>,
@@ -47,9 +75,12 @@ pub struct LiveView {
 }
 
 impl LiveView {
-    pub fn new(job: Option<LiveJob>, source_name: String) -> Self {
+    pub fn new(run: Option<AnalysisRun>, source_name: String) -> Self {
         Self {
-            job,
+            run,
+            reviews: ReviewLog::default(),
+            saving: None,
+            review_speed: 1.0,
             texture: None,
             shown_index: None,
             frame_width: 0.0,

@@ -4,21 +4,60 @@
 //! the spotted events, save and export.
 //!
 //! One module per concern; the UI thread never does the heavy work.
-mod analysis;
 mod app;
 pub mod colours;
+mod document;
 pub mod events;
+mod files;
 mod jobs;
 pub mod live;
+mod live_session;
+mod menu;
+mod notices;
 pub mod overlay;
 mod playback;
+mod recovery;
+mod review;
 mod screenshot;
+mod scripted;
+mod session_panels;
 pub mod settings;
+mod status;
 pub mod timeline;
+mod transport;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub use app::{AppLaunch, GlimpseApp, ScriptOutcome, DISCLAIMER};
+use crate::device::ChosenDevice;
+use crate::pipeline::AnalysisOptions;
+
+pub use app::GlimpseApp;
+pub use status::DISCLAIMER;
+
+/// What the command line asked for.
+#[derive(Clone, Debug, Default)]
+pub struct AppLaunch {
+    pub video: Option<PathBuf>,
+    pub screenshot_dir: Option<PathBuf>,
+    pub exit_after_analysis: bool,
+    /// Pipeline options (weights, detector…); sensitivity comes from the settings.
+    pub options: AnalysisOptions,
+    /// The device every run of this window uses, chosen once by `main`.
+    pub device: ChosenDevice,
+    /// A video to offer as a live source, played at its own pace.
+    pub live_file: Option<PathBuf>,
+    /// Start a live session at once (from `live_file` if given, else the camera).
+    pub start_live: bool,
+    /// Measure the UI during a live session, write the JSON here and close
+    /// the window when the source ends (`glimpse bench ui`).
+    pub bench_ui: Option<PathBuf>,
+    /// Where live sessions go this run (overrides the settings).
+    pub live_dir: Option<PathBuf>,
+}
+
+/// The outcome of a scripted run, read by `main` after the window closes.
+pub type ScriptOutcome = Arc<Mutex<Option<Result<Vec<PathBuf>, String>>>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -45,7 +84,16 @@ pub fn run_app(launch: AppLaunch) -> Result<Vec<std::path::PathBuf>, AppError> {
     eframe::run_native(
         "Glimpse",
         options,
-        Box::new(move |cc| Ok(Box::new(GlimpseApp::new(&cc.egui_ctx, launch, app_outcome)))),
+        Box::new(move |cc| {
+            let (screenshot_dir, exit_after, bench) =
+                (launch.screenshot_dir.clone(), launch.exit_after_analysis, launch.bench_ui.clone());
+            let app = GlimpseApp::new(&cc.egui_ctx, launch);
+            Ok(if scripted {
+                Box::new(scripted::ScriptedApp::new(app, screenshot_dir, exit_after, bench, app_outcome))
+            } else {
+                Box::new(app)
+            })
+        }),
     )
     .map_err(|e| AppError::Window(e.to_string()))?;
     if !scripted {

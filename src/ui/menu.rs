@@ -1,0 +1,126 @@
+//! The menu bar: File (open, save, export), Live and Settings, and the
+//! title of what is open. It only edits the settings and says what was
+//! asked; the app carries it out.
+use eframe::egui;
+
+use super::settings::{Settings, Theme};
+use crate::device::{ChosenDevice, DeviceChoice};
+use crate::timeline::export::ExportFormat;
+
+/// What the user asked for in the menus.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MenuAction {
+    PickFile,
+    OpenByPath,
+    Save,
+    Export(ExportFormat),
+    TimelinePng,
+    StartLive,
+    Reanalyse,
+    ApplyTheme,
+}
+
+/// What the menus show and may change.
+pub struct MenuState<'a> {
+    pub settings: &'a mut Settings,
+    pub live_panel: &'a mut bool,
+    pub device: &'a ChosenDevice,
+    /// A session to save and no file job running.
+    pub can_save: bool,
+    pub can_write_png: bool,
+    pub live_running: bool,
+    pub can_reanalyse: bool,
+    pub live_dir: String,
+    pub title: String,
+}
+
+pub fn menu_bar(ui: &mut egui::Ui, state: MenuState) -> Option<MenuAction> {
+    let mut action = None;
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            if ui.button("Open video or session…").clicked() {
+                action = Some(MenuAction::PickFile);
+            }
+            if ui.button("Open by path…").on_hover_text("Type or paste a path (no desktop portal needed)").clicked() {
+                action = Some(MenuAction::OpenByPath);
+            }
+            if ui.add_enabled(state.can_save, egui::Button::new("Save session")).clicked() {
+                action = Some(MenuAction::Save);
+            }
+            ui.menu_button("Export", |ui| {
+                for format in ExportFormat::ALL {
+                    let label = match format {
+                        ExportFormat::Csv => "Per-frame CSV",
+                        ExportFormat::Intervals => "Intervals CSV",
+                        ExportFormat::Json => "Session JSON",
+                        ExportFormat::Ron => "Session RON",
+                        ExportFormat::Eaf => "ELAN (.eaf)",
+                        ExportFormat::Video => "Annotated video (.mp4)",
+                    };
+                    if ui.add_enabled(state.can_save, egui::Button::new(label)).on_hover_text(format.suffix()).clicked()
+                    {
+                        action = Some(MenuAction::Export(format));
+                    }
+                }
+                if ui
+                    .add_enabled(state.can_save && state.can_write_png, egui::Button::new("Timeline (.png)"))
+                    .on_hover_text(".timeline.png: the timeline as on screen")
+                    .clicked()
+                {
+                    action = Some(MenuAction::TimelinePng);
+                }
+            });
+        });
+        ui.menu_button("Live", |ui| {
+            ui.checkbox(state.live_panel, "Live panel (camera, start / stop)");
+            if ui.add_enabled(!state.live_running, egui::Button::new("Start live session")).clicked() {
+                action = Some(MenuAction::StartLive);
+            }
+            ui.label(format!("Sessions, recordings and autosaves go to {}", state.live_dir));
+        });
+        ui.menu_button("Settings", |ui| {
+            if let Some(asked) = settings_ui(ui, state.settings, state.device, state.can_reanalyse) {
+                action = Some(asked);
+            }
+        });
+        ui.separator();
+        ui.label(state.title);
+    });
+    action
+}
+
+fn settings_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    device: &ChosenDevice,
+    can_reanalyse: bool,
+) -> Option<MenuAction> {
+    let mut action = None;
+    ui.label("Device (next analysis)");
+    if let Some(flag) = device.flag {
+        ui.label(format!("(--device {flag:?} on the command line wins this run)").to_lowercase());
+    }
+    ui.horizontal(|ui| {
+        for (choice, name) in [(DeviceChoice::Auto, "auto"), (DeviceChoice::Cpu, "cpu"), (DeviceChoice::Cuda, "cuda")] {
+            ui.radio_value(&mut settings.device, choice, name);
+        }
+    });
+    ui.label(format!("in use: {}", device.line));
+    ui.add(egui::Slider::new(&mut settings.sensitivity, 0.0..=1.0).text("spotting sensitivity"));
+    if ui.add_enabled(can_reanalyse, egui::Button::new("Re-analyse with these settings")).clicked() {
+        action = Some(MenuAction::Reanalyse);
+    }
+    ui.separator();
+    ui.checkbox(&mut settings.heatmap, "Attention heatmap");
+    ui.add_enabled(settings.heatmap, egui::Slider::new(&mut settings.heatmap_opacity, 0.0..=1.0).text("opacity"));
+    ui.separator();
+    ui.horizontal(|ui| {
+        let before = settings.theme;
+        ui.radio_value(&mut settings.theme, Theme::Dark, "dark");
+        ui.radio_value(&mut settings.theme, Theme::Light, "light");
+        if settings.theme != before {
+            action = Some(MenuAction::ApplyTheme);
+        }
+    });
+    action
+}

@@ -1,0 +1,304 @@
+//! Review mode: a recorded video played back under its session, and the
+//! file analysis that fills the session in while it runs. Decoding and the
+//! analysis run on their own threads; this only drains them and draws.
+use std::path::{Path, PathBuf};
+
+use eframe::egui;
+
+use super::document::Document;
+use super::notices::Notices;
+use super::overlay::{draw_overlays, FrameToScreen, OverlayOptions};
+use super::playback::FrameDecoder;
+use super::settings::Settings;
+use crate::pipeline::live_save::ReviewLog;
+use crate::pipeline::{AnalysisOptions, AnalysisRun, Progress, RunMessage, RunSource};
+use crate::timeline::Session;
+
+/// The video being reviewed.
+pub struct OpenVideo {
+    pub path: PathBuf,
+    pub width: i32,
+    pub nominal_fps: f64,
+    pub frame_count: u64,
+    decoder: Option<FrameDecoder>,
+    texture: Option<egui::TextureHandle>,
+    pub shown_index: Option<u64>,
+    requested_index: Option<u64>,
+}
+
+pub struct Playhead {
+    pub frame: u64,
+    pub playing: bool,
+    pub speed: f32,
+    /// Fractional frames carried between UI frames at slow speeds.
+    carry: f64,
+}
+
+impl Default for Playhead {
+    fn default() -> Self {
+        Self { frame: 0, playing: false, speed: 1.0, carry: 0.0 }
+    }
+}
+
+/// A file analysis in progress.
+pub struct FileAnalysis {
+    pub run: AnalysisRun,
+    /// Verdicts given while it runs: the session it ends with gets them.
+    pub reviews: ReviewLog,
+}
+
+#[derive(Default)]
+pub struct ReviewMode {
+    pub video: Option<OpenVideo>,
+    pub playhead: Playhead,
+    pub analysis: Option<FileAnalysis>,
+    /// The last analysis's progress; kept once it has finished.
+    pub progress: Option<Progress>,
+}
+
+impl ReviewMode {
+    /// A fresh review, playing at `speed` as the last one did.
+    pub fn with_speed(speed: f32) -> Self {
+        Self { playhead: Playhead { speed, ..Playhead::default() }, ..Self::default() }
+    }
+
+    pub fn open_video(&mut self, path: &Path, wake: impl Fn() + Send + 'static, notices: &mut Notices) {
+        self.playhead = Playhead { speed: self.playhead.speed, ..Playhead::default() };
+        let info = match crate::capture::open(path, None) {
+            Ok(source) => source.info().clone(),
+            Err(e) => {
+                notices.error(e.to_string());
+                self.video = None;
+                return;
+            }
+        };
+        let decoder = match FrameDecoder::open(path, wake) {
+            Ok(decoder) => Some(decoder),
+            Err(e) => {
+                notices.error(e.to_string());
+                None
+            }
+        };
+        self.video = Some(OpenVideo {
+            path: path.to_path_buf(),
+            width: info.width,
+            nominal_fps: info.nominal_fps,
+            frame_count: info.frame_count.unwrap_or(0),
+            decoder,
+            texture: None,
+            shown_index: None,
+            requested_index: None,
+        });
+    }
+
+    pub fn start_analysis(
+        &mut self,
+        path: &Path,
+        options: AnalysisOptions,
+        device: tch::Device,
+        wake: impl Fn() + Send + 'static,
+        notices: &mut Notices,
+    ) {
+        self.progress = None;
+        match AnalysisRun::start(RunSource::File(path.to_path_buf()), options, device, wake) {
+            Ok(run) => self.analysis = Some(FileAnalysis { run, reviews: ReviewLog::default() }),
+            Err(e) => notices.error(format!("cannot start the analysis thread: {e}")),
+        }
+    }
+
+    pub fn poll_analysis(&mut self, doc: &mut Document, notices: &mut Notices) {
+        let Some(analysis) = &self.analysis else { return };
+        let messages: Vec<RunMessage> = analysis.run.messages.try_iter().collect();
+        let mut finished = false;
+        for message in messages {
+            let Some(analysis) = &self.analysis else { return };
+            let with_reviews = |mut session: Session| {
+                analysis.reviews.apply_to(&mut session);
+                session
+            };
+            match message {
+                RunMessage::Started { session, .. } => doc.take_session(*session),
+                RunMessage::Update { delta, progress, .. } => {
+                    doc.apply_delta(delta);
+                    self.progress = Some(progress);
+                }
+                RunMessage::Finished(run) => {
+                    let run = *run;
+                    doc.take_session(with_reviews(run.session));
+                    self.progress = Some(run.progress);
+                    finished = true;
+                }
+                RunMessage::Failed { session, error, .. } => {
+                    if let Some(session) = session {
+                        doc.take_session(with_reviews(*session));
+                    }
+                    notices.error(format!("analysis stopped: {error} (the results so far are kept)"));
+                    finished = true;
+                }
+                RunMessage::Cancelled { session } => {
+                    doc.take_session(with_reviews(*session));
+                    notices.notice("analysis cancelled (the results so far are kept)");
+                    finished = true;
+                }
+                RunMessage::Warning(_) | RunMessage::SourceLost { .. } | RunMessage::SourceBack => {}
+            }
+        }
+        if finished {
+            self.analysis = None;
+        }
+    }
+
+    pub fn fps(&self, session: Option<&Session>) -> f64 {
+        let measured = session.map(Session::fps).unwrap_or(0.0);
+        if measured > 0.0 {
+            measured
+        } else {
+            self.video.as_ref().map_or(0.0, |v| v.nominal_fps)
+        }
+    }
+
+    pub fn frame_count(&self, session: Option<&Session>) -> u64 {
+        let from_video = self.video.as_ref().map_or(0, |v| v.frame_count);
+        let from_session = session.filter(|s| s.complete).map_or(0, |s| s.source.frame_count);
+        if from_session > 0 {
+            from_session
+        } else {
+            from_video
+        }
+    }
+
+    pub fn time_of_frame(&self, session: Option<&Session>, index: u64) -> f64 {
+        if let Some(record) = session.and_then(|s| s.frame_by_index(index)) {
+            return record.timestamp_s;
+        }
+        let fps = self.fps(session);
+        if fps > 0.0 {
+            index as f64 / fps
+        } else {
+            0.0
+        }
+    }
+
+    pub fn duration_s(&self, session: Option<&Session>) -> f64 {
+        let fps = self.fps(session);
+        let from_count = if fps > 0.0 { self.frame_count(session) as f64 / fps } else { 0.0 };
+        session.map_or(0.0, Session::duration_s).max(from_count)
+    }
+
+    pub fn seek(&mut self, session: Option<&Session>, frame: u64) {
+        let last = self.frame_count(session).saturating_sub(1);
+        self.playhead.frame = frame.min(last);
+        self.playhead.carry = 0.0;
+    }
+
+    /// Stops playing and goes to `frame`.
+    pub fn jump(&mut self, session: Option<&Session>, frame: u64) {
+        self.playhead.playing = false;
+        self.seek(session, frame);
+    }
+
+    pub fn poll_decoder(&mut self, ctx: &egui::Context, notices: &mut Notices) {
+        let wanted = self.playhead.frame;
+        let Some(video) = &mut self.video else { return };
+        let Some(decoder) = &video.decoder else { return };
+        let mut failure = None;
+        while let Ok(result) = decoder.frames.try_recv() {
+            match result {
+                Ok(frame) => {
+                    match &mut video.texture {
+                        Some(texture) => texture.set(frame.image, egui::TextureOptions::LINEAR),
+                        None => {
+                            video.texture =
+                                Some(ctx.load_texture("video-frame", frame.image, egui::TextureOptions::LINEAR))
+                        }
+                    }
+                    video.shown_index = Some(frame.index);
+                }
+                Err(e) => failure = Some(e),
+            }
+        }
+        if video.requested_index != Some(wanted) {
+            decoder.request(wanted);
+            video.requested_index = Some(wanted);
+        }
+        if let Some(e) = failure {
+            // Past-the-end reads happen when the container over-declares its
+            // length; stop playing rather than flood the message list.
+            self.playhead.playing = false;
+            notices.error_once(e);
+        }
+    }
+
+    pub fn advance_playback(&mut self, ctx: &egui::Context, session: Option<&Session>) {
+        if !self.playhead.playing {
+            return;
+        }
+        let fps = self.fps(session);
+        let last = self.frame_count(session).saturating_sub(1);
+        if fps <= 0.0 || self.playhead.frame >= last {
+            self.playhead.playing = false;
+            return;
+        }
+        // Advance by wall time, but never past a frame not yet shown: a slow
+        // decoder slows playback down instead of skipping frames unseen.
+        let shown = self.video.as_ref().and_then(|v| v.shown_index);
+        if shown == Some(self.playhead.frame) {
+            let dt = f64::from(ctx.input(|i| i.stable_dt)).min(0.1);
+            self.playhead.carry += dt * fps * f64::from(self.playhead.speed);
+            let step = self.playhead.carry.floor();
+            self.playhead.carry -= step;
+            self.playhead.frame = (self.playhead.frame + step as u64).min(last);
+        }
+        ctx.request_repaint();
+    }
+
+    pub fn handle_keys(&mut self, ctx: &egui::Context, session: Option<&Session>) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let (space, left, right) = ctx.input(|i| {
+            (i.key_pressed(egui::Key::Space), i.key_pressed(egui::Key::ArrowLeft), i.key_pressed(egui::Key::ArrowRight))
+        });
+        if space {
+            self.playhead.playing = !self.playhead.playing;
+        }
+        if left {
+            self.jump(session, self.playhead.frame.saturating_sub(1));
+        }
+        if right {
+            self.jump(session, self.playhead.frame + 1);
+        }
+    }
+
+    pub fn video_view(&self, ui: &mut egui::Ui, session: Option<&Session>, settings: &Settings) {
+        let Some(video) = &self.video else {
+            ui.centered_and_justified(|ui| {
+                ui.heading("Open a video: File > Open, drag and drop, or `glimpse app VIDEO`");
+            });
+            return;
+        };
+        let Some(texture) = &video.texture else {
+            ui.centered_and_justified(|ui| ui.spinner());
+            return;
+        };
+        let [w, h] = texture.size();
+        let available = ui.available_size();
+        let scale = (available.x / w as f32).min(available.y / h as f32).max(0.05);
+        let size = egui::vec2(w as f32 * scale, h as f32 * scale);
+        let shown = video.shown_index.unwrap_or(0);
+        let frame_width = if video.width > 0 { video.width as f32 } else { w as f32 };
+        let image = egui::Image::new((texture.id(), size));
+        ui.vertical_centered(|ui| {
+            let response = ui.add(image);
+            if let Some(session) = session {
+                let options = OverlayOptions {
+                    heatmap: settings.heatmap,
+                    heatmap_opacity: settings.heatmap_opacity,
+                    hold_s: 0.0,
+                };
+                let painter = ui.painter_at(response.rect);
+                draw_overlays(&painter, FrameToScreen::new(response.rect, frame_width), session, shown, &options);
+            }
+        });
+    }
+}
