@@ -4,8 +4,8 @@
 //! which is how a fuzzer learns of it.
 use std::path::Path;
 
-use crate::timeline::export::{eaf_string_dated, frames_csv_string, intervals_csv_string};
-use crate::timeline::Session;
+use crate::session::export::{eaf_string_dated, frames_csv_string, intervals_csv_string};
+use crate::session::Session;
 use crate::train::dataset::parse_labels;
 
 /// Any text given as a session file: loading it either fails with a message

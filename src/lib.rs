@@ -4,7 +4,7 @@
 //! `cli/` are the command-line edge; `ui` is the desktop app.
 //!
 //! The model and its training (`model`, with its benchmark, `train`, `device`,
-//! `io`) need only libtorch; everything that touches video, cameras or
+//! `files`) need only libtorch; everything that touches video, cameras or
 //! a window is behind the default `app` feature.
 #![deny(clippy::unwrap_used)]
 
@@ -15,21 +15,21 @@ pub mod capture;
 pub mod device;
 #[cfg(feature = "app")]
 pub mod face;
+pub mod files;
 #[cfg(feature = "app")]
 #[doc(hidden)]
 pub mod fuzz_checks;
-pub mod io;
 pub mod model;
 #[cfg(feature = "app")]
 pub mod motion;
 #[cfg(feature = "app")]
 pub mod pipeline;
 #[cfg(feature = "app")]
+pub mod session;
+#[cfg(feature = "app")]
 pub mod spotting;
 #[cfg(feature = "app")]
 pub mod synth;
-#[cfg(feature = "app")]
-pub mod timeline;
 pub mod train;
 #[cfg(feature = "app")]
 pub mod ui;

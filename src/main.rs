@@ -5,24 +5,18 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-#[cfg(feature = "app")]
-use anyhow::Context;
 use clap::{Parser, Subcommand};
+#[cfg(feature = "app")]
+use cli::analyze::{AnalyzeArgs, EvalSpottingArgs};
 #[cfg(feature = "app")]
 use cli::app::AppArgs;
 #[cfg(feature = "app")]
-use cli::pipeline_args::{AnalyzeArgs, EvalSpottingArgs, PipelineArgs};
+use cli::pipeline_args::PipelineArgs;
 #[cfg(feature = "app")]
-use cli::{write_json, DEFAULT_WEIGHTS};
-#[cfg(feature = "app")]
-use glimpse::bench;
+use cli::DEFAULT_WEIGHTS;
 use glimpse::device::{ChosenDevice, DeviceChoice, ThreadUse};
 
-#[cfg(feature = "app")]
-mod analyze_cmd;
 mod cli;
-#[cfg(feature = "app")]
-mod live_cmd;
 
 #[derive(Parser)]
 #[command(name = "glimpse", version, about = "Micro-expression analysis with the EPIR transformer")]
@@ -44,7 +38,7 @@ enum Command {
     #[cfg(feature = "app")]
     /// A live session without the window: camera (or a video played as
     /// one) → spotting → autosaved, recorded session.
-    Live(live_cmd::LiveArgs),
+    Live(cli::live::LiveArgs),
     #[cfg(feature = "app")]
     /// Bring back live sessions that did not close (crash, power cut) from their autosave.
     Recover {
@@ -168,28 +162,25 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Model(args)) => cli::bench::run(args, chosen_device(flag, ThreadUse::Default)?),
         #[cfg(feature = "app")]
         Command::Bench(BenchCommand::Pipeline { video, out, pipeline }) => {
-            let result = bench::pipeline::bench_pipeline(&video, &pipeline.options()?, chosen_device(flag, ThreadUse::Default)?)
-                .with_context(|| format!("benchmarking the pipeline on {}", video.display()))?;
-            println!("{}", bench::pipeline::table(&result));
-            write_json(&out, &result)
+            cli::bench::pipeline(&video, &out, &pipeline.options()?, chosen_device(flag, ThreadUse::Default)?)
         }
         #[cfg(feature = "app")]
-        Command::Analyze(args) => analyze_cmd::run(args, chosen_device(flag, ThreadUse::Default)?),
+        Command::Analyze(args) => cli::analyze::run(args, chosen_device(flag, ThreadUse::Default)?),
         #[cfg(feature = "app")]
-        Command::EvalSpotting(args) => analyze_cmd::eval_spotting(args, chosen_device(flag, ThreadUse::Default)?),
+        Command::EvalSpotting(args) => cli::analyze::eval_spotting(args, chosen_device(flag, ThreadUse::Default)?),
         #[cfg(feature = "app")]
         Command::App(args) => cli::app::run(args, cli::app::choose_device(flag)),
         // Libtorch serves only the analysis run: the line says its threads.
         #[cfg(feature = "app")]
-        Command::Live(args) => live_cmd::run_live(args, chosen_device(flag, ThreadUse::Pipeline)?),
+        Command::Live(args) => cli::live::run_live(args, chosen_device(flag, ThreadUse::Pipeline)?),
         #[cfg(feature = "app")]
         Command::Bench(BenchCommand::Ui { clip, out, weights }) => {
             cli::app::bench_ui(clip, out, weights, cli::app::choose_device(flag))
         }
         #[cfg(feature = "app")]
-        Command::Recover { target } => live_cmd::run_recover(target.as_deref()),
+        Command::Recover { target } => cli::live::run_recover(target.as_deref()),
         #[cfg(feature = "app")]
-        Command::Cameras => live_cmd::run_cameras(),
+        Command::Cameras => cli::live::run_cameras(),
         #[cfg(feature = "app")]
         Command::Synth(args) => cli::synth::run(args),
     }

@@ -27,7 +27,7 @@ fn the_session_corpus_passes_the_session_checks() {
     // The seed session loads (the checks pass for errors too: make sure the
     // corpus exercises the success path).
     let seed = files.iter().find(|(n, _)| n == "small.session.ron").expect("seed");
-    let session = glimpse::timeline::Session::parse_as(
+    let session = glimpse::session::Session::parse_as(
         Path::new("small.session.ron"),
         std::str::from_utf8(&seed.1).expect("utf-8"),
     )

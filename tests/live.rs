@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use glimpse::capture;
-use glimpse::timeline::Session;
+use glimpse::session::Session;
 
 const DEMO: &str = "assets/demo/astronaut-demo.mp4";
 

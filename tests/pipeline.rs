@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use glimpse::pipeline::{analyze, Analysis, AnalysisOptions, PipelineError, Progress};
+use glimpse::session::Session;
 use glimpse::spotting::eval::{iou, Interval, MEGC_IOU};
 use glimpse::synth::score::{pool, score_session, ClipScores};
 use glimpse::synth::{default_astronaut_path, generate, GroundTruth, SynthSpec};
-use glimpse::timeline::Session;
 use opencv::core::{Mat, MatTraitConst, Scalar, Size, Vector, CV_8UC3};
 use opencv::prelude::{VideoCaptureTrait, VideoCaptureTraitConst, VideoWriterTrait, VideoWriterTraitConst};
 use opencv::{imgcodecs, videoio};

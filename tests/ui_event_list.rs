@@ -1,7 +1,7 @@
 //! The event list, driven through egui_kittest (AccessKit queries, no window).
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use glimpse::timeline::{Event, ReviewStatus, Session};
+use glimpse::session::{Event, ReviewStatus, Session};
 use glimpse::ui::events::{apply_review_edit, event_list_ui};
 
 fn session() -> Session {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use glimpse::capture::{CameraDevice, CameraRequest};
-use glimpse::pipeline::live::LiveStats;
-use glimpse::ui::live::{live_panel_ui, CameraList, LiveAction, LiveSource, LiveView};
+use glimpse::pipeline::live_run::LiveStats;
+use glimpse::ui::live_panel::{live_panel_ui, CameraList, LiveAction, LiveSource, LiveView};
 use glimpse::ui::settings::Settings;
 
 struct State {

@@ -2,8 +2,8 @@
 //! numbered images. Every frame carries the timestamp its container gave it;
 //! the frame rate is measured from those timestamps, never assumed.
 pub mod camera;
+pub mod feed;
 mod image_folder;
-pub mod live;
 mod recorder;
 mod video_file;
 
@@ -13,8 +13,8 @@ use opencv::core::Mat;
 use serde::{Deserialize, Serialize};
 
 pub use camera::{list_cameras, CameraDevice, CameraRequest, CameraSource};
+pub use feed::{FeedEvent, FrameProducer, LiveFeed, Paced};
 pub use image_folder::ImageFolder;
-pub use live::{FeedEvent, FrameProducer, LiveFeed, Paced};
 pub use recorder::{RecordError, Recorder};
 pub use video_file::{open_video_capture, VideoFile};
 

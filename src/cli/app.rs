@@ -84,7 +84,8 @@ pub fn choose_device(flag: Option<DeviceChoice>) -> ChosenDevice {
             .map_or_else(DeviceChoice::default, |path| glimpse::ui::settings::load_settings(&path).settings.device)
     });
     let usage = ThreadUse::Pipeline;
-    let chosen = ChosenDevice::choose(choice, flag, usage).unwrap_or_else(|e| ChosenDevice::cpu_because(&e, flag, usage));
+    let chosen =
+        ChosenDevice::choose(choice, flag, usage).unwrap_or_else(|e| ChosenDevice::cpu_because(&e, flag, usage));
     eprintln!("device: {}", chosen.line);
     chosen
 }

@@ -1,6 +1,6 @@
-//! `glimpse bench model`: parameters, per-layer FLOPs and forward latency.
-//! (The pipeline and UI benchmarks need the app and are dispatched in
-//! `main.rs`.)
+//! `glimpse bench model` (parameters, per-layer FLOPs and forward latency)
+//! and `glimpse bench pipeline` (per-stage time of the analysis on a video);
+//! the window's benchmark, `bench ui`, is in `cli::app`.
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -41,4 +41,20 @@ pub fn run(args: ModelBenchArgs, device: tch::Device) -> Result<()> {
     let result = bench_model(&cpu, gpu.as_ref(), &[1, 32], args.runs.max(10));
     println!("{}", table(&result));
     write_json(&args.out, &result)
+}
+
+/// `glimpse bench pipeline`: per-stage time, end-to-end fps against decoding
+/// alone, and peak memory.
+#[cfg(feature = "app")]
+pub fn pipeline(
+    video: &std::path::Path,
+    out: &std::path::Path,
+    options: &glimpse::pipeline::AnalysisOptions,
+    device: tch::Device,
+) -> Result<()> {
+    use anyhow::Context;
+    let result = glimpse::bench::pipeline::bench_pipeline(video, options, device)
+        .with_context(|| format!("benchmarking the pipeline on {}", video.display()))?;
+    println!("{}", glimpse::bench::pipeline::table(&result));
+    write_json(out, &result)
 }

@@ -4,12 +4,16 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use glimpse::io::write_atomic;
+use glimpse::files::write_atomic;
 
+#[cfg(feature = "app")]
+pub mod analyze;
 #[cfg(feature = "app")]
 pub mod app;
 pub mod bench;
 pub mod eval;
+#[cfg(feature = "app")]
+pub mod live;
 #[cfg(feature = "app")]
 pub mod pipeline_args;
 #[cfg(feature = "app")]

@@ -1,5 +1,6 @@
-//! The arguments of every command that runs the video pipeline (`analyze`,
-//! `eval-spotting`, `live`, `bench pipeline`), turned into `AnalysisOptions`.
+//! The arguments shared by every command that runs the video pipeline
+//! (`analyze`, `eval-spotting`, `live`, `bench pipeline`), turned into
+//! `AnalysisOptions`.
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
@@ -62,51 +63,3 @@ impl PipelineArgs {
         Ok(options)
     }
 }
-
-#[derive(clap::Args)]
-pub struct AnalyzeArgs {
-    /// Video files, folders of videos (each video in it), or folders of numbered frames.
-    #[arg(required_unless_present = "list")]
-    pub inputs: Vec<PathBuf>,
-    /// A file listing inputs, one per line (blank lines and # comments skipped).
-    #[arg(long)]
-    pub list: Option<PathBuf>,
-    /// Where the session and exports go (default: beside each input).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Analyse inputs again even when all their outputs exist (default: skip them, so a
-    /// stopped batch resumes where it was).
-    #[arg(long)]
-    pub force: bool,
-    /// Take only share INDEX of COUNT of the inputs (every COUNT-th, from INDEX; 0-based),
-    /// e.g. `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`.
-    #[arg(long, value_name = "INDEX/COUNT")]
-    pub shard: Option<String>,
-    /// Also write the batch summary as JSON here.
-    #[arg(long)]
-    pub summary: Option<PathBuf>,
-    /// Sample this process's memory (RSS) every few seconds into this CSV.
-    #[arg(long)]
-    pub memory_log: Option<PathBuf>,
-    /// Seconds between memory samples.
-    #[arg(long, default_value_t = 10.0)]
-    pub memory_every: f64,
-    /// Exports: csv, intervals, json, ron, eaf, video, or all.
-    #[arg(long, default_value = "ron,csv,intervals,eaf")]
-    pub export: String,
-    #[command(flatten)]
-    pub pipeline: PipelineArgs,
-}
-
-#[derive(clap::Args)]
-pub struct EvalSpottingArgs {
-    /// Clips with `<clip>.truth.json` beside them.
-    #[arg(required = true)]
-    pub clips: Vec<PathBuf>,
-    /// Also write the scores as JSON here.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    #[command(flatten)]
-    pub pipeline: PipelineArgs,
-}
-

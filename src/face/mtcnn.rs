@@ -718,7 +718,7 @@ mod tests {
     }
 
     fn temp_dir(tag: &str) -> PathBuf {
-        crate::io::scratch_dir(&format!("mtcnn-{tag}"))
+        crate::files::scratch_dir(&format!("mtcnn-{tag}"))
     }
 
     #[test]

@@ -79,7 +79,10 @@ mod tests {
         assert_eq!(f64::try_from(stacked.get(0).get(0).get(2).get(3)).expect("tensor values on the host"), 12.0);
         // Copy 1 moved down-right: pixel (2, 3) now holds input (1, 2), row 0 is zero fill.
         assert_eq!(f64::try_from(stacked.get(0).get(1).get(2).get(3)).expect("tensor values on the host"), 7.0);
-        assert_eq!(f64::try_from(stacked.get(0).get(1).get(0).sum(Kind::Float)).expect("tensor values on the host"), 0.0);
+        assert_eq!(
+            f64::try_from(stacked.get(0).get(1).get(0).sum(Kind::Float)).expect("tensor values on the host"),
+            0.0
+        );
         // Copy 4 moved up-left: pixel (0, 0) holds input (1, 1).
         assert_eq!(f64::try_from(stacked.get(0).get(4).get(0).get(0)).expect("tensor values on the host"), 6.0);
     }
@@ -105,7 +108,8 @@ mod tests {
         let images = Tensor::rand([2, 3, 28, 28], (Kind::Float, Device::Cpu));
         let tokens = tokenizer.forward(&images);
         assert_eq!(tokens.size(), vec![2, 49, 32]);
-        let mean = f64::try_from(tokens.mean_dim(-1, false, Kind::Float).abs().max()).expect("tensor values on the host");
+        let mean =
+            f64::try_from(tokens.mean_dim(-1, false, Kind::Float).abs().max()).expect("tensor values on the host");
         assert!(mean < 1e-4, "per-token mean {mean}");
     }
 }

@@ -54,7 +54,10 @@ mod tests {
         let attention = Tensor::from_slice(&[0.01f32, 0.3, 0.02, 0.01, 0.02, 0.4, 0.04, 0.2]).reshape([1, 8]);
         let selection = dtsm.select(&tokens, &attention);
         assert_eq!(selection.indices.size(), vec![1, 3]);
-        assert_eq!(Vec::<i64>::try_from(selection.indices.flatten(0, -1)).expect("tensor values on the host"), vec![5, 1, 7]);
+        assert_eq!(
+            Vec::<i64>::try_from(selection.indices.flatten(0, -1)).expect("tensor values on the host"),
+            vec![5, 1, 7]
+        );
         // Pooled value = (0.4*5 + 0.3*1 + 0.2*7) / 0.9.
         let pooled = Vec::<f32>::try_from(selection.pooled.flatten(0, -1)).expect("tensor values on the host");
         let expected = (0.4 * 5.0 + 0.3 * 1.0 + 0.2 * 7.0) / 0.9;

@@ -8,7 +8,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 use super::input::{mirror_normalised, normalise_input};
 use super::{ConfigError, Epir, EpirConfig};
-use crate::io::{write_atomic, write_atomic_with, AtomicWithError, WriteError};
+use crate::files::{write_atomic, write_atomic_with, AtomicWithError, WriteError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -183,7 +183,7 @@ mod tests {
     use super::*;
 
     fn temp_dir(tag: &str) -> PathBuf {
-        crate::io::scratch_dir(&format!("weights-{tag}"))
+        crate::files::scratch_dir(&format!("weights-{tag}"))
     }
 
     #[test]

@@ -10,10 +10,10 @@ pub mod block;
 pub mod config;
 pub mod dnspt;
 pub mod dtsm;
-pub mod flops;
-pub mod integration;
 pub mod epir_model;
+pub mod flops;
 pub mod input;
+pub mod integration;
 
 use tch::{nn, Kind, Tensor};
 

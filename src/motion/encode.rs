@@ -3,8 +3,8 @@
 //! model's grid, strain computed on that grid as the published
 //! preprocessing did.
 use super::{flow_to_strain, FlowField};
-pub use crate::model::input::INPUT_SIDE as EPIR_SIDE;
 use crate::model::input::encode_channels;
+pub use crate::model::input::INPUT_SIDE as EPIR_SIDE;
 
 /// Down-samples `flow` to the model's grid and encodes it.
 pub fn epir_input(flow: &FlowField) -> Vec<f32> {

@@ -16,10 +16,10 @@ use crate::face::{
 use crate::model::epir_model::Prediction;
 use crate::model::EpirModel;
 use crate::motion::{epir_input, DisFlow, FaceRegions, FlowField, MotionError, TvL1Flow, EPIR_SIDE};
-use crate::spotting::{MotionSample, SpottedInterval, Spotter, TwoSidedSignal};
-use crate::timeline::{
+use crate::session::{
     DeltaTracker, Event, FaceFrame, FaceSummary, FrameRecord, Session, SessionDelta, SourceMeta, SESSION_FORMAT_VERSION,
 };
+use crate::spotting::{MotionSample, SpottedInterval, Spotter, TwoSidedSignal};
 
 /// Reference gap of the per-frame class track ("what changed over the last
 /// 0.4 s"), within the 0.3–0.5 s a micro-expression's onset phase spans.

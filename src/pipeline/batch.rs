@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::timeline::export::{export_path, ExportFormat};
+use crate::session::export::{export_path, ExportFormat};
 
 /// Extensions taken for videos when a folder is given.
 pub const VIDEO_EXTENSIONS: [&str; 10] = ["mp4", "avi", "mov", "mkv", "m4v", "webm", "mpg", "mpeg", "wmv", "flv"];
@@ -196,7 +196,7 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        crate::io::scratch_dir(&format!("batch-{name}"))
+        crate::files::scratch_dir(&format!("batch-{name}"))
     }
 
     #[test]
@@ -212,7 +212,7 @@ mod tests {
         std::fs::write(frames.join("000001.png"), b"").expect("file");
         let list = dir.join("list.txt");
         std::fs::write(&list, format!("# interviews\n\n{}\n  /data/missing.mp4  \n", frames.display())).expect("list");
-        let inputs = expand_inputs(&[videos.clone()], Some(&list)).expect("expands");
+        let inputs = expand_inputs(std::slice::from_ref(&videos), Some(&list)).expect("expands");
         assert_eq!(
             inputs,
             vec![videos.join("a.AVI"), videos.join("b.mp4"), frames.clone(), PathBuf::from("/data/missing.mp4")]

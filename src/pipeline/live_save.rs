@@ -5,10 +5,10 @@
 //! journal left behind (crash, failed save) is replayed by `recover_session`.
 use std::path::{Path, PathBuf};
 
-use super::live::LivePaths;
+use super::live_run::LivePaths;
 use super::run::{fill_in_source, RunMessage};
-use crate::timeline::journal::{Autosave, JournalError, JournalReviews};
-use crate::timeline::{Review, Session, SessionError};
+use crate::session::journal::{Autosave, JournalError, JournalReviews};
+use crate::session::{Review, Session, SessionError};
 
 /// What a live run hands its consumer at the end.
 pub struct LiveEnd {
@@ -119,7 +119,7 @@ pub enum RecoverError {
 /// (`<name>.session.ron`, or `<name>.recovered.session.ron` if that name is
 /// taken) and then removes the journal.
 pub fn recover_session(journal: &Path) -> Result<RecoveredSession, RecoverError> {
-    let recovered = crate::timeline::journal::replay(journal)?;
+    let recovered = crate::session::journal::replay(journal)?;
     let mut session = recovered.session;
     fill_in_live_source(&mut session);
     let mut summary = format!(
@@ -153,18 +153,18 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::pipeline::live::testing::{demo_clip, settings, start};
-    use crate::pipeline::live::{open_paced_file, LiveSettings};
+    use crate::pipeline::live_run::testing::{demo_clip, settings, start};
+    use crate::pipeline::live_run::{open_paced_file, LiveSettings};
     use crate::pipeline::run::RunCommand;
-    use crate::timeline::journal::replay;
-    use crate::timeline::ReviewStatus;
+    use crate::session::journal::replay;
+    use crate::session::ReviewStatus;
 
     /// The reviewer confirms the first event while the session runs, as
     /// the app does: the verdict is in the journal at once and in the saved
     /// session, and the worker never had it.
     #[test]
     fn a_review_made_during_a_live_session_is_journalled_and_saved_without_the_worker() {
-        let dir = crate::io::scratch_dir("live-review");
+        let dir = crate::files::scratch_dir("live-review");
         let settings = LiveSettings { record: false, ..settings(&dir, "reviewed") };
         let journal = settings.paths().journal;
         let run = start(open_paced_file(demo_clip()), settings);

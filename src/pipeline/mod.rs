@@ -1,13 +1,13 @@
 //! The analysis pipeline: frames → faces → aligned crops → flow → spotting →
 //! EPIR per event → session. `Analyzer` takes one frame at a time;
-//! `AnalysisRun` is the one loop that drives it, over a file (`offline`)
-//! or a live feed (`live`), for every command and the app.
+//! `AnalysisRun` is the one loop that drives it, over a file (`file_run`)
+//! or a live feed (`live_run`), for every command and the app.
 mod analyzer;
 pub mod batch;
 mod faces;
-pub mod live;
+mod file_run;
+pub mod live_run;
 pub mod live_save;
-mod offline;
 mod options;
 pub mod run;
 mod timings;

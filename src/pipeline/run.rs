@@ -1,6 +1,6 @@
 //! One driver for every analysis. `AnalysisRun` owns the `Analyzer` on its
 //! own thread (tch tensors are not `Sync`) and feeds it a file (see
-//! `offline`) or a live feed (see `live`); whoever started it (`glimpse
+//! `file_run`) or a live feed (see `live_run`); whoever started it (`glimpse
 //! analyze`, the benchmark, `glimpse live`, the app) reads one stream of
 //! `RunMessage`s. What changed is sent as a delta, not the session, so the
 //! cost stays flat however long the video; a delta that finds the channel
@@ -12,12 +12,12 @@ use std::time::Instant;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TrySendError};
 
-use super::live::{LiveFrame, LiveSettings, LiveStarted, OpenFeed};
+use super::live_run::{LiveFrame, LiveSettings, LiveStarted, OpenFeed};
 use super::live_save::LiveEnd;
 use super::{AnalysisOptions, Analyzer, PipelineError, StageTimings};
 use crate::capture::{measured_fps, SourceInfo};
 use crate::device::{configure_threads, ThreadUse};
-use crate::timeline::{Session, SessionDelta, SourceMeta};
+use crate::session::{Session, SessionDelta, SourceMeta};
 
 /// What a run analyses.
 pub enum RunSource {
@@ -144,8 +144,10 @@ impl AnalysisRun {
             configure_threads(device, ThreadUse::Pipeline);
             let outbox = Outbox::new(sender, Box::new(wake));
             match source {
-                RunSource::File(path) => super::offline::run(&path, options, device, &inbox, outbox),
-                RunSource::Live { open, settings } => super::live::run(open, settings, options, device, &inbox, outbox),
+                RunSource::File(path) => super::file_run::run(&path, options, device, &inbox, outbox),
+                RunSource::Live { open, settings } => {
+                    super::live_run::run(open, settings, options, device, &inbox, outbox)
+                }
             }
         })?;
         Ok(Self { messages, commands, thread: Some(thread) })
@@ -399,7 +401,7 @@ mod tests {
         use opencv::core::{Mat, Vector};
         use opencv::videoio::{VideoCapture, VideoCaptureTrait};
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let folder = crate::io::scratch_dir("ui-analysis-broken");
+        let folder = crate::files::scratch_dir("ui-analysis-broken");
         let mut capture = VideoCapture::from_file(
             root.join("assets/demo/astronaut-demo.mp4").to_str().expect("utf-8"),
             opencv::videoio::CAP_ANY,

@@ -19,7 +19,7 @@ use opencv::{imgcodecs, videoio};
 use serde::{Deserialize, Serialize};
 
 use crate::face::{FaceBox, Landmarks};
-use crate::io::{write_atomic, write_atomic_with, AtomicWithError, WriteError};
+use crate::files::{write_atomic, write_atomic_with, AtomicWithError, WriteError};
 pub use plan::{Plan, PlannedBlink, PlannedEvent};
 pub use render::Renderer;
 

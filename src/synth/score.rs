@@ -5,8 +5,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{GroundTruth, SynthError};
+use crate::session::Session;
 use crate::spotting::eval::{evaluate_grouped, Interval, SpottingScores};
-use crate::timeline::Session;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClipScores {
@@ -101,7 +101,7 @@ pub fn score_session(truth: &GroundTruth, session: &Session) -> ClipScores {
         })
         .collect();
     for (key, scores) in &grouped.groups {
-        let pred_of_face: Vec<&crate::timeline::Event> =
+        let pred_of_face: Vec<&crate::session::Event> =
             session.events.iter().filter(|e| truth_face(e.face_id).unwrap_or(u32::MAX) == *key).collect();
         let truth_of_face: Vec<usize> = (0..truth.events.len()).filter(|&i| truth.events[i].face == *key).collect();
         for &(p, t, iou) in &scores.matches {

@@ -12,7 +12,7 @@ fn photo() -> Mat {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    crate::io::scratch_dir(&format!("synth-{name}"))
+    crate::files::scratch_dir(&format!("synth-{name}"))
 }
 
 fn bytes(m: &Mat) -> Vec<u8> {

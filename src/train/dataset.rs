@@ -182,10 +182,7 @@ pub fn read_flow_image(path: &Path) -> Result<Vec<f32>, String> {
     let pixels = &buffer[..frame.buffer_size()];
     let side = INPUT_SIDE as u32;
     if frame.width != side || frame.height != side {
-        return Err(format!(
-            "expected a {side}x{side} 3-channel image, found {}x{}",
-            frame.width, frame.height
-        ));
+        return Err(format!("expected a {side}x{side} 3-channel image, found {}x{}", frame.width, frame.height));
     }
     let rgb: Vec<u8> = match frame.color_type {
         png::ColorType::Rgb => pixels.to_vec(),

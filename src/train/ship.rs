@@ -10,7 +10,7 @@ use super::card::{model_card, CardFacts};
 use super::dataset::Dataset;
 use super::protocol::{unix_now, LosoReport};
 use super::trainer::{train, TrainError, TrainOptions};
-use crate::io::{write_atomic, WriteError};
+use crate::files::{write_atomic, WriteError};
 use crate::model::bench::ModelBench;
 use crate::model::{EpirConfig, ModelError};
 

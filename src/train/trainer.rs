@@ -375,7 +375,8 @@ mod tests {
         let logits = Tensor::from_slice(&[2.0f32, 0.0, 0.0, 0.0, 1.0, 0.0]).reshape([2, 3]);
         let targets = Tensor::from_slice(&[0i64, 1]);
         let weights = Tensor::from_slice(&[1.0f32, 3.0, 1.0]);
-        let loss = f64::try_from(smoothed_weighted_cross_entropy(&logits, &targets, &weights, 0.0)).expect("tensor values on the host");
+        let loss = f64::try_from(smoothed_weighted_cross_entropy(&logits, &targets, &weights, 0.0))
+            .expect("tensor values on the host");
         let nll0 = -(2f64.exp() / (2f64.exp() + 2.0)).ln();
         let nll1 = -(1f64.exp() / (1f64.exp() + 2.0)).ln();
         let expected = (nll0 * 1.0 + nll1 * 3.0) / 4.0;

@@ -10,7 +10,7 @@ use eframe::egui;
 
 use super::document::Document;
 use super::files::{output_stem, Files, Picked};
-use super::live::{live_panel_ui, CameraList, LiveAction, LivePanel, LiveSource, LiveView};
+use super::live_panel::{live_panel_ui, CameraList, LiveAction, LivePanel, LiveSource, LiveView};
 use super::live_session::{open_live_source, LiveEnded};
 use super::menu::{menu_bar, MenuAction, MenuState};
 use super::notices::Notices;
@@ -21,9 +21,9 @@ use super::settings::{load_settings, save_settings, settings_path, Settings, The
 use super::status::{status_ui, Status};
 use super::AppLaunch;
 use crate::device::{ChosenDevice, DeviceChoice, ThreadUse};
-use crate::pipeline::live::{session_name_now, LiveSettings, LiveStats};
+use crate::pipeline::live_run::{session_name_now, LiveSettings, LiveStats};
 use crate::pipeline::{AnalysisOptions, AnalysisRun, RunCommand, RunSource};
-use crate::timeline::Session;
+use crate::session::Session;
 
 /// How often a live session's journal is synced to disk.
 const AUTOSAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);

@@ -2,7 +2,7 @@
 //! built from a run's deltas and edited by the reviewer.
 use super::events::{apply_review_edit, ReviewEdit};
 use super::timeline::TimelineLines;
-use crate::timeline::{Event, Session, SessionDelta};
+use crate::session::{Event, Session, SessionDelta};
 
 #[derive(Default)]
 pub struct Document {

@@ -5,7 +5,7 @@
 use eframe::egui::{self, RichText};
 
 use super::colours::{class_colour, on_panel, CANDIDATE, CONFIRMED, REJECTED};
-use crate::timeline::{Event, ReviewStatus, Session};
+use crate::session::{Event, ReviewStatus, Session};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ReviewEdit {
@@ -154,7 +154,7 @@ fn event_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::Event;
+    use crate::session::Event;
 
     fn session() -> Session {
         Session {

@@ -9,8 +9,8 @@ use eframe::egui;
 
 use super::jobs::{FileJob, JobMessage};
 use super::notices::Notices;
-use crate::timeline::export::{export_path, ExportFormat};
-use crate::timeline::Session;
+use crate::session::export::{export_path, ExportFormat};
+use crate::session::Session;
 
 #[derive(Default)]
 pub struct Files {

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crossbeam_channel::{bounded, Receiver};
 
-use crate::timeline::export::{write_export_with_progress, ExportFormat};
-use crate::timeline::Session;
+use crate::session::export::{write_export_with_progress, ExportFormat};
+use crate::session::Session;
 
 pub enum JobMessage {
     Progress { done: u64, total: u64 },

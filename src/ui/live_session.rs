@@ -6,15 +6,15 @@ use std::path::PathBuf;
 use eframe::egui::{self, Color32};
 
 use super::document::Document;
-use super::live::{LiveSource, LiveView};
+use super::live_panel::{LiveSource, LiveView};
 use super::notices::Notices;
 use super::overlay::{draw_overlays, FrameToScreen, OverlayOptions};
 use super::settings::Settings;
 use crate::capture::CameraRequest;
-use crate::pipeline::live::{open_camera, open_paced_file, LiveFrame, LiveStats, OpenFeed};
+use crate::pipeline::live_run::{open_camera, open_paced_file, LiveFrame, LiveStats, OpenFeed};
 use crate::pipeline::live_save::{save_live_session, LiveEnd, ReviewLog, SavedLiveSession};
 use crate::pipeline::RunMessage;
-use crate::timeline::{Session, SessionError};
+use crate::session::{Session, SessionError};
 
 /// How long a live event stays drawn on the face after it ended: it is
 /// reported about a second after its offset, so "during" never happens live.

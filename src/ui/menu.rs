@@ -5,7 +5,7 @@ use eframe::egui;
 
 use super::settings::{Settings, Theme};
 use crate::device::{ChosenDevice, DeviceChoice};
-use crate::timeline::export::ExportFormat;
+use crate::session::export::ExportFormat;
 
 /// What the user asked for in the menus.
 #[derive(Clone, Copy, Debug, PartialEq)]

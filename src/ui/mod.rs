@@ -10,7 +10,7 @@ mod document;
 pub mod events;
 mod files;
 mod jobs;
-pub mod live;
+pub mod live_panel;
 mod live_session;
 mod menu;
 mod notices;

@@ -7,7 +7,7 @@ use eframe::egui::{self, epaint, Color32, Pos2, Rect, Stroke};
 
 use super::colours::{class_colour, jet, CANDIDATE, CONFIRMED};
 use crate::face::Similarity;
-use crate::timeline::{Event, FaceFrame, ReviewStatus, Session};
+use crate::session::{Event, FaceFrame, ReviewStatus, Session};
 
 /// Vertices per side of the heatmap mesh: smooth enough that the 7×7 grid
 /// does not show as blocks, cheap enough to draw every frame.

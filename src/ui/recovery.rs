@@ -8,7 +8,7 @@ use eframe::egui::{self, Color32, RichText};
 use super::colours::on_panel;
 use super::notices::Notices;
 use crate::pipeline::live_save::{recover_session, RecoveredSession};
-use crate::timeline::journal::unfinished_journals;
+use crate::session::journal::unfinished_journals;
 
 #[derive(Default)]
 pub struct Recovery {

@@ -12,7 +12,7 @@ use super::playback::FrameDecoder;
 use super::settings::Settings;
 use crate::pipeline::live_save::ReviewLog;
 use crate::pipeline::{AnalysisOptions, AnalysisRun, Progress, RunMessage, RunSource};
-use crate::timeline::Session;
+use crate::session::Session;
 
 /// The video being reviewed.
 pub struct OpenVideo {

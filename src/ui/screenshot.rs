@@ -48,7 +48,7 @@ pub fn write_png(image: &ColorImage, crop: Option<Rect>, path: &Path) -> Result<
         return Err(png_err("OpenCV could not encode the PNG".into()));
     }
     // Atomic, like every other file Glimpse writes.
-    crate::io::write_atomic(path, png.as_slice()).map_err(|e| png_err(e.reason.to_string()))
+    crate::files::write_atomic(path, png.as_slice()).map_err(|e| png_err(e.reason.to_string()))
 }
 
 /// Where the scripted run is.

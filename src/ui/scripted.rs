@@ -8,11 +8,11 @@ use eframe::egui;
 
 use super::app::{GlimpseApp, Mode};
 use super::files::to_pixels;
-use super::live::LiveAction;
+use super::live_panel::LiveAction;
 use super::screenshot::{write_png, ScreenshotScript, ScriptStage};
 use super::ScriptOutcome;
 use crate::bench::ui::UiSamples;
-use crate::pipeline::live::LiveStats;
+use crate::pipeline::live_run::LiveStats;
 
 /// `glimpse bench ui` in progress.
 struct UiBenchRun {
@@ -93,7 +93,7 @@ impl ScriptedApp {
         );
         let outcome = serde_json::to_vec_pretty(&report)
             .map_err(|e| e.to_string())
-            .and_then(|json| crate::io::write_atomic(&bench.out, &json).map_err(|e| e.to_string()))
+            .and_then(|json| crate::files::write_atomic(&bench.out, &json).map_err(|e| e.to_string()))
             .map(|()| vec![bench.out.clone()]);
         self.finish(ctx, outcome);
     }

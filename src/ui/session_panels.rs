@@ -81,12 +81,12 @@ mod tests {
     use egui_kittest::Harness;
 
     use super::*;
-    use crate::pipeline::live::testing::{demo_clip, settings, start};
-    use crate::pipeline::live::{open_paced_file, LiveSettings};
+    use crate::pipeline::live_run::testing::{demo_clip, settings, start};
+    use crate::pipeline::live_run::{open_paced_file, LiveSettings};
     use crate::pipeline::RunCommand;
-    use crate::timeline::journal::replay;
-    use crate::timeline::{ReviewStatus, Session};
-    use crate::ui::live::LiveView;
+    use crate::session::journal::replay;
+    use crate::session::{ReviewStatus, Session};
+    use crate::ui::live_panel::LiveView;
     use crate::ui::live_session::LiveEnded;
     use crate::ui::notices::Notices;
 
@@ -111,7 +111,7 @@ mod tests {
     /// session it saves at the end has it.
     #[test]
     fn a_review_in_the_event_list_during_a_live_session_is_journalled_and_saved() {
-        let dir = crate::io::scratch_dir("ui-live-review");
+        let dir = crate::files::scratch_dir("ui-live-review");
         let settings = LiveSettings { record: false, ..settings(&dir, "reviewed") };
         let journal = settings.paths().journal;
         let run = start(open_paced_file(demo_clip()), settings);

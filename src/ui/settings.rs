@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::capture::CameraRequest;
 use crate::device::DeviceChoice;
-use crate::io::{write_atomic, WriteError};
+use crate::files::{write_atomic, WriteError};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -91,7 +91,7 @@ pub struct LoadedSettings {
 
 /// `$XDG_CONFIG_HOME/glimpse/settings.ron`, else `~/.config/glimpse/settings.ron`.
 pub fn settings_path() -> Option<PathBuf> {
-    Some(crate::io::xdg_dir("XDG_CONFIG_HOME", ".config")?.join("glimpse").join("settings.ron"))
+    Some(crate::files::xdg_dir("XDG_CONFIG_HOME", ".config")?.join("glimpse").join("settings.ron"))
 }
 
 /// Reads the settings at `path`. Never fails: a missing file gives the

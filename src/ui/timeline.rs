@@ -5,7 +5,7 @@ use eframe::egui::{self, Color32};
 use egui_plot::{Corner, Legend, Line, Plot, PlotPoints, Span, VLine};
 
 use super::colours::class_colour;
-use crate::timeline::{FrameRecord, ReviewStatus, Session};
+use crate::session::{FrameRecord, ReviewStatus, Session};
 
 /// Probabilities are plotted at most this often: the track is computed at
 /// ~10 Hz, and more points only cost drawing time.
@@ -181,7 +181,7 @@ fn ui_grey(strong: Color32) -> Color32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::{FaceFrame, FrameRecord};
+    use crate::session::{FaceFrame, FrameRecord};
 
     #[test]
     fn motion_is_scaled_to_a_high_percentile_and_gaps_are_skipped() {

@@ -3,7 +3,7 @@
 use eframe::egui;
 
 use super::review::ReviewMode;
-use crate::timeline::Session;
+use crate::session::Session;
 
 /// Playback speeds offered (× real time).
 const SPEEDS: [f32; 5] = [0.25, 0.5, 1.0, 1.5, 2.0];

@@ -97,7 +97,7 @@ fn sample_session() -> Session {
 
 /// A fresh, empty directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    crate::io::scratch_dir(&format!("timeline-{name}"))
+    crate::files::scratch_dir(&format!("timeline-{name}"))
 }
 
 /// RFC 4180 reader: rows of fields, quotes (and line breaks inside them)
@@ -502,7 +502,7 @@ fn a_failed_export_names_the_path_and_leaves_the_old_file_intact() {
     let s = sample_session();
     let target = export_path(&dir, "clip", ExportFormat::Intervals);
     fs::write(&target, "earlier export").expect("write");
-    // Block the temporary file beside the target (same naming as crate::io)
+    // Block the temporary file beside the target (same naming as crate::files)
     // with a directory, so that the write fails before the rename.
     let name = target.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let blocker = dir.join(format!(".{name}.{}.tmp.csv", std::process::id()));
@@ -700,7 +700,7 @@ mod video {
         let msg = write_export(&resized, ExportFormat::Video, &dir.join("resized.mp4")).expect_err("size").to_string();
         assert!(msg.contains("160x120") && msg.contains("320x120"), "{msg}");
         assert!(!dir.join("short.mp4").exists() && !dir.join("resized.mp4").exists());
-        let leftovers = crate::io::temporary_files_in(&dir);
+        let leftovers = crate::files::temporary_files_in(&dir);
         assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
         fs::remove_dir_all(&dir).expect("cleanup");
     }

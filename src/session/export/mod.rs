@@ -17,9 +17,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::session::Session;
+use super::model::Session;
 use crate::capture::CaptureError;
-use crate::io::{write_atomic, WriteError};
+use crate::files::{write_atomic, WriteError};
 
 pub use eaf::{eaf_string, eaf_string_dated, iso8601_utc};
 pub use frames_csv::{frames_csv_header, frames_csv_string};

@@ -4,7 +4,7 @@
 //! OpenFace, `frame` is the 0-based source index, the same numbering as the
 //! intervals CSV and the session.
 use super::{num, probability_cells, probability_columns};
-use crate::timeline::session::{FaceFrame, FrameRecord, Session};
+use crate::session::model::{FaceFrame, FrameRecord, Session};
 
 /// The header columns, in order.
 pub fn frames_csv_header(session: &Session) -> Vec<String> {

@@ -13,7 +13,7 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use serde::{Deserialize, Serialize};
 
 use super::delta::SessionDelta;
-use super::session::{Review, Session};
+use super::model::{Review, Session};
 
 /// Journal files end in this; a finished session's journal is removed.
 pub const JOURNAL_EXTENSION: &str = "journal";
@@ -331,10 +331,10 @@ fn write_pending(writer: &mut JournalWriter, pending: &mut Option<SessionDelta>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::{DeltaTracker, Event, FaceFrame, FrameRecord, ReviewStatus};
+    use crate::session::{DeltaTracker, Event, FaceFrame, FrameRecord, ReviewStatus};
 
     fn scratch(name: &str) -> PathBuf {
-        crate::io::scratch_dir(&format!("journal-{name}"))
+        crate::files::scratch_dir(&format!("journal-{name}"))
     }
 
     /// A session growing as the analyzer grows it: frames, motion filled in

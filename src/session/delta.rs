@@ -4,7 +4,7 @@
 //! length of the recording.
 use serde::{Deserialize, Serialize};
 
-use super::session::{Event, FaceSummary, FrameRecord, Review, Session, SourceMeta};
+use super::model::{Event, FaceSummary, FrameRecord, Review, Session, SourceMeta};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

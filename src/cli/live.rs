@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use glimpse::capture::{list_cameras, CameraRequest};
-use glimpse::pipeline::live::{
+use glimpse::pipeline::live_run::{
     default_live_dir, open_camera, open_paced_file, session_name_now, LiveSettings, OpenFeed,
 };
 use glimpse::pipeline::live_save::{recover_session, save_live_session, ReviewLog};
 use glimpse::pipeline::{AnalysisRun, RunCommand, RunMessage, RunSource};
-use glimpse::timeline::journal::unfinished_journals;
+use glimpse::session::journal::unfinished_journals;
 
-use super::PipelineArgs;
+use super::pipeline_args::PipelineArgs;
 
 #[derive(clap::Args)]
 pub struct LiveArgs {
@@ -75,7 +75,7 @@ pub fn run_live(args: LiveArgs, device: tch::Device) -> Result<()> {
             open_paced_file(file.clone())
         }
         None => {
-            let (width, height) = crate::cli::parse_size(&args.size)?;
+            let (width, height) = super::parse_size(&args.size)?;
             let request =
                 CameraRequest { index: args.camera, width, height, fps: args.camera_fps, prefer_mjpeg: !args.yuyv };
             open_camera(request)
@@ -96,7 +96,7 @@ pub fn run_live(args: LiveArgs, device: tch::Device) -> Result<()> {
         .context("cannot start the live worker")?;
     let started = Instant::now();
     let (mut stop_sent, mut last_status, mut reported) = (false, Instant::now(), 0usize);
-    let mut events_seen = glimpse::timeline::Session::default();
+    let mut events_seen = glimpse::session::Session::default();
     loop {
         let due = args.seconds.is_some_and(|s| started.elapsed().as_secs_f64() >= s);
         if !stop_sent && (due || STOP_REQUESTED.load(Ordering::Relaxed)) {

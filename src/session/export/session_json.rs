@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::ExportError;
-use crate::timeline::session::Session;
+use crate::session::model::Session;
 
 pub(crate) fn json_string(session: &Session, path: &Path) -> Result<String, ExportError> {
     let mut text = serde_json::to_string_pretty(session).map_err(|e| ExportError::Serialize {

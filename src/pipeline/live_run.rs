@@ -18,7 +18,7 @@ use super::live_save::LiveEnd;
 use super::run::{Outbox, RunCommand, RunMessage};
 use super::{AnalysisOptions, Analyzer, PipelineError};
 use crate::capture::{CameraRequest, CameraSource, CaptureError, FeedEvent, FrameProducer, LiveFeed, Paced, Recorder};
-use crate::timeline::journal::{Autosave, JournalReviews, JOURNAL_EXTENSION};
+use crate::session::journal::{Autosave, JournalReviews, JOURNAL_EXTENSION};
 
 /// Opens the source; called again to reconnect after it failed.
 pub type OpenFeed = Arc<dyn Fn() -> Result<Box<dyn FrameProducer>, CaptureError> + Send + Sync>;
@@ -63,7 +63,7 @@ impl LiveSettings {
 /// Where live sessions go unless told otherwise:
 /// `$XDG_DATA_HOME/glimpse/live`, else `~/.local/share/glimpse/live`.
 pub fn default_live_dir() -> Option<PathBuf> {
-    Some(crate::io::xdg_dir("XDG_DATA_HOME", ".local/share")?.join("glimpse").join("live"))
+    Some(crate::files::xdg_dir("XDG_DATA_HOME", ".local/share")?.join("glimpse").join("live"))
 }
 
 /// A stem for a session started now: `live-YYYYMMDD-HHMMSS` (UTC).
@@ -411,7 +411,7 @@ mod tests {
     use super::*;
     use crate::capture::{self, Paced, SourceInfo};
     use crate::pipeline::live_save::{save_live_session, ReviewLog};
-    use crate::timeline::Session;
+    use crate::session::Session;
     use testing::{demo_clip, settings, start};
 
     #[test]

@@ -16,8 +16,8 @@ use opencv::videoio::{VideoWriter, VideoWriterTrait, VideoWriterTraitConst};
 use super::ExportError;
 use crate::capture::{self, SourceKind};
 use crate::face::Similarity;
-use crate::io::{write_atomic_with, AtomicWithError};
-use crate::timeline::session::{Event, FaceFrame, ReviewStatus, Session};
+use crate::files::{write_atomic_with, AtomicWithError};
+use crate::session::model::{Event, FaceFrame, ReviewStatus, Session};
 
 /// Weight of the heatmap over the face (0.4: the face stays readable).
 const HEATMAP_ALPHA: f64 = 0.4;

@@ -1,7 +1,7 @@
 //! The live half of the window: the camera picker and mode, start / pause
 //! / stop, and what the running session says about itself (measured camera
 //! rate, frames dropped because the analysis fell behind, where it
-//! autosaves). The run is `pipeline::live`, driven by `live_session`; this
+//! autosaves). The run is `pipeline::live_run`, driven by `live_session`; this
 //! module only draws.
 use std::path::PathBuf;
 use std::time::Instant;
@@ -11,7 +11,7 @@ use eframe::egui::{self, Color32, RichText};
 
 use super::colours::on_panel;
 use crate::capture::{list_cameras, CameraDevice};
-use crate::pipeline::live::{LivePaths, LiveStats};
+use crate::pipeline::live_run::{LivePaths, LiveStats};
 use crate::pipeline::live_save::ReviewLog;
 use crate::pipeline::AnalysisRun;
 use crate::ui::settings::Settings;
@@ -42,7 +42,10 @@ pub struct LivePanel {
 impl LivePanel {
     /// Where live sessions go: this run's folder, the settings', the default.
     pub fn dir(&self, settings: &Settings) -> Option<PathBuf> {
-        self.dir_override.clone().or_else(|| settings.live_dir.clone()).or_else(crate::pipeline::live::default_live_dir)
+        self.dir_override
+            .clone()
+            .or_else(|| settings.live_dir.clone())
+            .or_else(crate::pipeline::live_run::default_live_dir)
     }
 }
 

@@ -6,13 +6,60 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use glimpse::pipeline::batch::{expand_inputs, parse_shard, plan, summary_table, take_shard, Outcome, Planned, Status};
 use glimpse::pipeline::{analyze, Analysis, AnalysisOptions, Progress};
-use glimpse::timeline::export::{write_all_with_progress, ExportFormat};
-use glimpse::timeline::Session;
+use glimpse::session::export::{write_all_with_progress, ExportFormat};
+use glimpse::session::Session;
 
 use glimpse::synth::score::{by_amplitude, load_truth, pool, score_session, ClipScores};
 use glimpse::synth::truth_path;
 
-use super::{AnalyzeArgs, EvalSpottingArgs};
+use super::pipeline_args::PipelineArgs;
+
+#[derive(clap::Args)]
+pub struct AnalyzeArgs {
+    /// Video files, folders of videos (each video in it), or folders of numbered frames.
+    #[arg(required_unless_present = "list")]
+    pub inputs: Vec<PathBuf>,
+    /// A file listing inputs, one per line (blank lines and # comments skipped).
+    #[arg(long)]
+    pub list: Option<PathBuf>,
+    /// Where the session and exports go (default: beside each input).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Analyse inputs again even when all their outputs exist (default: skip them, so a
+    /// stopped batch resumes where it was).
+    #[arg(long)]
+    pub force: bool,
+    /// Take only share INDEX of COUNT of the inputs (every COUNT-th, from INDEX; 0-based),
+    /// e.g. `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub shard: Option<String>,
+    /// Also write the batch summary as JSON here.
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+    /// Sample this process's memory (RSS) every few seconds into this CSV.
+    #[arg(long)]
+    pub memory_log: Option<PathBuf>,
+    /// Seconds between memory samples.
+    #[arg(long, default_value_t = 10.0)]
+    pub memory_every: f64,
+    /// Exports: csv, intervals, json, ron, eaf, video, or all.
+    #[arg(long, default_value = "ron,csv,intervals,eaf")]
+    pub export: String,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+#[derive(clap::Args)]
+pub struct EvalSpottingArgs {
+    /// Clips with `<clip>.truth.json` beside them.
+    #[arg(required = true)]
+    pub clips: Vec<PathBuf>,
+    /// Also write the scores as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
 
 pub fn run(args: AnalyzeArgs, device: tch::Device) -> Result<()> {
     let options = args.pipeline.options()?;
@@ -66,7 +113,7 @@ pub fn run(args: AnalyzeArgs, device: tch::Device) -> Result<()> {
         println!("{}", summary_table(&outcomes));
     }
     if let Some(path) = &args.summary {
-        crate::cli::write_json(path, &outcomes)?;
+        super::write_json(path, &outcomes)?;
     }
     let failed = outcomes.iter().filter(|o| o.status == Status::Failed).count();
     if failed > 0 {
@@ -287,7 +334,7 @@ pub fn eval_spotting(args: EvalSpottingArgs, device: tch::Device) -> Result<()> 
             pooled: &'a ClipScores,
             settings: Vec<(String, String)>,
         }
-        crate::cli::write_json(out, &Report { clips: &clips, pooled: &pooled, settings: options.describe() })?;
+        super::write_json(out, &Report { clips: &clips, pooled: &pooled, settings: options.describe() })?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! events are kept with `review` = rejected (see the module note in
 //! `export`); `final_class` is the reviewer's class where relabelled.
 use super::{csv_field, num, probability_cells, probability_columns};
-use crate::timeline::session::{Event, ReviewStatus, Session};
+use crate::session::model::{Event, ReviewStatus, Session};
 
 pub fn intervals_csv_header(session: &Session) -> Vec<String> {
     let mut columns: Vec<String> = [

@@ -1,4 +1,5 @@
-//! File writes that never leave a half-written file behind.
+//! Files: writes that never leave a half-written file behind, and the XDG
+//! folders and scratch folders the app and the tests use.
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};

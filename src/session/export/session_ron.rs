@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::ExportError;
-use crate::timeline::session::Session;
+use crate::session::model::Session;
 
 pub(crate) fn ron_string(session: &Session, path: &Path) -> Result<String, ExportError> {
     session.to_ron_string().map_err(|e| ExportError::Serialize {

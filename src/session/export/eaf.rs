@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::intervals_csv::review_name;
 use crate::capture::SourceKind;
-use crate::timeline::session::{Event, Session};
+use crate::session::model::{Event, Session};
 
 const LINGUISTIC_TYPE: &str = "micro-expression";
 

@@ -3,13 +3,13 @@
 //! and its exports.
 pub mod delta;
 pub mod export;
-pub mod io;
 pub mod journal;
-pub mod session;
+pub mod model;
+pub mod persist;
 
 pub use delta::{DeltaTracker, SessionDelta};
-pub use io::SessionError;
-pub use session::*;
+pub use model::*;
+pub use persist::SessionError;
 
 #[cfg(test)]
 mod tests;

@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::session::{Event, FrameRecord, Session, SESSION_FORMAT_VERSION};
-use crate::io::{write_atomic, WriteError};
+use super::model::{Event, FrameRecord, Session, SESSION_FORMAT_VERSION};
+use crate::files::{write_atomic, WriteError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
