@@ -15,6 +15,7 @@ pub mod capture;
 pub mod device;
 #[cfg(feature = "app")]
 pub mod face;
+pub mod error_text;
 pub mod files;
 #[cfg(feature = "app")]
 #[doc(hidden)]

@@ -236,7 +236,7 @@ impl Worker {
                     self.dropped_before += feed.dropped();
                     self.feed = None;
                     self.arrivals.clear();
-                    self.send(RunMessage::SourceLost { error: e.to_string() });
+                    self.send(RunMessage::SourceLost { error: crate::error_text::error_chain(&e) });
                 }
             }
             if let Some(error) = self.autosave.as_ref().and_then(Autosave::take_error) {
@@ -258,7 +258,7 @@ impl Worker {
                             self.feed = Some(feed);
                             self.send(RunMessage::SourceBack);
                         }
-                        Err(e) => self.send(RunMessage::SourceLost { error: e.to_string() }),
+                        Err(e) => self.send(RunMessage::SourceLost { error: crate::error_text::error_chain(&e) }),
                     }
                 }
             }
@@ -330,7 +330,7 @@ impl Worker {
     /// the consumer gets the session with the open autosave to save it.
     fn finish(mut self, failure: Option<PipelineError>) {
         drop(self.feed.take());
-        let recording = self.recorder.take().map(|r| r.finish().map_err(|e| e.to_string()));
+        let recording = self.recorder.take().map(|r| r.finish().map_err(|e| crate::error_text::error_chain(&e)));
         if let Some(Err(e)) = &recording {
             self.send(RunMessage::Warning(e.clone()));
         }

@@ -163,7 +163,7 @@ impl GlimpseApp {
                     doc.dirty = false;
                     notices.notice(format!("loaded session {}", path.display()));
                 }
-                Err(e) => self.notices.error(e.to_string()),
+                Err(e) => self.notices.error(crate::error_text::error_chain(&e)),
             }
             return;
         }
@@ -339,7 +339,7 @@ impl GlimpseApp {
         self.saved_settings = self.settings.clone();
         if let Some(path) = self.settings_path.clone() {
             if let Err(e) = save_settings(&self.settings, &path) {
-                self.notices.error(e.to_string());
+                self.notices.error(crate::error_text::error_chain(&e));
             }
         }
     }

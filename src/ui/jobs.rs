@@ -32,7 +32,7 @@ impl FileJob {
         Self::spawn(format!("export {}", format.name()), wake, move |report| {
             write_export_with_progress(&session, format, &path, &mut |done, total| report(done, total))
                 .map(|()| path)
-                .map_err(|e| e.to_string())
+                .map_err(|e| crate::error_text::error_chain(&e))
         })
     }
 
@@ -45,14 +45,14 @@ impl FileJob {
     ) -> std::io::Result<Self> {
         let path = path.to_path_buf();
         Self::spawn("export timeline PNG".into(), wake, move |_| {
-            super::screenshot::write_png(&image, crop, &path).map(|()| path).map_err(|e| e.to_string())
+            super::screenshot::write_png(&image, crop, &path).map(|()| path).map_err(|e| crate::error_text::error_chain(&e))
         })
     }
 
     pub fn save_session(session: Session, path: &Path, wake: impl Fn() + Send + 'static) -> std::io::Result<Self> {
         let path = path.to_path_buf();
         Self::spawn("save session".into(), wake, move |_| {
-            session.save_ron(&path).map(|()| path).map_err(|e| e.to_string())
+            session.save_ron(&path).map(|()| path).map_err(|e| crate::error_text::error_chain(&e))
         })
     }
 

@@ -126,7 +126,7 @@ impl CameraList {
     pub fn refresh(&mut self, wake: impl Fn() + Send + 'static) {
         let (sender, receiver) = crossbeam_channel::bounded(1);
         let spawned = std::thread::Builder::new().name("glimpse-cameras".into()).spawn(move || {
-            let _ = sender.send(list_cameras().map_err(|e| e.to_string()));
+            let _ = sender.send(list_cameras().map_err(|e| crate::error_text::error_chain(&e)));
             wake();
         });
         match spawned {

@@ -107,7 +107,7 @@ impl LiveView {
                     return self.save(finished.session, finished.live, None, ctx);
                 }
                 RunMessage::Failed { error, session, live } => {
-                    let failure = Some(error.to_string());
+                    let failure = Some(crate::error_text::error_chain(&error));
                     return match session {
                         Some(session) => self.save(*session, live, failure, ctx),
                         None => Some(self.ended(None, None, None, failure)),
@@ -165,7 +165,7 @@ impl LiveView {
                 }
                 Ok(saved.path)
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(crate::error_text::error_chain(&e)),
         };
         // A failed session is saved quietly and reviewed without its recording.
         let (saved, recording) = match failure {

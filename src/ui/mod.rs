@@ -95,7 +95,7 @@ pub fn run_app(launch: AppLaunch) -> Result<Vec<std::path::PathBuf>, AppError> {
             })
         }),
     )
-    .map_err(|e| AppError::Window(e.to_string()))?;
+    .map_err(|e| AppError::Window(crate::error_text::error_chain(&e)))?;
     if !scripted {
         return Ok(Vec::new());
     }

@@ -34,7 +34,7 @@ impl Recovery {
         let (sender, receiver) = crossbeam_channel::bounded(1);
         // Replaying hours of journal takes a moment: not on the UI thread.
         let spawned = std::thread::Builder::new().name("glimpse-recover".into()).spawn(move || {
-            let _ = sender.send(recover_session(&journal).map_err(|e| e.to_string()));
+            let _ = sender.send(recover_session(&journal).map_err(|e| crate::error_text::error_chain(&e)));
             wake();
         });
         match spawned {

@@ -67,7 +67,7 @@ impl ReviewMode {
         let info = match crate::capture::open(path, None) {
             Ok(source) => source.info().clone(),
             Err(e) => {
-                notices.error(e.to_string());
+                notices.error(crate::error_text::error_chain(&e));
                 self.video = None;
                 return;
             }
@@ -75,7 +75,7 @@ impl ReviewMode {
         let decoder = match FrameDecoder::open(path, wake) {
             Ok(decoder) => Some(decoder),
             Err(e) => {
-                notices.error(e.to_string());
+                notices.error(crate::error_text::error_chain(&e));
                 None
             }
         };

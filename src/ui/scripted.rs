@@ -93,7 +93,7 @@ impl ScriptedApp {
         );
         let outcome = serde_json::to_vec_pretty(&report)
             .map_err(|e| e.to_string())
-            .and_then(|json| crate::files::write_atomic(&bench.out, &json).map_err(|e| e.to_string()))
+            .and_then(|json| crate::files::write_atomic(&bench.out, &json).map_err(|e| crate::error_text::error_chain(&e)))
             .map(|()| vec![bench.out.clone()]);
         self.finish(ctx, outcome);
     }
@@ -117,7 +117,7 @@ impl ScriptedApp {
         }
         if let Some(written) = script.write_extra("live.png") {
             if let Err(e) = written {
-                self.app.notices.error(e.to_string());
+                self.app.notices.error(crate::error_text::error_chain(&e));
             }
             self.app.handle_live_action(LiveAction::Stop);
         }
@@ -141,7 +141,7 @@ impl ScriptedApp {
             script.request_extra(ctx);
         }
         if let Some(Err(e)) = script.write_extra("during-analysis.png") {
-            self.app.notices.error(e.to_string());
+            self.app.notices.error(crate::error_text::error_chain(&e));
         }
         let mut outcome = None;
         match &mut script.stage {
@@ -187,7 +187,7 @@ impl ScriptedApp {
                         let path = script.dir.join(name);
                         match write_png(&image, crop, &path) {
                             Ok(()) => written.push(path),
-                            Err(e) => failure = Some(e.to_string()),
+                            Err(e) => failure = Some(crate::error_text::error_chain(&e)),
                         }
                     }
                     let result = match failure {
