@@ -38,8 +38,10 @@ pub enum DataError {
     Header { path: PathBuf, expected: String, found: String },
     #[error("{path}, line {line}: {problem}")]
     Row { path: PathBuf, line: usize, problem: String },
+    // The problem is typed but said in the message (not a `source`): the
+    // data set's tests and users read it on one line.
     #[error("{image} (from {csv}, line {line}): {problem}")]
-    Image { image: PathBuf, csv: PathBuf, line: usize, problem: String },
+    Image { image: PathBuf, csv: PathBuf, line: usize, problem: FlowImageError },
     #[error("{path}: no samples")]
     Empty { path: PathBuf },
 }
@@ -163,33 +165,50 @@ fn parse_row(csv: &Path, line: usize, text: &str, class_names: &[String]) -> Res
     })
 }
 
+/// Why a flow image could not be read; the underlying error is kept typed
+/// and said in the message, which `DataError::Image` prints on one line.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowImageError {
+    #[error("file not found")]
+    NotFound,
+    #[error("cannot open it: {0}")]
+    Open(std::io::Error),
+    #[error("not a readable image (a PNG was expected: {0})")]
+    Decode(png::DecodingError),
+    #[error("expected a {side}x{side} 3-channel image, found {width}x{height}")]
+    Size { side: usize, width: u32, height: u32 },
+    #[error("not a readable image (a palette PNG that did not expand)")]
+    Palette,
+}
+
 /// Reads a 28x28 flow PNG (R = u, G = v, B = strain) into the model's
 /// input (`model::input`). Pure Rust, so training builds without OpenCV;
 /// grey, palette, alpha and 16-bit PNGs are read as OpenCV's
 /// `IMREAD_COLOR` read them (grey replicated, alpha dropped, high byte kept).
-pub fn read_flow_image(path: &Path) -> Result<Vec<f32>, String> {
+pub fn read_flow_image(path: &Path) -> Result<Vec<f32>, FlowImageError> {
     if !path.is_file() {
-        return Err("file not found".into());
+        return Err(FlowImageError::NotFound);
     }
-    let unreadable = |e: &dyn std::fmt::Display| format!("not a readable image (a PNG was expected: {e})");
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    let file = std::fs::File::open(path).map_err(FlowImageError::Open)?;
     let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().map_err(|e| unreadable(&e))?;
-    let size = reader.output_buffer_size().ok_or_else(|| unreadable(&"too large"))?;
-    let mut buffer = vec![0u8; size];
-    let frame = reader.next_frame(&mut buffer).map_err(|e| unreadable(&e))?;
-    let pixels = &buffer[..frame.buffer_size()];
-    let side = INPUT_SIDE as u32;
-    if frame.width != side || frame.height != side {
-        return Err(format!("expected a {side}x{side} 3-channel image, found {}x{}", frame.width, frame.height));
+    let mut reader = decoder.read_info().map_err(FlowImageError::Decode)?;
+    let side = INPUT_SIDE;
+    let (width, height) = reader.info().size();
+    if width != side as u32 || height != side as u32 {
+        return Err(FlowImageError::Size { side, width, height });
     }
+    // 28x28 at most 16-bit RGBA: the size is known to be small.
+    let mut buffer = vec![0u8; reader.output_buffer_size().unwrap_or(side * side * 8)];
+    let frame = reader.next_frame(&mut buffer).map_err(FlowImageError::Decode)?;
+    let pixels = &buffer[..frame.buffer_size()];
     let rgb: Vec<u8> = match frame.color_type {
         png::ColorType::Rgb => pixels.to_vec(),
         png::ColorType::Rgba => pixels.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
         png::ColorType::Grayscale => pixels.iter().flat_map(|&g| [g, g, g]).collect(),
         png::ColorType::GrayscaleAlpha => pixels.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0]]).collect(),
-        png::ColorType::Indexed => return Err(unreadable(&"an unexpanded palette")),
+        png::ColorType::Indexed => return Err(FlowImageError::Palette),
     };
-    from_rgb8(&rgb).ok_or_else(|| unreadable(&"a pixel count that does not match its size"))
+    // The size was checked, so the pixel count fits.
+    from_rgb8(&rgb).ok_or(FlowImageError::Size { side, width, height })
 }
