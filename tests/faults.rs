@@ -218,3 +218,41 @@ fn a_batch_over_a_folder_resumes_and_reports_failures() {
     assert!(stderr.contains("--shard must be INDEX/COUNT"), "{stderr}");
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+/// `glimpse analyze a b | head -1`: stdout closes after the first line.
+/// Before, the next `println!` panicked on the broken pipe, so `a`'s
+/// exports and all of `b` were lost. Frame names beyond ASCII
+/// (`Kamera_ü000.png`) used to panic the folder reader too.
+#[test]
+fn a_closed_stdout_and_non_ascii_frame_names_do_not_stop_a_batch() {
+    use std::process::Stdio;
+    let dir = common::temp_dir("closed-stdout");
+    let mut inputs = Vec::new();
+    for name in ["a", "b"] {
+        let folder = dir.join(name);
+        for i in 0..6 {
+            common::write_png(&folder.join(format!("Kamera_ü{i:03}.png")), 64, 48, [40.0 + 10.0 * i as f64, 90.0, 140.0]);
+        }
+        inputs.push(folder);
+    }
+    let out = dir.join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glimpse"))
+        .args(["--device", "cpu", "analyze", "--fps", "30", "--export", "csv", "--out"])
+        .arg(&out)
+        .args(&inputs)
+        .current_dir(manifest_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run glimpse");
+    // The reader goes away before glimpse writes a line.
+    drop(child.stdout.take());
+    let result = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+    for name in ["a", "b"] {
+        assert!(out.join(format!("{name}.frames.csv")).is_file(), "{name}'s export is missing: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}

@@ -79,8 +79,10 @@ impl ImageFolder {
 
 /// The last run of digits in a file stem: `reg_img046` → 46.
 fn frame_number(stem: &str) -> Option<u64> {
+    // Digits are one byte each, but the character before them may not be
+    // (`Kamera_ü000`): step past it by its own length.
     let end = stem.rfind(|c: char| c.is_ascii_digit())? + 1;
-    let start = stem[..end].rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
+    let start = stem[..end].char_indices().rev().find(|(_, c)| !c.is_ascii_digit()).map_or(0, |(i, c)| i + c.len_utf8());
     stem[start..end].parse().ok()
 }
 
@@ -134,5 +136,13 @@ mod tests {
         assert_eq!(frame_number("reg_img046"), Some(46));
         assert_eq!(frame_number("s01_003_frame7"), Some(7));
         assert_eq!(frame_number("apex"), None);
+    }
+
+    #[test]
+    fn names_with_characters_beyond_ascii_keep_their_numbers() {
+        assert_eq!(frame_number("Kamera_ü000"), Some(0));
+        assert_eq!(frame_number("Kamera_ü012"), Some(12));
+        assert_eq!(frame_number("顔の画像7"), Some(7));
+        assert_eq!(frame_number("ü"), None);
     }
 }

@@ -110,7 +110,7 @@ pub fn run(args: AnalyzeArgs, device: tch::Device) -> Result<()> {
         }
     }
     if planned.len() > 1 || args.summary.is_some() {
-        println!("{}", summary_table(&outcomes));
+        say!("{}", summary_table(&outcomes));
     }
     if let Some(path) = &args.summary {
         super::write_json(path, &outcomes)?;
@@ -136,7 +136,7 @@ fn analyze_one(
     for warning in &session.warnings {
         eprintln!("warning: {warning}");
     }
-    println!("{}", summary(session, analysis.wall_s));
+    say!("{}", summary(session, analysis.wall_s));
     let written = write_all_with_progress(session, formats, &item.dir, &item.stem, &mut progress_bar("export video"))
         .with_context(|| format!("exporting the analysis of {}", input.display()))?;
     for path in written {
@@ -326,7 +326,7 @@ pub fn eval_spotting(args: EvalSpottingArgs, device: tch::Device) -> Result<()> 
         clips.push(score_session(&truth, &analysis.session));
     }
     let pooled = pool(&clips);
-    println!("{}", scores_table(&clips, &pooled));
+    say!("{}", scores_table(&clips, &pooled));
     if let Some(out) = &args.out {
         #[derive(serde::Serialize)]
         struct Report<'a> {

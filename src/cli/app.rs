@@ -70,7 +70,7 @@ pub fn bench_ui(clip: PathBuf, out: PathBuf, weights: PathBuf, device: ChosenDev
     let text = std::fs::read_to_string(&out).with_context(|| format!("reading {}", out.display()))?;
     let report: glimpse::bench::ui::UiBench =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", out.display()))?;
-    println!("{}", glimpse::bench::ui::table(&report));
+    say!("{}", glimpse::bench::ui::table(&report));
     eprintln!("wrote {}", out.display());
     Ok(())
 }

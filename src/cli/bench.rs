@@ -39,7 +39,7 @@ pub fn run(args: ModelBenchArgs, device: tch::Device) -> Result<()> {
     let cpu = make(tch::Device::Cpu)?;
     let gpu = if device.is_cuda() { Some(make(device)?) } else { None };
     let result = bench_model(&cpu, gpu.as_ref(), &[1, 32], args.runs.max(10));
-    println!("{}", table(&result));
+    say!("{}", table(&result));
     write_json(&args.out, &result)
 }
 
@@ -55,6 +55,6 @@ pub fn pipeline(
     use anyhow::Context;
     let result = glimpse::bench::pipeline::bench_pipeline(video, options, device)
         .with_context(|| format!("benchmarking the pipeline on {}", video.display()))?;
-    println!("{}", glimpse::bench::pipeline::table(&result));
+    say!("{}", glimpse::bench::pipeline::table(&result));
     write_json(out, &result)
 }

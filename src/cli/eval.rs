@@ -32,10 +32,10 @@ pub fn run(args: EvalArgs, device: tch::Device) -> Result<()> {
         }
     }
     let scores = scores_by_subset(model.config.class_names.len(), outcomes);
-    println!("{} on {} ({} samples)", weights.display(), data.display(), dataset.samples.len());
-    println!("subset        UF1     UAR     acc     n");
+    say!("{} on {} ({} samples)", weights.display(), data.display(), dataset.samples.len());
+    say!("subset        UF1     UAR     acc     n");
     for (name, s) in subset_order(&scores) {
-        println!("{name:<10} {:.4}  {:.4}  {:.4}  {}", s.uf1, s.uar, s.accuracy, s.samples);
+        say!("{name:<10} {:.4}  {:.4}  {:.4}  {}", s.uf1, s.uar, s.accuracy, s.samples);
     }
     if let Some(out) = out.as_deref() {
         write_json(out, &scores)?;

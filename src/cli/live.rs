@@ -125,7 +125,7 @@ pub fn run_live(args: LiveArgs, device: tch::Device) -> Result<()> {
             RunMessage::Update { delta, live, .. } => {
                 events_seen.apply_delta(delta);
                 for event in &events_seen.events[reported..] {
-                    println!(
+                    say!(
                         "event {}: face {} {:.2}–{:.2} s (apex {:.2} s) {} {:.2}",
                         event.id,
                         event.face_id,
@@ -159,7 +159,7 @@ pub fn run_live(args: LiveArgs, device: tch::Device) -> Result<()> {
             RunMessage::Warning(warning) => eprintln!("warning: {warning}"),
             RunMessage::Finished(finished) => {
                 let mut session = finished.session;
-                println!(
+                say!(
                     "{} frames, {:.1} s, {} events",
                     session.frames.len(),
                     session.source.duration_s,
@@ -199,13 +199,13 @@ pub fn run_recover(target: Option<&Path>) -> Result<()> {
     };
     let journals = if target.is_dir() { unfinished_journals(&target) } else { vec![target.clone()] };
     if journals.is_empty() {
-        println!("no unfinished live session in {}", target.display());
+        say!("no unfinished live session in {}", target.display());
         return Ok(());
     }
     for journal in journals {
         let recovered = recover_session(&journal).with_context(|| format!("recovering {}", journal.display()))?;
-        println!("{}", recovered.summary);
-        println!("wrote {}", recovered.saved.display());
+        say!("{}", recovered.summary);
+        say!("wrote {}", recovered.saved.display());
     }
     Ok(())
 }
@@ -214,10 +214,10 @@ pub fn run_recover(target: Option<&Path>) -> Result<()> {
 pub fn run_cameras() -> Result<()> {
     let cameras = list_cameras().context("listing cameras")?;
     if cameras.is_empty() {
-        println!("no camera found (V4L2 lists no /dev/video* device)");
+        say!("no camera found (V4L2 lists no /dev/video* device)");
     }
     for camera in cameras {
-        println!("{}: {} ({})", camera.index, camera.name, camera.description);
+        say!("{}: {} ({})", camera.index, camera.name, camera.description);
     }
     Ok(())
 }

@@ -6,6 +6,16 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use glimpse::files::write_atomic;
 
+/// `println!` that a closed stdout (`glimpse analyze a.mp4 b.mp4 | head -1`)
+/// cannot stop: the analyses and their files matter more than the
+/// printout, so a failed write is dropped instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[cfg(feature = "app")]
 pub mod analyze;
 #[cfg(feature = "app")]

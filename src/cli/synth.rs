@@ -98,7 +98,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
             eprintln!("rendered {done}/{total} frames");
         }
     })?;
-    println!(
+    say!(
         "wrote {} ({}x{}, {} frames at {} fps, {:.2} s) in {:.1} s",
         args.out.display(),
         truth.width,
@@ -108,9 +108,9 @@ pub fn run(args: SynthArgs) -> Result<()> {
         truth.seconds,
         started.elapsed().as_secs_f64()
     );
-    println!("wrote {}", synth::truth_path(&args.out).display());
+    say!("wrote {}", synth::truth_path(&args.out).display());
     for e in &truth.events {
-        println!(
+        say!(
             "  face {} {:<8} frames {:>4}..{:>4} (apex {:>4})  {:6.2}-{:6.2} s  {:.2} px",
             e.face, e.class_name, e.onset_frame, e.offset_frame, e.apex_frame, e.onset_s, e.offset_s, e.amplitude_px
         );
@@ -120,7 +120,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
             synth::DistractorKind::Blink => "blink",
             synth::DistractorKind::HeadMotion => "head_motion",
         };
-        println!("  face {} {kind:<11} frames {:>4}..{:>4}", d.face, d.start_frame, d.end_frame);
+        say!("  face {} {kind:<11} frames {:>4}..{:>4}", d.face, d.start_frame, d.end_frame);
     }
     Ok(())
 }

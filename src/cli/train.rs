@@ -117,8 +117,8 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
             };
             eprintln!("loso: {} epochs, seed {}, {jobs} fold(s) at a time", options.epochs, options.seed);
             let report = run_loso(&dataset, &settings, &|line| eprintln!("{line}"))?;
-            println!("{}", scores_table(&report));
-            println!("wall time {:.1} s", report.wall_time_s);
+            say!("{}", scores_table(&report));
+            say!("wall time {:.1} s", report.wall_time_s);
             write_json(&args.out, &report)
         }
         Protocol::All => {
