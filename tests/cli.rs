@@ -90,3 +90,21 @@ fn bad_input_gives_a_clear_error_not_a_panic() {
     assert!(err.contains("broken.ron is not valid RON"), "{err}");
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+/// Numbers libtorch or the LOSO loop would take and fail on later (a C++
+/// trace for NaN, an empty report with exit 0 for no folds) are refused at
+/// once, naming the flag and the value.
+#[test]
+fn training_numbers_out_of_range_are_refused_up_front() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["train", "--lr", "NaN"], "learning rate must be a positive number, found NaN"),
+        (&["train", "--lr=-0.1"], "found -0.1"),
+        (&["train", "--folds", "0"], "--folds must be at least 1"),
+        (&["train", "--jobs", "0"], "--jobs must be at least 1"),
+    ];
+    for (args, needle) in cases {
+        let (ok, _, err) = glimpse(args);
+        assert!(!ok, "{args:?} was accepted");
+        assert!(err.contains(needle) && !err.contains("panicked") && !err.contains("Exception"), "{args:?}: {err}");
+    }
+}

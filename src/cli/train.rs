@@ -94,6 +94,12 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
         ..defaults
     };
     options.validate()?;
+    if args.jobs == Some(0) {
+        bail!("--jobs must be at least 1");
+    }
+    if args.folds == Some(0) {
+        bail!("--folds must be at least 1 (leave it out for every fold)");
+    }
     let dataset = Dataset::load(&args.data, &config.class_names)?;
     eprintln!(
         "data: {} samples, {} subjects, class counts {:?} from {}",

@@ -64,6 +64,17 @@ impl TrainOptions {
         if self.epochs == 0 || self.batch_size == 0 {
             return bad("epochs and batch size must be at least 1".into());
         }
+        // Written so that NaN and infinities are refused too (libtorch would
+        // take them and fail later with a C++ trace).
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return bad(format!("the learning rate must be a positive number, found {}", self.learning_rate));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return bad(format!("the weight decay must be 0 or a positive number, found {}", self.weight_decay));
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return bad(format!("the label smoothing must be in [0, 1), found {}", self.label_smoothing));
+        }
         if let Some(decay) = self.ema_decay.filter(|d| !(0.0..1.0).contains(d)) {
             return bad(format!("the EMA decay must be in [0, 1), found {decay}"));
         }
@@ -356,6 +367,10 @@ mod tests {
         assert!(check(TrainOptions { mixup_alpha: Some(1.5), ..Default::default() })
             .contains("mixup alpha must be in (0, 1], found 1.5"));
         assert!(check(TrainOptions { mixup_alpha: Some(0.0), ..Default::default() }).contains("found 0"));
+        assert!(check(TrainOptions { learning_rate: f64::NAN, ..Default::default() })
+            .contains("learning rate must be a positive number, found NaN"));
+        assert!(check(TrainOptions { learning_rate: -1e-3, ..Default::default() }).contains("found -0.001"));
+        assert!(check(TrainOptions { ema_decay: Some(f64::NAN), ..Default::default() }).contains("found NaN"));
     }
 
     #[test]
