@@ -78,7 +78,7 @@ def main():
 
     state, described = {}, []
     for kind, op, ins, outs in ops:
-        entry = {"op": kind, "input": name(ins[0]), "output": name(outs[0]), "shape": shape(outs[0])}
+        entry = {"op": kind, "inputs": [name(ins[0])], "output": name(outs[0]), "shape": shape(outs[0])}
         options = op.BuiltinOptions()
         layer = name(outs[0])
         if kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
@@ -113,7 +113,7 @@ def main():
             o.Init(options.Bytes, options.Pos)
             if o.FusedActivationFunction() != 0:
                 raise SystemExit(f"{src}: {layer} has a fused activation the port lacks")
-            entry["input"] = [name(ins[0]), name(ins[1])]
+            entry["inputs"] = [name(ins[0]), name(ins[1])]
         else:
             raise SystemExit(f"{src}: operator {kind} ({layer}) is not supported by the port")
         described.append(entry)
