@@ -12,6 +12,7 @@
 //! (33, 133, 362, 263). The nose tip (iBUG 30) is vertex 4, the mesh's most
 //! protruding nose point (smallest z on the astronaut), with the bridge
 //! 27–29 spread evenly above it from the nasion (168).
+#[rustfmt::skip]
 pub const IBUG68_FROM_MESH: [usize; 68] = [
     // Jaw 0–16, image left to right through the chin (152).
     127, 234, 93, 58, 172, 136, 149, 148, 152, 377, 378, 365, 397, 288, 323, 454, 356,

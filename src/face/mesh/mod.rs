@@ -136,7 +136,13 @@ impl Prelu {
     }
 
     fn expected(&self, input: &str) -> ExpectedOp {
-        ExpectedOp { op: "PRELU", inputs: vec![input.into()], output: self.name.clone(), window: None, channel_pad: None }
+        ExpectedOp {
+            op: "PRELU",
+            inputs: vec![input.into()],
+            output: self.name.clone(),
+            window: None,
+            channel_pad: None,
+        }
     }
 }
 
@@ -545,8 +551,8 @@ impl FaceMesh {
         let graph_path = dir.join(GRAPH_FILE);
         let text = std::fs::read_to_string(&graph_path)
             .map_err(|source| FaceError::MeshRead { path: graph_path.clone(), source })?;
-        let graph: Graph = serde_json::from_str(&text)
-            .map_err(|source| FaceError::MeshGraph { path: graph_path.clone(), source })?;
+        let graph: Graph =
+            serde_json::from_str(&text).map_err(|source| FaceError::MeshGraph { path: graph_path.clone(), source })?;
 
         let mut store = nn::VarStore::new(device);
         let net = Network::new(&store.root());
@@ -664,10 +670,7 @@ fn crop(frame: &Mat, roi: &MeshRoi) -> Result<Tensor, FaceError> {
     let mut rgb = Mat::default();
     imgproc::cvt_color_def(&warped, &mut rgb, code)?;
     let bytes = rgb.data_bytes()?;
-    Ok(Tensor::from_slice(bytes)
-        .view([1, INPUT_SIDE, INPUT_SIDE, 3])
-        .permute([0, 3, 1, 2])
-        .to_kind(Kind::Float)
+    Ok(Tensor::from_slice(bytes).view([1, INPUT_SIDE, INPUT_SIDE, 3]).permute([0, 3, 1, 2]).to_kind(Kind::Float)
         / 255.0)
 }
 

@@ -35,8 +35,9 @@ fn case<'a>(r: &'a Reference, name: &str) -> &'a Case {
 
 fn mesh() -> FaceMesh {
     let dir = FaceMesh::default_dir();
-    FaceMesh::load(&dir, Device::Cpu)
-        .unwrap_or_else(|e| panic!("face mesh not usable in {} (run set-up or set GLIMPSE_FACE_MESH): {e}", dir.display()))
+    FaceMesh::load(&dir, Device::Cpu).unwrap_or_else(|e| {
+        panic!("face mesh not usable in {} (run set-up or set GLIMPSE_FACE_MESH): {e}", dir.display())
+    })
 }
 
 /// The crop exactly as scripts/face_mesh_reference.py samples it (see its
@@ -134,7 +135,12 @@ fn matches_the_tflite_reference_on_every_case() {
         );
         assert!(max(&xy) < MAX_POINT_ERROR_PX, "{}: max error {} px", c.name, max(&xy));
         assert!(max(&z) < MAX_POINT_ERROR_PX, "{}: max z error {}", c.name, max(&z));
-        assert!((logit - c.presence_logit).abs() < MAX_LOGIT_ERROR, "{}: logit {logit} vs {}", c.name, c.presence_logit);
+        assert!(
+            (logit - c.presence_logit).abs() < MAX_LOGIT_ERROR,
+            "{}: logit {logit} vs {}",
+            c.name,
+            c.presence_logit
+        );
         all.extend(xy);
     }
     eprintln!("all cases: xy mean {:.5} max {:.5} px", mean(&all), max(&all));
@@ -173,9 +179,8 @@ fn network_runs_every_operator_of_the_graph() {
 
 #[test]
 fn graph_check_catches_padding_stride_wiring_and_extra_ops() {
-    let find = |g: &mut Graph, name: &str| -> usize {
-        g.ops.iter().position(|op| op.output == name).expect("op in graph")
-    };
+    let find =
+        |g: &mut Graph, name: &str| -> usize { g.ops.iter().position(|op| op.output == name).expect("op in graph") };
     let mut g = graph();
     let i = find(&mut g, "depthwise_conv2d_3");
     g.ops[i].padding = Some("VALID".into());
@@ -242,14 +247,21 @@ fn wrong_weights_name_the_file_tensor_and_shapes() {
     let message = FaceMesh::load(&dir, Device::Cpu).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(message.contains("missing tensor conv2d_31.bias"), "{message}");
-    assert!(message.contains("depthwise_conv2d_5.weight has shape [32, 32, 3, 3], expected [32, 1, 3, 3]"), "{message}");
+    assert!(
+        message.contains("depthwise_conv2d_5.weight has shape [32, 32, 3, 3], expected [32, 1, 3, 3]"),
+        "{message}"
+    );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 /// Reference points of `c` mapped into the photo with the port's own
 /// region geometry.
 fn reference_in_frame(c: &Case) -> MeshLandmarks {
-    let roi = MeshRoi { centre: [c.centre[0] as f32, c.centre[1] as f32], side: c.side as f32, angle: c.angle.to_radians() as f32 };
+    let roi = MeshRoi {
+        centre: [c.centre[0] as f32, c.centre[1] as f32],
+        side: c.side as f32,
+        angle: c.angle.to_radians() as f32,
+    };
     let m = roi.crop_to_frame();
     let s = roi.side / INPUT_SIDE as f32;
     let points = c
@@ -304,14 +316,49 @@ fn centroid(points: &[[f32; 2]]) -> [f32; 2] {
 /// iBUG index of each point's mirror image.
 fn ibug_mirror(i: usize) -> usize {
     const PAIRS: [(usize, usize); 30] = [
-        (0, 16), (1, 15), (2, 14), (3, 13), (4, 12), (5, 11), (6, 10), (7, 9),
-        (17, 26), (18, 25), (19, 24), (20, 23), (21, 22),
-        (31, 35), (32, 34),
-        (36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46),
-        (48, 54), (49, 53), (50, 52), (55, 59), (56, 58),
-        (60, 64), (61, 63), (65, 67), (67, 65),
+        (0, 16),
+        (1, 15),
+        (2, 14),
+        (3, 13),
+        (4, 12),
+        (5, 11),
+        (6, 10),
+        (7, 9),
+        (17, 26),
+        (18, 25),
+        (19, 24),
+        (20, 23),
+        (21, 22),
+        (31, 35),
+        (32, 34),
+        (36, 45),
+        (37, 44),
+        (38, 43),
+        (39, 42),
+        (40, 47),
+        (41, 46),
+        (48, 54),
+        (49, 53),
+        (50, 52),
+        (55, 59),
+        (56, 58),
+        (60, 64),
+        (61, 63),
+        (65, 67),
+        (67, 65),
     ];
-    PAIRS.iter().find_map(|&(a, b)| if a == i { Some(b) } else if b == i { Some(a) } else { None }).unwrap_or(i)
+    PAIRS
+        .iter()
+        .find_map(|&(a, b)| {
+            if a == i {
+                Some(b)
+            } else if b == i {
+                Some(a)
+            } else {
+                None
+            }
+        })
+        .unwrap_or(i)
 }
 
 #[test]
@@ -339,8 +386,15 @@ fn ibug_table_is_mirror_symmetric() {
     // neighbouring lid points alone would cost 16 %, a wrong side ~100 %.
     let jaw = (0..17).map(offset).fold(0.0, f32::max);
     let inner = (17..68).map(offset).fold(0.0, f32::max);
-    eprintln!("mirror symmetry: jaw worst {:.1} %, other points worst {:.1} % of inter-ocular distance", 100.0 * jaw, 100.0 * inner);
-    assert!(jaw < 0.15 && inner < 0.09, "mirror mismatch: jaw {jaw:.3}, others {inner:.3} of the inter-ocular distance");
+    eprintln!(
+        "mirror symmetry: jaw worst {:.1} %, other points worst {:.1} % of inter-ocular distance",
+        100.0 * jaw,
+        100.0 * inner
+    );
+    assert!(
+        jaw < 0.15 && inner < 0.09,
+        "mirror mismatch: jaw {jaw:.3}, others {inner:.3} of the inter-ocular distance"
+    );
     assert_eq!(frontal.len(), 68);
 }
 
