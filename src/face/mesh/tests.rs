@@ -105,10 +105,13 @@ fn mean(v: &[f32]) -> f32 {
 }
 
 // The port computes what LiteRT computes, in float32 with another order of
-// summation: measured errors are ~1e-4 px, below the fixture's 0.001-px
-// rounding. 0.02 px leaves room for other CPUs' kernels while any wrong
-// padding, stride, layout or weight transposition moves points by pixels
-// (a symmetric pad in the stem alone: about 1.2 px on average).
+// summation: against the fixture, errors are 0.0004 px mean and 0.0007 px
+// max, i.e. the fixture's own 0.001-px rounding. 0.02 px leaves room for other CPUs' kernels while any wrong
+// padding, stride, layout or weight transposition moves points by pixels.
+// Measured by breaking the port on purpose: a symmetric pad in the stem alone
+// gives errors of 1.1 px mean, 2.2 px max; the odd pixel before instead of
+// after in every SAME pad, 12.9 px mean; depthwise kernels transposed (kh,
+// kw), 31.8 px mean.
 const MAX_POINT_ERROR_PX: f32 = 0.02;
 const MAX_LOGIT_ERROR: f32 = 0.01;
 
@@ -280,7 +283,8 @@ fn frame_api_crops_like_the_reference() {
     // OpenCV's warpAffine interpolates with 5-bit fixed-point weights and
     // rounds to u8, so its crop differs from the reference's exact one by
     // up to half a grey level: points agree within a few hundredths of a
-    // crop pixel, not to float precision.
+    // crop pixel (measured: 0.011-0.017 px mean, 0.057 px max), not to float
+    // precision; the bounds still fail for a crop shifted by half a pixel.
     let mesh = mesh();
     let image = astronaut();
     let reference = reference();
@@ -442,23 +446,35 @@ fn ibug68_on_the_astronaut_is_anatomically_ordered_and_agrees_with_mtcnn() {
     // Against MTCNN's five points, in % of the inter-ocular distance.
     let m = face.landmarks;
     let offsets = [
-        ("left eye centre", dist(left_eye, m[0])),
-        ("right eye centre", dist(right_eye, m[1])),
-        ("nose tip", dist(p[30], m[2])),
-        ("left mouth corner", dist(p[48], m[3])),
-        ("right mouth corner", dist(p[54], m[4])),
-    ];
-    for (what, d) in offsets {
-        eprintln!("{what}: mesh vs MTCNN {:.1} % of inter-ocular distance ({iod:.1} px)", 100.0 * d / iod);
+        ("left eye centre", left_eye, m[0]),
+        ("right eye centre", right_eye, m[1]),
+        ("nose tip", p[30], m[2]),
+        ("left mouth corner", p[48], m[3]),
+        ("right mouth corner", p[54], m[4]),
+    ]
+    .map(|(what, a, b)| {
+        let d = dist(a, b);
+        eprintln!(
+            "{what}: mesh - MTCNN = ({:+.1}, {:+.1}) px, {:.1} % of inter-ocular distance ({iod:.1} px)",
+            a[0] - b[0],
+            a[1] - b[1],
+            100.0 * d / iod
+        );
+        d
+    });
+    for (k, (d, limit)) in offsets.iter().zip(MTCNN_AGREEMENT).enumerate() {
+        assert!(d / iod < limit, "point {k}: mesh vs MTCNN {:.1} % of the inter-ocular distance", 100.0 * d / iod);
     }
-    let worst = offsets.iter().map(|o| o.1).fold(0.0, f32::max) / iod;
-    assert!(worst < MTCNN_AGREEMENT, "worst mesh-vs-MTCNN offset {:.1} % of the inter-ocular distance", 100.0 * worst);
 }
 
-/// Two landmark models disagree by design on where a "nose tip" or "mouth
-/// corner" is; 10 % of the inter-ocular distance (about 4 px on this face)
-/// allows that while catching a point taken from the wrong feature.
-const MTCNN_AGREEMENT: f32 = 0.10;
+/// Largest mesh-vs-MTCNN offsets accepted, as fractions of the inter-ocular
+/// distance (eyes, nose, mouth corners). Measured on the astronaut: eyes 4.2
+/// and 2.4 %, nose 9.6 %, mouth corners 2.4 and 2.3 %. The two models place
+/// the "nose tip" differently (MTCNN's, from 2-D annotations, sits lower,
+/// towards the nostrils; the mesh's is the most protruding vertex), hence
+/// its wider bound. Neighbouring features are 30 % or more apart, so a
+/// point taken from the wrong feature fails.
+const MTCNN_AGREEMENT: [f32; 5] = [0.08, 0.08, 0.15, 0.08, 0.08];
 
 #[test]
 fn rejects_bad_input() {
@@ -482,11 +498,10 @@ fn bench() {
     let mesh = mesh();
     let image = astronaut();
     let roi = MeshRoi { centre: [223.0, 120.0], side: 170.0, angle: 0.1 };
-    for threads in [1, 0] {
-        if threads > 0 {
-            tch::set_num_threads(threads);
-        } else {
-            tch::set_num_threads(std::thread::available_parallelism().map(|n| n.get() as i32).unwrap_or(1));
+    // libtorch's default thread count first, then one thread.
+    for threads in [None, Some(1)] {
+        if let Some(n) = threads {
+            tch::set_num_threads(n);
         }
         for _ in 0..5 {
             mesh.landmarks_in(&image, &roi).expect("warm-up");
