@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Scalar, Size, BORDER_REPLICATE, CV_64F};
+use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Scalar, Size, BORDER_REPLICATE};
 use opencv::imgproc;
 use serde::Deserialize;
 use tch::{nn, Device, Kind, Tensor};
@@ -654,14 +654,12 @@ fn crop(frame: &Mat, roi: &MeshRoi) -> Result<Tensor, FaceError> {
     };
     let m = roi.crop_to_frame();
     let affine = Mat::from_slice_2d(&[&m[0][..], &m[1][..]])?;
-    let mut affine64 = Mat::default();
-    affine.convert_to(&mut affine64, CV_64F, 1.0, 0.0)?;
     let mut warped = Mat::default();
     let side = INPUT_SIDE as i32;
     imgproc::warp_affine(
         frame,
         &mut warped,
-        &affine64,
+        &affine,
         Size::new(side, side),
         imgproc::INTER_LINEAR | imgproc::WARP_INVERSE_MAP,
         BORDER_REPLICATE,

@@ -1,3 +1,5 @@
+use std::error::Error as _;
+
 use opencv::prelude::*;
 use serde::Deserialize;
 
@@ -229,8 +231,6 @@ fn missing_files_name_the_path() {
     assert!(message.contains("not found"), "{message}");
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
-
-use std::error::Error as _;
 
 #[test]
 fn wrong_weights_name_the_file_tensor_and_shapes() {
