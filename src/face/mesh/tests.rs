@@ -98,6 +98,10 @@ fn errors(ours: &[f32], theirs: &[f32]) -> (Vec<f32>, Vec<f32>) {
         .unzip()
 }
 
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
 fn max(v: &[f32]) -> f32 {
     v.iter().copied().fold(0.0, f32::max)
 }
@@ -131,12 +135,14 @@ fn matches_the_tflite_reference_on_every_case() {
         let logit = f32::try_from(logits.get(0)).expect("logit");
         let (xy, z) = errors(&ours, &c.points);
         eprintln!(
-            "{:>14}: xy mean {:.5} max {:.5} px, z max {:.5}, logit {logit:.4} vs {:.4}",
+            "{:>14}: xy mean {:.5} max {:.5} px, z max {:.5}, logit {logit:.5} vs {:.5}, score {:.7} vs {:.7}",
             c.name,
             mean(&xy),
             max(&xy),
             max(&z),
-            c.presence_logit
+            c.presence_logit,
+            sigmoid(logit),
+            sigmoid(c.presence_logit)
         );
         assert!(max(&xy) < MAX_POINT_ERROR_PX, "{}: max error {} px", c.name, max(&xy));
         assert!(max(&z) < MAX_POINT_ERROR_PX, "{}: max z error {}", c.name, max(&z));
