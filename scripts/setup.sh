@@ -8,6 +8,9 @@ set -euo pipefail
 TORCH_VERSION=2.11.0
 FACENET_VERSION=2.6.0
 SKIMAGE_VERSION=0.24.0
+MEDIAPIPE_VERSION=0.10.21
+# Pure-Python parser of the .tflite flatbuffer, used once by convert_face_mesh.py.
+TFLITE_PARSER=(tflite==2.18.0 flatbuffers==25.12.19)
 CACHE_ROOT="${GLIMPSE_CACHE:-$HOME/.cache/glimpse}"
 CACHE="$CACHE_ROOT/v1"
 VENV="$CACHE/venv-torch-$TORCH_VERSION"
@@ -16,6 +19,9 @@ ENV_FILE="$CACHE/env.sh"
 # `glimpse synth`, both taken from pinned PyPI wheels once, at set-up.
 MTCNN_DIR="$CACHE/mtcnn-facenet-pytorch-$FACENET_VERSION"
 ASSETS_DIR="$CACHE/assets-scikit-image-$SKIMAGE_VERSION"
+# MediaPipe Face Mesh (468 dense landmarks, Apache-2.0), converted from the
+# face_landmark.tflite inside the pinned mediapipe wheel.
+FACE_MESH_DIR="$CACHE/face-mesh-mediapipe-$MEDIAPIPE_VERSION"
 
 APT_PACKAGES=(
   pkg-config clang libclang-dev
@@ -84,7 +90,25 @@ PY
   touch "$ASSETS_DIR/.complete"
 fi
 
-if [ ! -f "$ENV_FILE" ] || [ "$VENV/.complete" -nt "$ENV_FILE" ] || ! grep -q GLIMPSE_MTCNN "$ENV_FILE"; then
+if [ ! -f "$FACE_MESH_DIR/.complete" ]; then
+  log "converting MediaPipe Face Mesh from mediapipe==$MEDIAPIPE_VERSION into $FACE_MESH_DIR (36 MB wheel, once)"
+  work="$(mktemp -d)"
+  "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    --python-version 3.11 --platform manylinux_2_28_x86_64 -d "$work" "mediapipe==$MEDIAPIPE_VERSION"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --target "$work/pylib" "${TFLITE_PARSER[@]}"
+  python3 - "$work"/mediapipe-*.whl "$work/face_landmark.tflite" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2], "wb") as f:
+    f.write(z.read("mediapipe/modules/face_landmark/face_landmark.tflite"))
+PY
+  rm -rf "$FACE_MESH_DIR" && mkdir -p "$FACE_MESH_DIR"
+  PYTHONPATH="$work/pylib" "$VENV/bin/python" -W ignore "$(dirname "$0")/convert_face_mesh.py" \
+    "$work/face_landmark.tflite" "$FACE_MESH_DIR" >&2
+  rm -rf "$work"
+  touch "$FACE_MESH_DIR/.complete"
+fi
+
+if [ ! -f "$ENV_FILE" ] || [ "$VENV/.complete" -nt "$ENV_FILE" ] || ! grep -q GLIMPSE_FACE_MESH "$ENV_FILE"; then
   # Ask torch itself once; later runs reuse the answer (importing torch costs seconds).
   LIBTORCH="$("$VENV/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)"
   CXX11_ABI="$("$VENV/bin/python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))' 2>/dev/null)"
@@ -94,6 +118,7 @@ export LIBTORCH="$LIBTORCH"
 export LIBTORCH_CXX11_ABI="$CXX11_ABI"
 export GLIMPSE_MTCNN="$MTCNN_DIR"
 export GLIMPSE_ASTRONAUT="$ASSETS_DIR/astronaut.png"
+export GLIMPSE_FACE_MESH="$FACE_MESH_DIR"
 ENV
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 fi

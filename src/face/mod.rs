@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 
 pub mod align;
 pub mod haar;
+pub mod mesh;
 pub mod mtcnn;
 pub mod tracker;
 
 pub use align::{canonical_landmarks, Similarity, CROP_SIDE};
 pub use haar::HaarDetector;
+pub use mesh::{FaceMesh, MeshLandmarks, MeshRoi};
 pub use mtcnn::{Mtcnn, MtcnnOptions};
 pub use tracker::{FaceTracker, TrackedFace, TrackerOptions};
 
@@ -56,6 +58,28 @@ pub enum FaceError {
         #[source]
         source: tch::TchError,
     },
+    #[error("face mesh {path}: {problem}")]
+    Mesh { path: PathBuf, problem: String },
+    #[error("face mesh {path}: cannot read")]
+    MeshRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("face mesh {path}: cannot load the weights")]
+    MeshWeights {
+        path: PathBuf,
+        #[source]
+        source: tch::TchError,
+    },
+    #[error("face mesh {path}: not a graph description")]
+    MeshGraph {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("face mesh: {0}")]
+    MeshInput(String),
     #[error("Haar cascade {path}: {problem}")]
     Cascade { path: PathBuf, problem: String },
     #[error("Haar cascade {path}: OpenCV cannot load it")]
