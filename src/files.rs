@@ -60,7 +60,28 @@ pub enum AtomicWithError<E> {
     Writer(E),
 }
 
+/// Removes what an earlier, killed write of `path` left: temporaries of
+/// the same name whose process is gone (ours are never touched). Best
+/// effort: a leftover that cannot be removed only costs disk space.
+fn remove_stale_temporaries(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else { continue };
+        let Some((pid, tail)) = rest.split_once('.') else { continue };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+        if !alive && tail.starts_with("tmp.") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn temp_path_for(path: &Path) -> PathBuf {
+    remove_stale_temporaries(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // Keep the real extension last: some writers pick the format from it.
     let tmp_name = format!(".{name}.{}.tmp.{}", std::process::id(), extension_of(path));
@@ -108,6 +129,24 @@ pub(crate) fn temporary_files_in(dir: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_killed_writers_temporary_is_removed_by_the_next_write() {
+        let dir = scratch_dir("stale-temporaries");
+        let target = dir.join("a.annotated.mp4");
+        // pid 4194305 is above Linux's pid_max: that process cannot exist.
+        let stale = dir.join(".a.annotated.mp4.4194305.tmp.mp4");
+        let ours = dir.join(format!(".a.annotated.mp4.{}.tmp.mp4", std::process::id()));
+        let other_file = dir.join(".b.annotated.mp4.4194305.tmp.mp4");
+        for file in [&stale, &ours, &other_file] {
+            fs::write(file, b"half a video").expect("write");
+        }
+        write_atomic(&target, b"video").expect("write");
+        assert!(!stale.exists(), "the dead writer's temporary stays");
+        assert!(other_file.exists(), "another file's temporary was removed");
+        assert_eq!(fs::read(&target).expect("read"), b"video");
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
 
     #[test]
     fn replaces_the_file_and_leaves_no_temporary() {

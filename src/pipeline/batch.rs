@@ -31,6 +31,28 @@ fn is_video(path: &Path) -> bool {
         .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
+/// What a folder run must not take for an input: Glimpse's own annotated
+/// videos (analysing one finds its overlays and writes
+/// `a.annotated.annotated.mp4`, growing each run) and hidden files, which
+/// is what a killed export's temporary is (`.a.annotated.mp4.123.tmp.mp4`).
+fn is_own_output_or_hidden(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    name.starts_with('.') || name.to_ascii_lowercase().ends_with(ExportFormat::Video.suffix())
+}
+
+/// One line of a list file: the path, without a UTF-8 byte-order mark
+/// (Windows editors write one), surrounding blanks, or a trailing
+/// `  # note` (a `#` after a blank; a `#` inside a name stays).
+fn list_entry(line: &str, first: bool) -> Option<&str> {
+    let line = if first { line.trim_start_matches('\u{feff}') } else { line };
+    let line = match line.char_indices().find(|&(i, c)| c == '#' && (i == 0 || line[..i].ends_with(char::is_whitespace))) {
+        Some((i, _)) => &line[..i],
+        None => line,
+    };
+    let line = line.trim();
+    (!line.is_empty()).then_some(line)
+}
+
 /// The inputs named on the command line and in `list`, with each folder
 /// that holds videos replaced by its videos (sorted); a folder without
 /// videos stays one input (a folder of numbered frames). Missing paths
@@ -41,10 +63,7 @@ pub fn expand_inputs(inputs: &[PathBuf], list: Option<&Path>) -> Result<Vec<Path
         let text =
             std::fs::read_to_string(list).map_err(|reason| BatchError::Read { path: list.to_path_buf(), reason })?;
         for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
+            let Some(line) = list_entry(line, i == 0) else { continue };
             if line.contains('\0') {
                 return Err(BatchError::List { path: list.to_path_buf(), line: i + 1, problem: "a NUL byte".into() });
             }
@@ -57,7 +76,11 @@ pub fn expand_inputs(inputs: &[PathBuf], list: Option<&Path>) -> Result<Vec<Path
             let entries =
                 std::fs::read_dir(&input).map_err(|reason| BatchError::Read { path: input.clone(), reason })?;
             let mut videos: Vec<PathBuf> =
-                entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file() && is_video(p)).collect();
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file() && is_video(p) && !is_own_output_or_hidden(p))
+                    .collect();
             if videos.is_empty() {
                 expanded.push(input);
             } else {
@@ -110,13 +133,22 @@ pub fn output_place(input: &Path, out: Option<&Path>) -> (PathBuf, String) {
     (dir, stem)
 }
 
+/// A folder as the file system knows it: canonical when it exists, else
+/// absolute, so two spellings of one folder compare equal.
+fn real_dir(dir: &Path) -> PathBuf {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    std::fs::canonicalize(dir).or_else(|_| std::path::absolute(dir)).unwrap_or_else(|_| dir.to_path_buf())
+}
+
 /// Plans the batch, refusing one where two inputs would overwrite each
 /// other's outputs.
 pub fn plan(inputs: &[PathBuf], out: Option<&Path>, formats: &[ExportFormat]) -> Result<Vec<Planned>, BatchError> {
     let mut planned: Vec<Planned> = Vec::with_capacity(inputs.len());
     for input in inputs {
         let (dir, stem) = output_place(input, out);
-        if let Some(other) = planned.iter().find(|p| p.dir == dir && p.stem == stem) {
+        // The same folder however it is written (`./coll`, `/abs/coll`, a link).
+        let real = real_dir(&dir);
+        if let Some(other) = planned.iter().find(|p| p.stem == stem && real_dir(&p.dir) == real) {
             return Err(BatchError::Collision { first: other.input.clone(), second: input.clone(), dir, stem });
         }
         let done = !formats.is_empty() && formats.iter().all(|&f| export_path(&dir, &stem, f).is_file());
@@ -197,6 +229,52 @@ mod tests {
 
     fn scratch(name: &str) -> PathBuf {
         crate::files::scratch_dir(&format!("batch-{name}"))
+    }
+
+    #[test]
+    fn a_folder_run_skips_our_own_outputs_and_hidden_temporaries() {
+        let dir = scratch("own-outputs");
+        for name in ["a.mp4", "a.annotated.mp4", "B.ANNOTATED.MP4", ".a.annotated.mp4.4242.tmp.mp4", "c.avi"] {
+            std::fs::write(dir.join(name), b"").expect("file");
+        }
+        let inputs = expand_inputs(std::slice::from_ref(&dir), None).expect("expands");
+        assert_eq!(inputs, vec![dir.join("a.mp4"), dir.join("c.avi")]);
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn list_files_may_have_a_bom_and_notes_after_a_path() {
+        let dir = scratch("list-notes");
+        let list = dir.join("list.txt");
+        std::fs::write(&list, "\u{feff}/data/a.mp4\n/data/b.mp4  # second interview\n/data/c#1.mp4\n\t# only a note\n")
+            .expect("list");
+        let inputs = expand_inputs(&[], Some(&list)).expect("expands");
+        assert_eq!(
+            inputs,
+            vec![PathBuf::from("/data/a.mp4"), PathBuf::from("/data/b.mp4"), PathBuf::from("/data/c#1.mp4")]
+        );
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn two_spellings_of_one_folder_are_one_place() {
+        let dir = scratch("real-paths");
+        let coll = dir.join("coll");
+        std::fs::create_dir_all(&coll).expect("dir");
+        let relative = {
+            let cwd = std::env::current_dir().expect("cwd");
+            let up = cwd.components().count();
+            // `../../..` up to the root, then down to coll: text unlike the absolute path.
+            let mut p = PathBuf::new();
+            for _ in 0..up {
+                p.push("..");
+            }
+            p.join(coll.strip_prefix("/").expect("absolute")).join(".").join("X.mp4")
+        };
+        let absolute = coll.join("X.avi");
+        let err = plan(&[relative, absolute], None, &[ExportFormat::Csv]).expect_err("one place");
+        assert!(matches!(err, BatchError::Collision { .. }), "{err}");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]

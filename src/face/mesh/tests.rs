@@ -222,7 +222,7 @@ fn graph_check_catches_padding_stride_wiring_and_extra_ops() {
 }
 
 fn scratch(tag: &str) -> PathBuf {
-    crate::io::scratch_dir(&format!("mesh-{tag}"))
+    crate::files::scratch_dir(&format!("mesh-{tag}"))
 }
 
 #[test]
