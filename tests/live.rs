@@ -113,3 +113,30 @@ fn a_camera_that_is_not_there_is_a_clear_error() {
     assert!(stderr.contains("camera 97"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `glimpse recover FOLDER`: one journal that cannot be read does not keep
+/// the others from being recovered; it is left as it was, and the exit
+/// status says something failed.
+#[test]
+fn one_unreadable_journal_does_not_stop_the_others() {
+    let dir = common::temp_dir("recover-many");
+    std::fs::write(dir.join("a-bad.journal"), "not a journal\n").expect("write");
+    let good = dir.join("b-good.journal");
+    {
+        use glimpse::session::journal::{JournalEntry, JournalWriter};
+        let mut writer = JournalWriter::create(&good, &glimpse::session::Session::default()).expect("journal");
+        writer.append(&JournalEntry::Delta(Default::default())).expect("append");
+        writer.sync().expect("sync");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glimpse"))
+        .arg("recover")
+        .arg(&dir)
+        .output()
+        .expect("run glimpse");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a failed journal must show in the exit status");
+    assert!(stderr.contains("a-bad.journal") && stderr.contains("1 of 2 journals"), "{stderr}");
+    assert!(dir.join("b-good.session.ron").is_file(), "the good journal was not recovered: {stderr}");
+    assert!(dir.join("a-bad.journal").is_file(), "the bad journal must stay");
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}

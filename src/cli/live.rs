@@ -202,10 +202,22 @@ pub fn run_recover(target: Option<&Path>) -> Result<()> {
         say!("no unfinished live session in {}", target.display());
         return Ok(());
     }
-    for journal in journals {
-        let recovered = recover_session(&journal).with_context(|| format!("recovering {}", journal.display()))?;
-        say!("{}", recovered.summary);
-        say!("wrote {}", recovered.saved.display());
+    // One journal that cannot be read must not keep the others back.
+    let mut failed = 0;
+    for journal in &journals {
+        match recover_session(journal) {
+            Ok(recovered) => {
+                say!("{}", recovered.summary);
+                say!("wrote {}", recovered.saved.display());
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: recovering {}: {:#}", journal.display(), anyhow::Error::new(e));
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} journals could not be recovered (see above); they are left as they were", journals.len());
     }
     Ok(())
 }

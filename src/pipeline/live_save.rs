@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::live_run::LivePaths;
 use super::run::{fill_in_source, RunMessage};
-use crate::session::journal::{Autosave, JournalError, JournalReviews};
+use crate::session::journal::{Autosave, JournalError, JournalReviews, JOURNAL_EXTENSION};
 use crate::session::{Review, Session, SessionError};
 
 /// What a live run hands its consumer at the end.
@@ -120,6 +120,7 @@ pub enum RecoverError {
 /// taken) and then removes the journal.
 pub fn recover_session(journal: &Path) -> Result<RecoveredSession, RecoverError> {
     let recovered = crate::session::journal::replay(journal)?;
+    let complete = recovered.is_complete();
     let mut session = recovered.session;
     fill_in_live_source(&mut session);
     let mut summary = format!(
@@ -129,8 +130,11 @@ pub fn recover_session(journal: &Path) -> Result<RecoveredSession, RecoverError>
         session.events.len(),
         journal.display()
     );
+    for (line, problem) in &recovered.skipped {
+        summary.push_str(&format!("; line {line} is damaged and was left out ({problem})"));
+    }
     if let Some((line, problem)) = &recovered.stopped_at {
-        summary.push_str(&format!("; line {line} was cut off by the crash and left out ({problem})"));
+        summary.push_str(&format!("; line {line}, the last, was cut off by the crash and left out ({problem})"));
     }
     session.warnings.push(format!(
         "this live session was not closed properly and was recovered from its autosave; \
@@ -139,12 +143,24 @@ pub fn recover_session(journal: &Path) -> Result<RecoveredSession, RecoverError>
     ));
     let stem = journal.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "live".into());
     let dir = journal.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut saved = dir.join(format!("{stem}.session.ron"));
-    if saved.exists() {
-        saved = dir.join(format!("{stem}.recovered.session.ron"));
-    }
+    // Never over an earlier session or an earlier recovery.
+    let saved = std::iter::once(format!("{stem}.session.ron"))
+        .chain(std::iter::once(format!("{stem}.recovered.session.ron")))
+        .chain((2..).map(|n| format!("{stem}.recovered-{n}.session.ron")))
+        .map(|name| dir.join(name))
+        .find(|path| !path.exists())
+        .unwrap_or_else(|| dir.join(format!("{stem}.recovered-last.session.ron")));
     session.save_ron(&saved)?;
-    let _ = std::fs::remove_file(journal);
+    if complete {
+        let _ = std::fs::remove_file(journal);
+    } else {
+        // What could not be read stays on disk, but the journal is no
+        // longer offered for recovery at every start.
+        let kept = journal.with_extension(format!("{JOURNAL_EXTENSION}.partly-recovered"));
+        if std::fs::rename(journal, &kept).is_ok() {
+            summary.push_str(&format!("; the journal is kept as {}", kept.display()));
+        }
+    }
     Ok(RecoveredSession { session, saved, summary })
 }
 
@@ -202,6 +218,57 @@ mod tests {
         let loaded = Session::load(&saved.path).expect("loads");
         assert_eq!(review_of(&loaded), Some(verdict), "the saved session has the verdict");
         assert!(saved.journal_left.is_none() && !journal.exists(), "the journal goes once the session is saved");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}
+
+#[cfg(test)]
+mod recovery_tests {
+    use super::*;
+    use crate::session::journal::{JournalEntry, JournalWriter};
+
+    fn journal_with(dir: &Path, name: &str, extra_lines: &[&str]) -> PathBuf {
+        let path = dir.join(format!("{name}.{JOURNAL_EXTENSION}"));
+        let mut writer = JournalWriter::create(&path, &Session::default()).expect("journal");
+        writer.append(&JournalEntry::Delta(Default::default())).expect("append");
+        writer.sync().expect("sync");
+        drop(writer);
+        let mut text = std::fs::read_to_string(&path).expect("read");
+        for line in extra_lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    /// Earlier files are never overwritten: the session, then an earlier
+    /// recovery, each keep their bytes.
+    #[test]
+    fn a_recovery_never_overwrites_an_earlier_session_or_recovery() {
+        let dir = crate::files::scratch_dir("recover-names");
+        std::fs::write(dir.join("live.session.ron"), b"the interview").expect("write");
+        std::fs::write(dir.join("live.recovered.session.ron"), b"an earlier recovery").expect("write");
+        let journal = journal_with(&dir, "live", &[]);
+        let recovered = recover_session(&journal).expect("recovers");
+        assert_eq!(recovered.saved, dir.join("live.recovered-2.session.ron"));
+        assert_eq!(std::fs::read(dir.join("live.session.ron")).expect("read"), b"the interview");
+        assert_eq!(std::fs::read(dir.join("live.recovered.session.ron")).expect("read"), b"an earlier recovery");
+        assert!(!journal.exists(), "a fully read journal goes");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    /// A journal with a damaged line is recovered as far as it reads and
+    /// kept (set aside), never deleted.
+    #[test]
+    fn a_partly_read_journal_is_kept() {
+        let dir = crate::files::scratch_dir("recover-partial");
+        let journal = journal_with(&dir, "live", &["(damaged", "Delta(())"]);
+        let recovered = recover_session(&journal).expect("recovers");
+        assert!(recovered.summary.contains("line 3 is damaged"), "{}", recovered.summary);
+        let kept = dir.join(format!("live.{JOURNAL_EXTENSION}.partly-recovered"));
+        assert!(kept.is_file(), "{}", recovered.summary);
+        assert!(recovered.summary.contains("kept as"), "{}", recovered.summary);
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

@@ -112,12 +112,23 @@ pub struct Recovered {
     pub session: Session,
     /// Entries replayed (the start line included).
     pub entries: usize,
-    /// Where replay stopped early: the unreadable line and why (a crash
-    /// mid-write tears the last line).
+    /// The last line, when it could not be read, and why: a crash mid-write
+    /// tears it.
     pub stopped_at: Option<(usize, String)>,
+    /// Lines before the last that could not be read (damage, not a crash),
+    /// and why; replay goes on past them.
+    pub skipped: Vec<(usize, String)>,
 }
 
-/// Rebuilds the session a journal records, up to its last readable line.
+impl Recovered {
+    /// Every line was read: nothing of the journal is left to recover.
+    pub fn is_complete(&self) -> bool {
+        self.stopped_at.is_none() && self.skipped.is_empty()
+    }
+}
+
+/// Rebuilds the session a journal records from every line it can read: a
+/// damaged line is left out (and said), the lines after it still count.
 pub fn replay(path: &Path) -> Result<Recovered, JournalError> {
     let io = |source| JournalError::Io { path: path.to_path_buf(), source };
     let reader = BufReader::new(File::open(path).map_err(io)?);
@@ -134,7 +145,7 @@ pub fn replay(path: &Path) -> Result<Recovered, JournalError> {
         Err(source) => return Err(JournalError::StartUnreadable { path: path.to_path_buf(), source }),
     };
     let mut entries = 1;
-    let mut stopped_at = None;
+    let mut unreadable = Vec::new();
     for (i, line) in lines.enumerate() {
         let line_number = i + 2;
         let parsed =
@@ -145,19 +156,26 @@ pub fn replay(path: &Path) -> Result<Recovered, JournalError> {
                 session.apply_review(event_id, review);
             }
             Ok(JournalEntry::Start(_)) => {
-                stopped_at = Some((line_number, "a second start line".to_string()));
-                break;
+                unreadable.push((line_number, "a second start line".to_string()));
+                continue;
             }
             Err(problem) => {
-                stopped_at = Some((line_number, problem));
-                break;
+                unreadable.push((line_number, problem));
+                continue;
             }
         }
         entries += 1;
     }
+    // Only the very last line can have been torn by a crash.
+    let last_line = entries + unreadable.len();
+    let stopped_at = match unreadable.last() {
+        Some(&(line, _)) if line == last_line => unreadable.pop(),
+        _ => None,
+    };
+    let skipped = unreadable;
     session.complete = false;
     session.events.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s).then(a.face_id.cmp(&b.face_id)));
-    Ok(Recovered { session, entries, stopped_at })
+    Ok(Recovered { session, entries, stopped_at, skipped })
 }
 
 /// Journals left in `dir`: sessions that did not close properly.
@@ -414,6 +432,36 @@ mod tests {
         let (line, _) = recovered.stopped_at.expect("the torn line is reported");
         assert_eq!(line, 3);
         assert_eq!(recovered.session.frames, kept.frames);
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn a_damaged_line_in_the_middle_is_left_out_and_the_rest_replayed() {
+        let dir = scratch("damaged-middle");
+        let path = dir.join("live.journal");
+        let start = Session::default();
+        let (mut session, mut tracker) = (start.clone(), DeltaTracker::default());
+        let mut writer = JournalWriter::create(&path, &start).expect("journal");
+        for chunk in 0..3u64 {
+            writer.append(&JournalEntry::Delta(grow(&mut session, &mut tracker, chunk * 30..(chunk + 1) * 30))).expect("append");
+        }
+        writer.sync().expect("sync");
+        drop(writer);
+        let text = std::fs::read_to_string(&path).expect("read");
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines[2] = "(garbage";
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+        let recovered = replay(&path).expect("replays");
+        assert_eq!(recovered.stopped_at, None, "a middle line is no crash's torn line");
+        assert_eq!(recovered.skipped.len(), 1);
+        assert_eq!(recovered.skipped[0].0, 3);
+        // The line after the damage still counts: frames up to 89 are back;
+        // those only the damaged line held (30-41: later deltas re-send a
+        // frame only when it changes, up to 18 frames back) are missing.
+        let indices: Vec<u64> = recovered.session.frames.iter().map(|f| f.index).collect();
+        assert_eq!(indices.last(), Some(&89));
+        assert!(indices.contains(&29) && !indices.contains(&35), "{indices:?}");
+        assert!(!recovered.is_complete());
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
