@@ -108,3 +108,29 @@ fn training_numbers_out_of_range_are_refused_up_front() {
         assert!(err.contains(needle) && !err.contains("panicked") && !err.contains("Exception"), "{args:?}: {err}");
     }
 }
+
+/// `train --protocol all` writes its model card as README.md beside the
+/// weights; a README.md there that is not a Glimpse card is the user's and
+/// is never overwritten (checked before training, so no time is lost).
+#[test]
+fn train_all_never_overwrites_a_readme_that_is_not_its_card() {
+    let dir = common::temp_dir("cli-readme");
+    std::fs::write(dir.join("README.md"), "# My lab notes\n").expect("write");
+    let weights = dir.join("w.safetensors");
+    let (ok, _, err) = glimpse(&[
+        "train",
+        "--protocol",
+        "all",
+        "--epochs",
+        "1",
+        "--data",
+        common::shared_data().to_str().expect("utf-8"),
+        "--weights-out",
+        weights.to_str().expect("utf-8"),
+    ]);
+    assert!(!ok, "the user's README.md was overwritten");
+    assert!(err.contains("README.md exists and is not a Glimpse model card"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("README.md")).expect("read"), "# My lab notes\n");
+    assert!(!weights.exists());
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}

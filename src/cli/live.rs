@@ -81,12 +81,25 @@ pub fn run_live(args: LiveArgs, device: tch::Device) -> Result<()> {
             open_camera(request)
         }
     };
+    let name = match args.name.as_deref().map(str::trim) {
+        Some("") => bail!("--name must not be empty"),
+        Some(name) if name.contains(['/', '\\']) || name.starts_with('.') => {
+            bail!("--name must be a plain file stem (no folders, not hidden), got {name:?}")
+        }
+        Some(name) => name.to_string(),
+        None => session_name_now(),
+    };
+    if let Some(seconds) = args.seconds.filter(|s| !(*s > 0.0 && s.is_finite())) {
+        bail!("--seconds must be a positive number, got {seconds}");
+    }
     let settings = LiveSettings {
         out_dir,
-        name: args.name.clone().unwrap_or_else(session_name_now),
+        name,
         record: !args.no_record,
         autosave_every: Duration::from_secs_f64(args.autosave_every),
     };
+    // A name of the user's is refused if taken (the run says so); ours is made unique.
+    let settings = if args.name.is_some() { settings } else { settings.with_free_name() };
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
         libc::signal(libc::SIGINT, request_stop as *const () as libc::sighandler_t);

@@ -51,6 +51,33 @@ pub struct LiveSettings {
 }
 
 impl LiveSettings {
+    /// Files of this name that exist already in `out_dir` (the recording,
+    /// the journal, the saved session, a recovery): a session never starts
+    /// over an earlier interview.
+    pub fn existing_files(&self) -> Vec<PathBuf> {
+        let paths = self.paths();
+        let recording = self.out_dir.join(format!("{}.avi", self.name));
+        let recovered = self.out_dir.join(format!("{}.recovered.session.ron", self.name));
+        [Some(recording), Some(paths.journal), Some(paths.session), Some(recovered)]
+            .into_iter()
+            .flatten()
+            .filter(|p| p.exists())
+            .collect()
+    }
+
+    /// A name picked by the program (`session_name_now`) made unique: two
+    /// sessions started within one second get `-2`, `-3`… A name the user
+    /// chose is not changed: `existing_files` refuses it instead.
+    pub fn with_free_name(mut self) -> Self {
+        let base = self.name.clone();
+        let mut n = 1;
+        while !self.existing_files().is_empty() {
+            n += 1;
+            self.name = format!("{base}-{n}");
+        }
+        self
+    }
+
     pub fn paths(&self) -> LivePaths {
         LivePaths {
             recording: self.record.then(|| self.out_dir.join(format!("{}.avi", self.name))),
@@ -139,6 +166,15 @@ pub(super) fn run(
     commands: &Receiver<RunCommand>,
     out: Outbox,
 ) {
+    if let Some(existing) = settings.existing_files().into_iter().next() {
+        return out.fail(PipelineError::Input {
+            path: existing,
+            problem: format!(
+                "exists already: a live session named `{}` would overwrite it; choose another name",
+                settings.name
+            ),
+        });
+    }
     let feed = match start_feed(&open) {
         Ok(feed) => feed,
         Err(e) => return out.fail(e.into()),
@@ -413,6 +449,32 @@ mod tests {
     use crate::pipeline::live_save::{save_live_session, ReviewLog};
     use crate::session::Session;
     use testing::{demo_clip, settings, start};
+
+    /// Reusing a name never overwrites an earlier interview: a run with a
+    /// taken name fails before it opens anything, naming the file; a name
+    /// the program picks is made unique instead.
+    #[test]
+    fn a_taken_name_is_refused_and_a_picked_one_made_unique() {
+        let dir = crate::files::scratch_dir("live-name-taken");
+        std::fs::write(dir.join("interview.avi"), b"an earlier recording").expect("write");
+        let taken = LiveSettings {
+            out_dir: dir.clone(),
+            name: "interview".into(),
+            record: true,
+            autosave_every: Duration::from_secs(2),
+        };
+        assert_eq!(taken.existing_files(), vec![dir.join("interview.avi")]);
+        let run = start(open_paced_file(demo_clip()), taken.clone());
+        let failure = run.messages.iter().find_map(|m| match m {
+            RunMessage::Failed { error, .. } => Some(error.to_string()),
+            _ => None,
+        });
+        let failure = failure.expect("the run refuses the name");
+        assert!(failure.contains("interview.avi") && failure.contains("would overwrite"), "{failure}");
+        assert_eq!(std::fs::read(dir.join("interview.avi")).expect("read"), b"an earlier recording");
+        assert_eq!(taken.with_free_name().name, "interview-2");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
 
     #[test]
     fn session_names_carry_the_utc_date_and_time() {

@@ -44,7 +44,13 @@ pub enum ShipError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error("{path} exists and is not a Glimpse model card: it is left as it is; write the weights to another folder")]
+    NotOurCard { path: PathBuf },
 }
+
+/// The heading every card `model_card` writes starts with: a README.md
+/// that starts otherwise is the user's, and never overwritten.
+const CARD_HEADING: &str = "# EPIR model card";
 
 /// Trains on all of `dataset`, saves the weights to `weights_out` (config
 /// RON beside them) and writes the model card as `README.md` beside them.
@@ -56,6 +62,13 @@ pub fn train_and_ship(
     weights_out: &Path,
     inputs: &CardInputs<'_>,
 ) -> Result<Shipped, ShipError> {
+    let card_path = weights_out.with_file_name("README.md");
+    // Checked before hours of training, not after.
+    if let Ok(existing) = std::fs::read(&card_path) {
+        if !existing.starts_with(CARD_HEADING.as_bytes()) {
+            return Err(ShipError::NotOurCard { path: card_path });
+        }
+    }
     let started = Instant::now();
     let all: Vec<_> = dataset.samples.iter().collect();
     let trained = train(config, &all, &[], options, options.seed, device)?;
@@ -78,7 +91,6 @@ pub fn train_and_ship(
         also_tried: inputs.also_tried,
         bench: inputs.bench,
     });
-    let card_path = weights_out.with_file_name("README.md");
     write_atomic(&card_path, card.as_bytes())?;
     Ok(Shipped {
         weights: weights_out.to_path_buf(),

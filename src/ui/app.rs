@@ -195,7 +195,8 @@ impl GlimpseApp {
             name: session_name_now(),
             record: self.settings.record_live,
             autosave_every: AUTOSAVE_EVERY,
-        };
+        }
+        .with_free_name();
         // A live session replaces whatever was being reviewed.
         let Mode::Review(review) = &self.mode else { return };
         let speed = review.playhead.speed;
