@@ -24,7 +24,7 @@ ASSETS_DIR="$CACHE/assets-scikit-image-$SKIMAGE_VERSION"
 FACE_MESH_DIR="$CACHE/face-mesh-mediapipe-$MEDIAPIPE_VERSION"
 
 APT_PACKAGES=(
-  pkg-config clang libclang-dev
+  pkg-config clang libclang-dev strace
   libopencv-dev libopencv-contrib-dev opencv-data
   xvfb xauth libgl1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6
 )

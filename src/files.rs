@@ -14,16 +14,42 @@ pub struct WriteError {
     pub reason: std::io::Error,
 }
 
+/// Recordings and analyses of faces are clinical data: what Glimpse writes
+/// is readable by its owner alone (so never wider than the source it came
+/// from), and the folders it creates are the owner's alone.
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+
+/// `create_dir_all` with the folders it creates private (existing ones are
+/// left as they are: they are the user's).
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new().recursive(true).mode(PRIVATE_DIR_MODE).create(dir)
+}
+
+/// Narrows `path` to the owner (for files a library such as OpenCV creates).
+pub fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(PRIVATE_FILE_MODE))
+}
+
+/// A new file, private from its first byte; fails if it exists.
+pub fn create_private_new(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new().write(true).create_new(true).mode(PRIVATE_FILE_MODE).open(path)
+}
+
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it
 /// over `path`: readers see the old file or the new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let wrap = |reason| WriteError { path: path.to_path_buf(), reason };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(wrap)?;
+        create_private_dir_all(parent).map_err(wrap)?;
     }
     let tmp = temp_path_for(path);
     let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
+        let _ = fs::remove_file(&tmp);
+        let mut file = create_private_new(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)
@@ -38,7 +64,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 /// place; for writers (such as libtorch's) that insist on opening a path.
 pub fn write_atomic_with<E>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), AtomicWithError<E>> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent)
+        create_private_dir_all(parent)
             .map_err(|reason| AtomicWithError::Io(WriteError { path: path.to_path_buf(), reason }))?;
     }
     let tmp = temp_path_for(path);
@@ -46,7 +72,7 @@ pub fn write_atomic_with<E>(path: &Path, write: impl FnOnce(&Path) -> Result<(),
         let _ = fs::remove_file(&tmp);
         return Err(AtomicWithError::Writer(err));
     }
-    fs::rename(&tmp, path).map_err(|reason| {
+    make_private(&tmp).and_then(|()| fs::rename(&tmp, path)).map_err(|reason| {
         let _ = fs::remove_file(&tmp);
         AtomicWithError::Io(WriteError { path: path.to_path_buf(), reason })
     })
@@ -145,6 +171,20 @@ mod tests {
         assert!(!stale.exists(), "the dead writer's temporary stays");
         assert!(other_file.exists(), "another file's temporary was removed");
         assert_eq!(fs::read(&target).expect("read"), b"video");
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn what_glimpse_writes_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch_dir("private-modes");
+        let mode = |p: &Path| fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        write_atomic(&dir.join("new/folder/a.csv"), b"x").expect("write");
+        assert_eq!(mode(&dir.join("new/folder/a.csv")), 0o600);
+        assert_eq!(mode(&dir.join("new")), 0o700);
+        assert_eq!(mode(&dir.join("new/folder")), 0o700);
+        write_atomic_with(&dir.join("b.mp4"), |tmp: &Path| fs::write(tmp, b"made by a library")).expect("write");
+        assert_eq!(mode(&dir.join("b.mp4")), 0o600);
         fs::remove_dir_all(&dir).expect("cleanup");
     }
 

@@ -16,6 +16,12 @@ use opencv::videoio::{self, VideoWriter, VideoWriterTrait, VideoWriterTraitConst
 pub enum RecordError {
     #[error("recording {path}: {problem}")]
     Open { path: PathBuf, problem: String },
+    #[error("recording {path}: cannot create the file (an earlier recording is never overwritten)")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("recording {path}: cannot create its folder")]
     Folder {
         path: PathBuf,
@@ -58,9 +64,11 @@ impl Recorder {
         let open_err = |problem: &str| RecordError::Open { path: path.to_path_buf(), problem: problem.into() };
         let writer_err = |source| RecordError::Writer { path: path.to_path_buf(), source };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
+            crate::files::create_private_dir_all(parent)
                 .map_err(|source| RecordError::Folder { path: path.to_path_buf(), source })?;
         }
+        // Created private before OpenCV opens it (it truncates and keeps the mode).
+        crate::files::create_private_new(path).map_err(|source| RecordError::Create { path: path.to_path_buf(), source })?;
         let name = path.to_str().ok_or_else(|| open_err("the path is not valid UTF-8"))?;
         let fourcc = VideoWriter::fourcc('M', 'J', 'P', 'G').map_err(writer_err)?;
         let fps = if fps.is_finite() && fps > 0.0 { fps } else { 30.0 };

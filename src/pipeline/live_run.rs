@@ -166,6 +166,15 @@ pub(super) fn run(
     commands: &Receiver<RunCommand>,
     out: Outbox,
 ) {
+    // Recordings of faces: the folder is the owner's alone. Glimpse's own
+    // folder is narrowed even if an older version made it wider; a folder
+    // the user named keeps the modes the user gave it.
+    let _ = crate::files::create_private_dir_all(&settings.out_dir);
+    if default_live_dir().as_deref() == Some(settings.out_dir.as_path()) {
+        use std::os::unix::fs::PermissionsExt;
+        let private = std::fs::Permissions::from_mode(crate::files::PRIVATE_DIR_MODE);
+        let _ = std::fs::set_permissions(&settings.out_dir, private);
+    }
     if let Some(existing) = settings.existing_files().into_iter().next() {
         return out.fail(PipelineError::Input {
             path: existing,
@@ -535,6 +544,11 @@ mod tests {
         assert_eq!(Session::load(&saved.path).expect("loads").frames.len() as u64, frames);
         assert!(!settings(&dir, "live-test").paths().journal.exists(), "the journal is removed after a clean save");
         assert!(!session.events.is_empty(), "the demo clip's micro-expressions are spotted live");
+        // Clinical data: the recording and the session are the owner's alone.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!(mode(&saved.path), 0o600);
+        assert_eq!(mode(end.paths.recording.as_deref().expect("recorded")), 0o600);
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 

@@ -4,7 +4,7 @@
 //! be synced to disk every couple of seconds for hours; after a crash the
 //! session is rebuilt by replaying it, and a line torn by the crash is
 //! left out.
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -73,9 +73,9 @@ impl JournalWriter {
     pub fn create(path: &Path, start: &Session) -> Result<Self, JournalError> {
         let io = |source| JournalError::Io { path: path.to_path_buf(), source };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(io)?;
+            crate::files::create_private_dir_all(parent).map_err(io)?;
         }
-        let file = OpenOptions::new().write(true).create_new(true).open(path).map_err(io)?;
+        let file = crate::files::create_private_new(path).map_err(io)?;
         let mut writer = Self { path: path.to_path_buf(), file: BufWriter::new(file) };
         let mut header = start.clone();
         header.frames.clear();
