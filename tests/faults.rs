@@ -256,3 +256,27 @@ fn a_closed_stdout_and_non_ascii_frame_names_do_not_stop_a_batch() {
     }
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+/// A full disk while the annotated video is written: OpenCV's writer does
+/// not report it, so before, a broken video replaced the good one with
+/// exit 0 ("wrote …"), and later batch runs skipped it as done. The video is
+/// now read back before it replaces anything.
+#[test]
+fn a_full_disk_during_the_video_export_keeps_the_earlier_video() {
+    let dir = common::temp_dir("faults-full-video");
+    let out = dir.join("out");
+    let (code, _, stderr) = glimpse(&["analyze", DEMO, "--out", s(&out), "--export", "video"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let video = out.join("astronaut-demo.annotated.mp4");
+    let before = std::fs::read(&video).expect("video");
+    assert!(before.len() > 300_000, "the video is bigger than the limit below ({} bytes)", before.len());
+    let (code, _, stderr) = glimpse_in(
+        &["prlimit", "--fsize=262144"],
+        &["analyze", DEMO, "--out", s(&out), "--export", "video", "--force"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("astronaut-demo.annotated.mp4") && !stderr.contains("panicked"), "{stderr}");
+    assert_eq!(std::fs::read(&video).expect("video"), before, "the earlier video is intact");
+    assert!(leftovers(&out).is_empty(), "{:?}", leftovers(&out));
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}

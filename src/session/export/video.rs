@@ -105,12 +105,34 @@ pub fn write_annotated_video(
         }
         // Finish the container before the rename makes the file visible.
         writer.release().map_err(tmp_err)?;
+        // OpenCV's writer does not report a failed write (a full disk, a
+        // size limit): read the file back before it replaces a good one.
+        let written = written_frames(tmp);
+        if written < done {
+            return Err(video_err(format!(
+                "the written video holds {written} of its {done} frames (disk full?); the earlier file, if any, is kept"
+            )));
+        }
         Ok(())
     });
     result.map_err(|e| match e {
         AtomicWithError::Io(e) => ExportError::Write(e),
         AtomicWithError::Writer(e) => e,
     })
+}
+
+/// Frames a finished video file holds, counted by decoding it (a header's
+/// count can promise frames a truncated file lacks); 0 when it cannot be
+/// opened at all.
+fn written_frames(path: &Path) -> u64 {
+    use opencv::videoio::VideoCaptureTrait;
+    let Ok(mut capture) = capture::open_video_capture(path) else { return 0 };
+    let mut frame = Mat::default();
+    let mut count = 0;
+    while capture.read(&mut frame).unwrap_or(false) {
+        count += 1;
+    }
+    count
 }
 
 /// Frames the session covers: the source's count as recorded, else one
