@@ -146,9 +146,7 @@ impl FaceDescriptor {
 
     /// Cells of the texture that lay inside the frame (0 without texture).
     pub fn visible_fraction(&self) -> f32 {
-        self.texture.as_ref().map_or(0.0, |t| {
-            t.iter().filter(|v| v.is_finite()).count() as f32 / t.len().max(1) as f32
-        })
+        self.texture.as_ref().map_or(0.0, |t| t.iter().filter(|v| v.is_finite()).count() as f32 / t.len().max(1) as f32)
     }
 
     pub fn distance(&self, other: &FaceDescriptor) -> AppearanceDistance {

@@ -303,13 +303,8 @@ impl FaceTracker {
     /// a box the detector confirmed in this update is that face again: the
     /// held track ends, so one face never has two boxes.
     fn end_covered_held_tracks(&mut self, now: f64, fresh: &[bool]) {
-        let confirmed: Vec<FaceBox> = self
-            .tracks
-            .iter()
-            .zip(fresh)
-            .filter(|(t, &f)| t.active && f)
-            .map(|(t, _)| t.detection.bbox)
-            .collect();
+        let confirmed: Vec<FaceBox> =
+            self.tracks.iter().zip(fresh).filter(|(t, &f)| t.active && f).map(|(t, _)| t.detection.bbox).collect();
         for (track, _) in self.tracks.iter_mut().zip(fresh).filter(|(t, &f)| t.active && !f) {
             let held = track.predicted_box(now);
             if confirmed.iter().any(|b| cover(&held, b) >= SAME_FACE_COVER) {

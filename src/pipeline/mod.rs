@@ -4,6 +4,7 @@
 //! on its own thread.
 mod analyzer;
 pub mod batch;
+pub mod cuts;
 mod faces;
 pub mod live;
 mod offline;

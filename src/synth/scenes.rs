@@ -137,8 +137,7 @@ fn ocv(e: opencv::Error) -> SynthError {
 
 impl Scene {
     pub fn new(spec: &SceneSpec, photo: &Mat) -> Result<Self, SynthError> {
-        if spec.shots.is_empty() || spec.width < 64 || spec.height < 64 || spec.width % 2 == 1 || spec.height % 2 == 1
-        {
+        if spec.shots.is_empty() || spec.width < 64 || spec.height < 64 || spec.width % 2 == 1 || spec.height % 2 == 1 {
             return Err(SynthError::BadSpec(format!(
                 "a scene needs at least one shot and an even canvas of 64 px a side or more, not {}x{} with {} shots",
                 spec.width,
@@ -230,11 +229,10 @@ impl Scene {
 
     /// Frame `index` (0-based over the whole scene) as BGR 8-bit.
     pub fn frame(&self, index: u64) -> Result<Mat, SynthError> {
-        let shot = self
-            .shots
-            .iter()
-            .find(|s| index >= s.first_frame && index < s.first_frame + s.frames)
-            .ok_or_else(|| SynthError::BadSpec(format!("frame {index} is past the scene's {}", self.truth.frames)))?;
+        let shot =
+            self.shots.iter().find(|s| index >= s.first_frame && index < s.first_frame + s.frames).ok_or_else(
+                || SynthError::BadSpec(format!("frame {index} is past the scene's {}", self.truth.frames)),
+            )?;
         let local = index - shot.first_frame;
         let mut canvas = shot.backdrop.clone();
         for (tile, path) in shot.tiles.iter().zip(&shot.paths) {
@@ -242,12 +240,18 @@ impl Scene {
             tile.draw(&mut canvas, local, at)?;
         }
         if self.spec.noise_sigma > 0.0 {
-            let mut noise =
-                Mat::new_rows_cols_with_default(canvas.rows(), canvas.cols(), CV_32FC3, Scalar::all(0.0)).map_err(ocv)?;
+            let mut noise = Mat::new_rows_cols_with_default(canvas.rows(), canvas.cols(), CV_32FC3, Scalar::all(0.0))
+                .map_err(ocv)?;
             let seed = (self.spec.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
             let mut rng = core::RNG::new(seed).map_err(ocv)?;
-            rng.fill(&mut noise, core::RNG_NORMAL, &Scalar::all(0.0), &Scalar::all(self.spec.noise_sigma as f64), false)
-                .map_err(ocv)?;
+            rng.fill(
+                &mut noise,
+                core::RNG_NORMAL,
+                &Scalar::all(0.0),
+                &Scalar::all(self.spec.noise_sigma as f64),
+                false,
+            )
+            .map_err(ocv)?;
             let mut noisy = Mat::default();
             core::add(&canvas, &noise, &mut noisy, &core::no_array(), -1).map_err(ocv)?;
             canvas = noisy;
@@ -287,8 +291,8 @@ impl Tile {
             }
         };
         let axes = [face::HEAD_SEMI_AXES[0] * scale, face::HEAD_SEMI_AXES[1] * scale * stretch];
-        let mut alpha = Mat::new_rows_cols_with_default(h as i32, w as i32, core::CV_32FC1, Scalar::all(0.0))
-            .map_err(ocv)?;
+        let mut alpha =
+            Mat::new_rows_cols_with_default(h as i32, w as i32, core::CV_32FC1, Scalar::all(0.0)).map_err(ocv)?;
         for y in 0..h as i32 {
             let row = alpha.at_row_mut::<f32>(y).map_err(ocv)?;
             for (x, a) in row.iter_mut().enumerate() {
@@ -403,7 +407,8 @@ fn visible_fraction(b: &FaceBox, spec: &SceneSpec) -> f32 {
 /// Backdrop `which`: a colour gradient and a few flat shapes (furniture,
 /// a window), different for each index.
 fn backdrop(spec: &SceneSpec, which: u32) -> Result<Mat, SynthError> {
-    const COLOURS: [[f32; 3]; 4] = [[150.0, 160.0, 170.0], [80.0, 120.0, 90.0], [120.0, 80.0, 70.0], [60.0, 90.0, 140.0]];
+    const COLOURS: [[f32; 3]; 4] =
+        [[150.0, 160.0, 170.0], [80.0, 120.0, 90.0], [120.0, 80.0, 70.0], [60.0, 90.0, 140.0]];
     let colour = COLOURS[which as usize % COLOURS.len()];
     let (w, h) = (spec.width as i32, spec.height as i32);
     let mut bg = Mat::new_rows_cols_with_default(h, w, CV_32FC3, Scalar::all(0.0)).map_err(ocv)?;
