@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use glimpse::face::tracker::iou;
-use glimpse::face::{FaceDescriptor, FaceDetector, Mtcnn, MtcnnOptions};
+use glimpse::face::{FaceBox, FaceDescriptor, FaceDetector, Mtcnn, MtcnnOptions};
 use glimpse::pipeline::cuts::{CutDetector, CutOptions, FrameChange};
 use glimpse::pipeline::{analyze, AnalysisOptions, Progress};
 use glimpse::synth::scenes::{presets, Scene, SceneSpec, SceneTruth};
@@ -43,22 +43,26 @@ fn analyse_scene(spec: &SceneSpec, dir: &Path, name: &str) -> (SceneTruth, Sessi
     (scene.truth, session)
 }
 
-/// For every reported box, the truth actor it lies on (best IoU ≥ 0.3 with
-/// the actor's skin box), as (frame, face id, actor).
+/// For every reported box, the truth actor it is on: the nearest one whose
+/// skin box centre is within 0.6 of its width of the box centre (a held box
+/// trailing a moving face still counts as on it), as (frame, face id, actor).
 fn box_owners(truth: &SceneTruth, session: &Session) -> Vec<(u64, u32, Option<usize>)> {
+    let centre = |b: &FaceBox| (b.x + b.width / 2.0, b.y + b.height / 2.0);
     let mut out = Vec::new();
     for frame in &session.frames {
         for face in &frame.faces {
+            let (fx, fy) = centre(&face.bbox);
             let owner = truth
                 .actors
                 .iter()
                 .enumerate()
                 .filter_map(|(a, actor)| {
                     let at = actor.frames.iter().find(|f| f.frame == frame.index)?;
-                    let overlap = iou(&face.bbox, &at.bbox);
-                    (overlap >= 0.3 && at.visible > 0.0).then_some((overlap, a))
+                    let (ax, ay) = centre(&at.bbox);
+                    let distance = (fx - ax).hypot(fy - ay) / at.bbox.width;
+                    (distance <= 0.6 && at.visible > 0.0).then_some((distance, a))
                 })
-                .max_by(|x, y| x.0.total_cmp(&y.0))
+                .min_by(|x, y| x.0.total_cmp(&y.0))
                 .map(|(_, a)| a);
             out.push((frame.index, face.face_id, owner));
         }

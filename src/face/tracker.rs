@@ -570,6 +570,57 @@ mod tests {
         assert_eq!(ids(&tracker.update(3.0, &[face(100.0, 100.0, 80.0)])), vec![4]);
     }
 
+    /// A grey frame of random texture (`seed`) and a face at (x, y) in it
+    /// with that texture's appearance.
+    fn textured(seed: u64, x: f32, y: f32, side: f32) -> (FaceDetection, Option<FaceDescriptor>) {
+        use opencv::core::{Mat, Scalar, CV_8UC1};
+        use opencv::prelude::*;
+        let mut grey = Mat::new_rows_cols_with_default(480, 640, CV_8UC1, Scalar::all(0.0)).expect("frame");
+        let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        for row in 0..480 / 8 {
+            for col in 0..640 / 8 {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let level = Scalar::all(((state >> 33) % 256) as f64);
+                let rect = opencv::core::Rect::new(col * 8, row * 8, 8, 8);
+                Mat::roi_mut(&mut grey, rect).expect("cell").set_to_def(&level).expect("fill");
+            }
+        }
+        let det = face(x, y, side);
+        let appearance = FaceDescriptor::from_face(&grey, &det.landmarks).expect("descriptor");
+        (det, appearance)
+    }
+
+    #[test]
+    fn an_ended_track_comes_back_only_to_a_face_that_looks_like_it() {
+        let mut tracker = FaceTracker::new(TrackerOptions::default());
+        let (a, a_look) = textured(1, 100.0, 100.0, 80.0);
+        assert_eq!(ids(&tracker.update_with_appearance(0.0, &[a], &[a_look.clone()])), vec![0]);
+        // Gone for 2 s: ended.
+        assert!(tracker.hold(2.0).is_empty());
+        // Something else at the very same place: not face 0.
+        let (other, other_look) = textured(2, 100.0, 100.0, 80.0);
+        assert_eq!(ids(&tracker.update_with_appearance(2.1, &[other], &[other_look])), vec![1]);
+        // Face 0 back far from where it left (it looks as it did): its ID
+        // again.
+        let back = face(400.0, 250.0, 80.0);
+        let out = tracker.update_with_appearance(2.2, &[face(100.0, 100.0, 80.0), back], &[None, a_look]);
+        assert!(out.iter().any(|f| f.id == 0 && (f.detection.bbox.x - 400.0).abs() < 1e-3), "{out:?}");
+    }
+
+    #[test]
+    fn a_held_box_inside_a_confirmed_face_ends_at_once() {
+        let mut tracker = FaceTracker::new(TrackerOptions::default());
+        tracker.update(0.0, &[face(100.0, 100.0, 80.0)]);
+        // The detector now sees a face twice the size around the old box
+        // (IoU 0.25, too different a size to continue it): one face, so
+        // the held box goes.
+        let out = tracker.update(0.4, &[face(80.0, 80.0, 160.0)]);
+        assert_eq!(ids(&out), vec![1], "{out:?}");
+        // Two detections of one face: one track.
+        let out = tracker.update(0.8, &[face(80.0, 80.0, 160.0), face(84.0, 82.0, 150.0)]);
+        assert_eq!(ids(&out), vec![1], "{out:?}");
+    }
+
     #[test]
     fn iou_of_boxes() {
         let a = FaceBox { x: 0.0, y: 0.0, width: 10.0, height: 10.0 };
