@@ -15,7 +15,7 @@
 //! grey levels of skin, hair and lips unevenly).
 use std::path::Path;
 
-use opencv::core::{self, Mat, Scalar, Size, Vec3b, Vec3f, CV_32FC3, CV_8UC3};
+use opencv::core::{self, Mat, Scalar, Size, Vec3b, Vec3f, CV_32FC3};
 use opencv::imgproc;
 use opencv::prelude::*;
 use opencv::videoio;
@@ -239,26 +239,8 @@ impl Scene {
             let at = position(path, local as f64 / self.spec.fps);
             tile.draw(&mut canvas, local, at)?;
         }
-        if self.spec.noise_sigma > 0.0 {
-            let mut noise = Mat::new_rows_cols_with_default(canvas.rows(), canvas.cols(), CV_32FC3, Scalar::all(0.0))
-                .map_err(ocv)?;
-            let seed = (self.spec.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
-            let mut rng = core::RNG::new(seed).map_err(ocv)?;
-            rng.fill(
-                &mut noise,
-                core::RNG_NORMAL,
-                &Scalar::all(0.0),
-                &Scalar::all(self.spec.noise_sigma as f64),
-                false,
-            )
-            .map_err(ocv)?;
-            let mut noisy = Mat::default();
-            core::add(&canvas, &noise, &mut noisy, &core::no_array(), -1).map_err(ocv)?;
-            canvas = noisy;
-        }
-        let mut out = Mat::default();
-        canvas.convert_to(&mut out, CV_8UC3, 1.0, 0.0).map_err(ocv)?;
-        Ok(out)
+        let seed = (self.spec.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
+        super::render::with_sensor_noise(canvas, self.spec.noise_sigma, seed)
     }
 
     /// Writes the scene as an MJPG .avi (quick to write and to decode).
