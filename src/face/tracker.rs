@@ -594,7 +594,7 @@ mod tests {
     fn an_ended_track_comes_back_only_to_a_face_that_looks_like_it() {
         let mut tracker = FaceTracker::new(TrackerOptions::default());
         let (a, a_look) = textured(1, 100.0, 100.0, 80.0);
-        assert_eq!(ids(&tracker.update_with_appearance(0.0, &[a], &[a_look.clone()])), vec![0]);
+        assert_eq!(ids(&tracker.update_with_appearance(0.0, &[a], std::slice::from_ref(&a_look))), vec![0]);
         // Gone for 2 s: ended.
         assert!(tracker.hold(2.0).is_empty());
         // Something else at the very same place: not face 0.
