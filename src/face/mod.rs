@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 
 pub mod align;
 pub mod haar;
+pub mod identity;
 pub mod mesh;
 pub mod mtcnn;
 pub mod tracker;
 
 pub use align::{canonical_landmarks, Similarity, CROP_SIDE};
 pub use haar::HaarDetector;
+pub use identity::{FaceDescriptor, IdentityThresholds};
 pub use mesh::{FaceMesh, MeshLandmarks, MeshRoi};
 pub use mtcnn::{Mtcnn, MtcnnOptions};
 pub use tracker::{FaceTracker, TrackedFace, TrackerOptions};

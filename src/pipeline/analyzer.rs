@@ -7,11 +7,13 @@ use std::collections::{BTreeMap, VecDeque};
 use opencv::core::{Mat, Size};
 use opencv::imgproc;
 
+use super::cuts::{CutDetector, CutOptions};
 use super::faces::FaceFinder;
 use super::{AnalysisOptions, PipelineError, Stage, StageTimings};
 use crate::capture::{Frame, SourceInfo};
 use crate::face::{
-    canonical_landmarks, FaceDetection, FaceError, FaceTracker, Landmarks, Similarity, TrackedFace, TrackerOptions,
+    canonical_landmarks, FaceDescriptor, FaceDetection, FaceError, FaceTracker, Landmarks, Similarity, TrackedFace,
+    TrackerOptions,
 };
 use crate::model::epir_model::Prediction;
 use crate::model::EpirModel;
@@ -68,6 +70,8 @@ pub struct Analyzer {
     /// Taken out by a caller that runs detection on its own thread.
     finder: Option<FaceFinder>,
     tracker: FaceTracker,
+    /// Shot cuts end every track and restart spotting.
+    cuts: CutDetector,
     dis: DisFlow,
     /// A cheaper DIS for the per-frame class track (coarse by nature).
     track_dis: DisFlow,
@@ -120,6 +124,7 @@ impl Analyzer {
             model,
             finder: Some(finder),
             tracker: FaceTracker::new(TrackerOptions::default()),
+            cuts: CutDetector::new(CutOptions::default()),
             dis: DisFlow::new(true)?,
             track_dis: DisFlow::new(false)?,
             tvl1: TvL1Flow::new()?,
@@ -182,8 +187,20 @@ impl Analyzer {
         self.timings
             .time(Stage::Align, || imgproc::cvt_color_def(&frame.image, &mut grey, imgproc::COLOR_BGR2GRAY))
             .map_err(|e| self.opencv_error(e))?;
+        let change = self.timings.time(Stage::Align, || self.cuts.push(&grey, t)).map_err(|e| self.opencv_error(e))?;
+        if change.cut {
+            self.start_new_shot()?;
+        }
         let tracked: Vec<TrackedFace> = match detections {
-            Some(detections) => self.tracker.update(t, detections),
+            Some(detections) => {
+                let appearances = self.timings.time(Stage::Align, || {
+                    detections
+                        .iter()
+                        .map(|d| FaceDescriptor::from_face(&grey, &d.landmarks))
+                        .collect::<Result<Vec<_>, FaceError>>()
+                })?;
+                self.tracker.update_with_appearance(t, detections, &appearances)
+            }
             None => self.tracker.hold(t),
         };
 
@@ -347,6 +364,22 @@ impl Analyzer {
         for interval in intervals {
             self.add_event(face.id, interval)?;
         }
+        Ok(())
+    }
+
+    /// A shot cut: every face's spotting ends with what it had before the
+    /// cut (no event spans it), the frames of the old shot leave the buffer
+    /// (no flow is taken across it, so spotting restarts with fresh
+    /// baselines once the new shot has a reference gap of frames), and every
+    /// track ends (an ID goes back only to a face that looks like it).
+    fn start_new_shot(&mut self) -> Result<(), PipelineError> {
+        let ids: Vec<u32> = self.faces.keys().copied().collect();
+        for id in ids {
+            self.flush_face(id)?;
+        }
+        self.faces.clear();
+        self.buffer.clear();
+        self.tracker.end_all();
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 //! or a live feed (`live_run`), for every command and the app.
 mod analyzer;
 pub mod batch;
+pub mod cuts;
 mod faces;
 mod file_run;
 pub mod live_run;

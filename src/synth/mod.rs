@@ -9,6 +9,7 @@
 pub mod face;
 pub mod plan;
 mod render;
+pub mod scenes;
 pub mod score;
 
 use std::path::{Path, PathBuf};

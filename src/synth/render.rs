@@ -195,25 +195,7 @@ impl Renderer {
         for (i, layer) in self.faces.iter().enumerate() {
             self.draw_face(&mut canvas, i as u32, layer, index)?;
         }
-        if self.spec.noise_sigma > 0.0 {
-            let mut noise = Mat::new_rows_cols_with_default(canvas.rows(), canvas.cols(), CV_32FC3, Scalar::all(0.0))
-                .map_err(ocv)?;
-            let mut rng = core::RNG::new(mix(self.spec.seed, index)).map_err(ocv)?;
-            rng.fill(
-                &mut noise,
-                core::RNG_NORMAL,
-                &Scalar::all(0.0),
-                &Scalar::all(self.spec.noise_sigma as f64),
-                false,
-            )
-            .map_err(ocv)?;
-            let mut noisy = Mat::default();
-            core::add(&canvas, &noise, &mut noisy, &core::no_array(), -1).map_err(ocv)?;
-            canvas = noisy;
-        }
-        let mut out = Mat::default();
-        canvas.convert_to(&mut out, CV_8UC3, 1.0, 0.0).map_err(ocv)?;
-        Ok(out)
+        with_sensor_noise(canvas, self.spec.noise_sigma, mix(self.spec.seed, index))
     }
 
     fn draw_face(&self, canvas: &mut Mat, face: u32, layer: &FaceLayer, index: u64) -> Result<(), SynthError> {
@@ -358,6 +340,23 @@ fn plain_background(photo: &Mat, spec: &SynthSpec) -> Result<Mat, SynthError> {
         }
     }
     Ok(bg)
+}
+
+/// A float BGR canvas with Gaussian sensor noise of `sigma` grey levels
+/// (drawn from `seed`; none at 0) added, as BGR 8-bit.
+pub(super) fn with_sensor_noise(mut canvas: Mat, sigma: f32, seed: u64) -> Result<Mat, SynthError> {
+    if sigma > 0.0 {
+        let mut noise =
+            Mat::new_rows_cols_with_default(canvas.rows(), canvas.cols(), CV_32FC3, Scalar::all(0.0)).map_err(ocv)?;
+        let mut rng = core::RNG::new(seed).map_err(ocv)?;
+        rng.fill(&mut noise, core::RNG_NORMAL, &Scalar::all(0.0), &Scalar::all(sigma as f64), false).map_err(ocv)?;
+        let mut noisy = Mat::default();
+        core::add(&canvas, &noise, &mut noisy, &core::no_array(), -1).map_err(ocv)?;
+        canvas = noisy;
+    }
+    let mut out = Mat::default();
+    canvas.convert_to(&mut out, CV_8UC3, 1.0, 0.0).map_err(ocv)?;
+    Ok(out)
 }
 
 /// A per-frame seed for the noise generator.
