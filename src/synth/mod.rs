@@ -154,7 +154,9 @@ impl SynthSpec {
                 return bad("a tight crop frames one face: use it with faces = 1".into());
             }
             if framing.face_width.is_some() || framing.face_center.is_some() {
-                return bad("a tight crop sets the face's size and place itself: leave face width and centre out".into());
+                return bad(
+                    "a tight crop sets the face's size and place itself: leave face width and centre out".into()
+                );
             }
         }
         Ok(())

@@ -345,10 +345,7 @@ fn face_box_centre() -> Point {
 /// `face_centre` (canvas pixels) for a layer of `scale`.
 fn face_anchor(scale: f64, face_centre: [f64; 2]) -> [f64; 2] {
     let c = face_box_centre();
-    [
-        face_centre[0] - (c[0] - face::HEAD_CENTRE[0]) * scale,
-        face_centre[1] - (c[1] - face::HEAD_CENTRE[1]) * scale,
-    ]
+    [face_centre[0] - (c[0] - face::HEAD_CENTRE[0]) * scale, face_centre[1] - (c[1] - face::HEAD_CENTRE[1]) * scale]
 }
 
 /// Bumps mapped into the layer, each group's sum scaled to peak at 1 px.
