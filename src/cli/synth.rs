@@ -14,9 +14,9 @@ pub struct SynthArgs {
     seconds: f64,
     #[arg(long, default_value_t = 30.0)]
     fps: f64,
-    /// Canvas WIDTHxHEIGHT.
-    #[arg(long, default_value = "640x480")]
-    size: String,
+    /// Canvas WIDTHxHEIGHT (default 640x480; 280x340 with --tight-crop).
+    #[arg(long)]
+    size: Option<String>,
     /// Faces side by side (1 or 2).
     #[arg(long, default_value_t = 1)]
     faces: u32,
@@ -40,14 +40,35 @@ pub struct SynthArgs {
     noise: f32,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Face width (cheek to cheek) as a fraction of the frame width, 0.10 to 1.10.
+    #[arg(long)]
+    face_width: Option<f64>,
+    /// Centre of the face as X,Y fractions of the frame (one face), e.g. 0.5,0.7 for a chin cut by the lower edge.
+    #[arg(long)]
+    face_center: Option<String>,
+    /// Frames are a tight crop around the face, as data sets ship them (with --size, e.g. 280x340).
+    #[arg(long)]
+    tight_crop: bool,
+    /// Grey frames.
+    #[arg(long)]
+    grey: bool,
     /// The astronaut photo (default: $GLIMPSE_ASTRONAUT or the set-up cache).
     #[arg(long)]
     astronaut: Option<PathBuf>,
 }
 
 pub fn run(args: SynthArgs) -> Result<()> {
-    use glimpse::synth::{self, SynthSpec, CLASS_NAMES};
-    let (width, height) = super::parse_size(&args.size)?;
+    use glimpse::synth::{self, Framing, SynthSpec, CLASS_NAMES};
+    let default_size = if args.tight_crop { "280x340" } else { "640x480" };
+    let (width, height) = super::parse_size(args.size.as_deref().unwrap_or(default_size))?;
+    let face_center = match args.face_center.as_deref() {
+        None => None,
+        Some(text) => {
+            let (x, y) = text.split_once(',').with_context(|| format!("--face-center: expected X,Y, not `{text}`"))?;
+            let parse = |v: &str| v.trim().parse::<f64>().with_context(|| format!("--face-center: bad number `{v}`"));
+            Some((parse(x)?, parse(y)?))
+        }
+    };
     let classes = if args.classes.is_empty() {
         None
     } else {
@@ -90,6 +111,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         head_motion_px: args.head_motion,
         noise_sigma: args.noise,
         seed: args.seed,
+        framing: Framing { face_width: args.face_width, face_center, tight_crop: args.tight_crop, grey: args.grey },
     };
     let astronaut = args.astronaut.unwrap_or_else(synth::default_astronaut_path);
     let started = Instant::now();

@@ -9,7 +9,11 @@
 //! torch's `interpolate(mode="area")` (equal for integer downscales, close
 //! otherwise; OpenCV on u8 is several times faster), and a box whose crop is
 //! empty is dropped together with its crop (facenet keeps the box, which
-//! misaligns boxes and crops in that rare case). On astronaut.png (min face
+//! misaligns boxes and crops in that rare case). By default, when a frame
+//! gives no face or one at its edge, the cascade runs again with a grey border round the frame
+//! for its large-face scales and its RNet / ONet crops
+//! (`MtcnnOptions::pad_fraction`), so faces that fill, overflow or are cut
+//! by the frame are found (`tests/framing.rs`). On astronaut.png (min face
 //! 40 px) facenet-pytorch itself gives box (180.3, 60.7)-(268.4, 172.2),
 //! score 0.999996; this port gives (179.2, 62.3)-(267.0, 173.7), score
 //! 0.99976, landmarks within 1.1 px of facenet's (tested below).
@@ -27,8 +31,11 @@ use crate::model::epir_model::mismatches;
 
 /// Cascade settings. Defaults are facenet's, except the smallest face
 /// (facenet: 20 px), raised to 40 px because the pipeline wants faces large
-/// enough for micro-expression analysis and the smaller pyramid is faster.
+/// enough for micro-expression analysis and the smaller pyramid is faster,
+/// and the border added for large faces (facenet: none; `pad_fraction: 0`
+/// and `dense_large_scales: false` give facenet's cascade).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MtcnnOptions {
     /// Smallest face side searched for, in image pixels.
     pub min_face_px: f32,
@@ -36,13 +43,42 @@ pub struct MtcnnOptions {
     pub thresholds: [f32; 3],
     /// Ratio between successive pyramid scales.
     pub factor: f32,
+    /// Border added on every side of the frame, as a fraction of its longer
+    /// side, when the frame itself gives no face or one that reaches its
+    /// edge: the cascade runs again with it, for the pyramid scales that look for large faces (at least
+    /// [`LARGE_FACE_SHARE`] of the shorter side) and for the RNet / ONet
+    /// crops. (Always on, it changed the landmarks of ordinary faces enough
+    /// to cost `make eval-spotting` 3 of 48 hits.) Without it a face that
+    /// fills or overflows the frame is missed:
+    /// PNet's window must hold the whole face, and a box that runs past the
+    /// edge is cropped short and squashed. Boxes and landmarks are mapped
+    /// back to the frame and may extend past its edges. 0: no border.
+    pub pad_fraction: f32,
+    /// Pyramid scales twice as dense (step `sqrt(factor)`) for large faces,
+    /// and one more that fits the whole (padded) frame into PNet's window.
+    pub dense_large_scales: bool,
 }
+
+/// Pyramid scales that look for faces at least this share of the frame's
+/// shorter side run on the padded frame; smaller faces cannot reach a
+/// border far enough to need it, and the unpadded frame is cheaper.
+pub const LARGE_FACE_SHARE: f64 = 0.4;
 
 impl Default for MtcnnOptions {
     fn default() -> Self {
-        Self { min_face_px: 40.0, thresholds: [0.6, 0.7, 0.7], factor: 0.709 }
+        Self {
+            min_face_px: 40.0,
+            thresholds: [0.6, 0.7, 0.7],
+            factor: 0.709,
+            pad_fraction: DEFAULT_PAD_FRACTION,
+            dense_large_scales: false,
+        }
     }
 }
+
+/// Enough border for a face 1.1 times the width of a 4:3 frame (its square
+/// MTCNN box is about 1.2 face widths) to fit inside the padded frame.
+const DEFAULT_PAD_FRACTION: f32 = 0.4;
 
 /// The MTCNN cascade with its weights, on one device.
 pub struct Mtcnn {
@@ -84,21 +120,78 @@ impl Mtcnn {
         Ok(())
     }
 
-    fn run(&self, rgb: &Mat) -> Result<Vec<FaceDetection>, FaceError> {
+    /// The cascade on `frame` (RGB); boxes and landmarks in frame pixels.
+    /// When it finds nothing, or a face that reaches the frame's edge,
+    /// again with the border (whose faces are kept if it finds any).
+    fn run(&self, frame: &Mat) -> Result<Vec<FaceDetection>, FaceError> {
+        let faces = self.run_padded(frame, frame, 0)?;
+        let border = (self.options.pad_fraction * frame.cols().max(frame.rows()) as f32).round() as i32;
+        let (w, h) = (frame.cols() as f32, frame.rows() as f32);
+        let at_edge = |b: &FaceBox| b.x <= 1.0 || b.y <= 1.0 || b.x + b.width >= w - 1.0 || b.y + b.height >= h - 1.0;
+        if border <= 0 || !(faces.is_empty() || faces.iter().any(|f| at_edge(&f.bbox))) {
+            return Ok(faces);
+        }
+        let mut padded = Mat::default();
+        opencv::core::copy_make_border(
+            frame,
+            &mut padded,
+            border,
+            border,
+            border,
+            border,
+            opencv::core::BORDER_CONSTANT,
+            opencv::core::Scalar::all(128.0),
+        )?;
+        let mut padded_faces = self.run_padded(frame, &padded, border)?;
+        if padded_faces.is_empty() {
+            return Ok(faces);
+        }
+        let shift = border as f32;
+        for face in &mut padded_faces {
+            face.bbox.x -= shift;
+            face.bbox.y -= shift;
+            for p in &mut face.landmarks {
+                p[0] -= shift;
+                p[1] -= shift;
+            }
+        }
+        Ok(padded_faces)
+    }
+
+    /// The cascade with every box in `rgb`'s pixels, where `rgb` is `frame`
+    /// with `border` pixels added on each side; PNet looks for faces smaller
+    /// than [`LARGE_FACE_SHARE`] of the frame on `frame` itself.
+    fn run_padded(&self, frame: &Mat, rgb: &Mat, border: i32) -> Result<Vec<FaceDetection>, FaceError> {
         let (w, h) = (rgb.cols(), rgb.rows());
         let th = self.options.thresholds;
+        let large_face_px = LARGE_FACE_SHARE * f64::from(frame.cols().min(frame.rows()));
 
         // Stage 1: PNet over the pyramid.
         let mut candidates: Vec<Candidate> = Vec::new();
-        for scale in pyramid(w, h, self.options.min_face_px, self.options.factor) {
-            let size = Size::new((f64::from(w) * scale + 1.0) as i32, (f64::from(h) * scale + 1.0) as i32);
+        let scales = pyramid(w, h, self.options.min_face_px, self.options.factor);
+        let scales = if self.options.dense_large_scales {
+            densify_large_scales(&scales, w.min(h), large_face_px, self.options.factor)
+        } else {
+            scales
+        };
+        for scale in scales {
+            let (source, offset) = if border > 0 && 12.0 / scale < large_face_px { (frame, border) } else { (rgb, 0) };
+            let (sw, sh) = (source.cols(), source.rows());
+            let size = Size::new((f64::from(sw) * scale + 1.0) as i32, (f64::from(sh) * scale + 1.0) as i32);
+            if size.width < 12 || size.height < 12 {
+                continue;
+            }
             let mut scaled = Mat::default();
-            imgproc::resize(rgb, &mut scaled, size, 0.0, 0.0, imgproc::INTER_AREA)?;
+            imgproc::resize(source, &mut scaled, size, 0.0, 0.0, imgproc::INTER_AREA)?;
             let input = to_batch(&[scaled], size.height, size.width, 1, self.device)?;
             let (reg, prob) = self.pnet.forward(&input);
             let mut found = generate_boxes(&reg, &prob, scale as f32, th[0])?;
             let keep = nms(&found, 0.5, Overlap::Union);
-            candidates.extend(keep.into_iter().map(|i| found[i]));
+            let shift = offset as f32;
+            candidates.extend(keep.into_iter().map(|i| {
+                let c = found[i];
+                Candidate { b: [c.b[0] + shift, c.b[1] + shift, c.b[2] + shift, c.b[3] + shift], ..c }
+            }));
             found.clear();
         }
         let keep = nms(&candidates, 0.7, Overlap::Union);
@@ -229,6 +322,27 @@ fn pyramid(w: i32, h: i32, min_face_px: f32, factor: f32) -> Vec<f64> {
         minl *= f64::from(factor);
     }
     scales
+}
+
+/// `scales` with one more between each pair of those that look for faces
+/// of `large_face_px` or more (the geometric mean), and the scale that fits
+/// the image's shorter side `min_side` into PNet's 12 px window when the
+/// pyramid stopped short of it.
+fn densify_large_scales(scales: &[f64], min_side: i32, large_face_px: f64, factor: f32) -> Vec<f64> {
+    let mut out = Vec::with_capacity(scales.len() * 2);
+    for (i, &scale) in scales.iter().enumerate() {
+        out.push(scale);
+        if let Some(&next) = scales.get(i + 1) {
+            if 12.0 / next >= large_face_px {
+                out.push((scale * next).sqrt());
+            }
+        }
+    }
+    let fit = 12.0 / f64::from(min_side);
+    if out.last().is_some_and(|&last| last * f64::from(factor).sqrt() > fit) {
+        out.push(fit);
+    }
+    out
 }
 
 // ---------------------------------------------------------------- networks

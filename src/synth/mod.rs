@@ -50,6 +50,33 @@ pub struct SynthSpec {
     /// Per-pixel Gaussian noise, grey levels (0: none).
     pub noise_sigma: f32,
     pub seed: u64,
+    /// Framing: face size, position, tight crop, grey. Left out of the JSON
+    /// when default, so clips and truth files made before it are unchanged.
+    #[serde(flatten)]
+    pub framing: Framing,
+}
+
+/// How the face sits in the frame. The default is the framing every clip
+/// had before these options: a 175-px face (shrunk to fit), centred.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Framing {
+    /// Face width (cheek to cheek) as a fraction of the frame width,
+    /// 0.10..=1.10; above about 0.6 the face overflows a 4:3 frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub face_width: Option<f64>,
+    /// Centre of the face box in frame fractions (x, y), each in 0..=1 (one
+    /// face only); a face near a border is cut by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub face_center: Option<(f64, f64)>,
+    /// Frames are a tight crop around the face, as CASME II and SAMM ship
+    /// them: the face box plus a small margin fills the frame, and the photo
+    /// around the face (hair, collar) shows instead of the plain wall.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tight_crop: bool,
+    /// Grey frames (written as three equal channels).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub grey: bool,
 }
 
 impl Default for SynthSpec {
@@ -68,6 +95,7 @@ impl Default for SynthSpec {
             head_motion_px: 3.0,
             noise_sigma: 1.5,
             seed: 1,
+            framing: Framing::default(),
         }
     }
 }
@@ -107,6 +135,30 @@ impl SynthSpec {
         }
         if !(0.0..=50.0).contains(&self.head_motion_px) || !(0.0..=50.0).contains(&self.noise_sigma) {
             return bad("head motion and noise must be in 0..=50".into());
+        }
+        let framing = &self.framing;
+        if let Some(width) = framing.face_width {
+            if !(0.10..=1.10).contains(&width) {
+                return bad(format!("face width must be in 0.10..=1.10 of the frame width, not {width}"));
+            }
+        }
+        if let Some((x, y)) = framing.face_center {
+            if !((0.0..=1.0).contains(&x) && (0.0..=1.0).contains(&y)) {
+                return bad(format!("face centre must be in 0..=1 of the frame on each axis, not {x},{y}"));
+            }
+            if self.faces != 1 {
+                return bad("a face centre places one face: use it with faces = 1".into());
+            }
+        }
+        if framing.tight_crop {
+            if self.faces != 1 {
+                return bad("a tight crop frames one face: use it with faces = 1".into());
+            }
+            if framing.face_width.is_some() || framing.face_center.is_some() {
+                return bad(
+                    "a tight crop sets the face's size and place itself: leave face width and centre out".into()
+                );
+            }
         }
         Ok(())
     }

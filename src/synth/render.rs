@@ -14,6 +14,9 @@ use super::{SynthError, SynthSpec};
 const FACE_WIDTH_PX: f64 = 175.0;
 /// Photo pixels kept around the head ellipse in the face layer.
 const LAYER_MARGIN: f64 = 10.0;
+/// A tight crop spans the face box (cheek to cheek, hairline to chin) and
+/// no more, as the face contour bounds CASME II's and SAMM's crops.
+const TIGHT_CROP_SPAN: f64 = 1.0;
 /// How far a fully closed blink pulls lid and cheek skin over the eye.
 const BLINK_SQUASH: f64 = 2.5;
 
@@ -91,9 +94,24 @@ impl Renderer {
     pub fn new(spec: &SynthSpec, plan: Plan, photo: &Mat) -> Result<Self, SynthError> {
         let (w, h) = (spec.width as f64, spec.height as f64);
         let slot = w / spec.faces as f64;
-        let half = [face::HEAD_SEMI_AXES[0] + LAYER_MARGIN, face::HEAD_SEMI_AXES[1] + LAYER_MARGIN];
-        let scale =
-            (FACE_WIDTH_PX / face::FACE_WIDTH).min(0.95 * slot / (2.0 * half[0])).min(0.95 * h / (2.0 * half[1]));
+        let framing = &spec.framing;
+        let mut half = [face::HEAD_SEMI_AXES[0] + LAYER_MARGIN, face::HEAD_SEMI_AXES[1] + LAYER_MARGIN];
+        let scale = if framing.tight_crop {
+            let (box_w, box_h) = (face::FACE_BOX[2] - face::FACE_BOX[0], face::FACE_BOX[3] - face::FACE_BOX[1]);
+            let scale = (w / (box_w * TIGHT_CROP_SPAN)).min(h / (box_h * TIGHT_CROP_SPAN));
+            // The layer must cover the whole frame around the face box.
+            let centre = face_box_centre();
+            for axis in 0..2 {
+                let frame_half = [w, h][axis] / (2.0 * scale);
+                let reach = (centre[axis] - face::HEAD_CENTRE[axis]).abs() + frame_half + LAYER_MARGIN;
+                half[axis] = half[axis].max(reach);
+            }
+            scale
+        } else if let Some(fraction) = framing.face_width {
+            fraction * w / face::FACE_WIDTH
+        } else {
+            (FACE_WIDTH_PX / face::FACE_WIDTH).min(0.95 * slot / (2.0 * half[0])).min(0.95 * h / (2.0 * half[1]))
+        };
         let origin = [face::HEAD_CENTRE[0] - half[0], face::HEAD_CENTRE[1] - half[1]];
         let size = Size::new((2.0 * half[0] * scale).round() as i32, (2.0 * half[1] * scale).round() as i32);
 
@@ -113,7 +131,8 @@ impl Renderer {
         )
         .map_err(ocv)?;
 
-        // Soft elliptical alpha: 1 inside 85% of the head ellipse, 0 outside it.
+        // Soft elliptical alpha: 1 inside 85% of the head ellipse, 0 outside
+        // it; a tight crop shows the photo around the head too.
         let mut alpha =
             Mat::new_rows_cols_with_default(size.height, size.width, CV_32FC1, Scalar::all(0.0)).map_err(ocv)?;
         let centre = [(face::HEAD_CENTRE[0] - origin[0]) * scale, (face::HEAD_CENTRE[1] - origin[1]) * scale];
@@ -122,7 +141,7 @@ impl Renderer {
             let row = alpha.at_row_mut::<f32>(y).map_err(ocv)?;
             for (x, a) in row.iter_mut().enumerate() {
                 let r = ((x as f64 - centre[0]) / axes[0]).hypot((y as f64 - centre[1]) / axes[1]);
-                let t = ((1.0 - r) / 0.15).clamp(0.0, 1.0);
+                let t = if framing.tight_crop { 1.0 } else { ((1.0 - r) / 0.15).clamp(0.0, 1.0) };
                 *a = (t * t * (3.0 - 2.0 * t)) as f32;
             }
         }
@@ -132,7 +151,11 @@ impl Renderer {
         let margin = (spec.head_motion_px as f64 + 0.02 * size.width.max(size.height) as f64 + 3.0).ceil() as i32;
         let mut faces = Vec::new();
         for i in 0..spec.faces {
-            let anchor = [(i as f64 + 0.5) * slot, 0.5 * h];
+            let anchor = match (framing.tight_crop, framing.face_center) {
+                (true, _) => face_anchor(scale, [0.5 * w, 0.5 * h]),
+                (false, Some((x, y))) => face_anchor(scale, [x * w, y * h]),
+                (false, None) => [(i as f64 + 0.5) * slot, 0.5 * h],
+            };
             let top_left = [(anchor[0] - centre[0]).floor() as i32, (anchor[1] - centre[1]).floor() as i32];
             let x0 = (top_left[0] - margin).max(0);
             let y0 = (top_left[1] - margin).max(0);
@@ -195,7 +218,13 @@ impl Renderer {
         for (i, layer) in self.faces.iter().enumerate() {
             self.draw_face(&mut canvas, i as u32, layer, index)?;
         }
-        with_sensor_noise(canvas, self.spec.noise_sigma, mix(self.spec.seed, index))
+        let mut out = with_sensor_noise(canvas, self.spec.noise_sigma, mix(self.spec.seed, index))?;
+        if self.spec.framing.grey {
+            let mut grey = Mat::default();
+            imgproc::cvt_color(&out, &mut grey, imgproc::COLOR_BGR2GRAY, 0).map_err(ocv)?;
+            imgproc::cvt_color(&grey, &mut out, imgproc::COLOR_GRAY2BGR, 0).map_err(ocv)?;
+        }
+        Ok(out)
     }
 
     fn draw_face(&self, canvas: &mut Mat, face: u32, layer: &FaceLayer, index: u64) -> Result<(), SynthError> {
@@ -288,6 +317,18 @@ impl Renderer {
         }
         Ok(())
     }
+}
+
+/// Centre of the face's skin box in the photo.
+fn face_box_centre() -> Point {
+    [0.5 * (face::FACE_BOX[0] + face::FACE_BOX[2]), 0.5 * (face::FACE_BOX[1] + face::FACE_BOX[3])]
+}
+
+/// Canvas position of the head centre that puts the face box's centre at
+/// `face_centre` (canvas pixels) for a layer of `scale`.
+fn face_anchor(scale: f64, face_centre: [f64; 2]) -> [f64; 2] {
+    let c = face_box_centre();
+    [face_centre[0] - (c[0] - face::HEAD_CENTRE[0]) * scale, face_centre[1] - (c[1] - face::HEAD_CENTRE[1]) * scale]
 }
 
 /// Bumps mapped into the layer, each group's sum scaled to peak at 1 px.

@@ -277,3 +277,28 @@ fn dump_frames() {
         index += 1;
     }
 }
+
+#[test]
+fn framing_places_and_sizes_the_face_and_its_truth() {
+    let photo = photo();
+    let framed = |framing: Framing, width: u32, height: u32| {
+        let spec = SynthSpec { width, height, framing, ..quiet(0, 1.0) };
+        Synth::new(&spec, &photo, "x.mp4").expect("synth").truth.faces.remove(0)
+    };
+    // Half the frame's width, centred at (0.3, 0.7): cut by the lower edge.
+    let face = framed(Framing { face_width: Some(0.5), face_center: Some((0.3, 0.7)), ..Framing::default() }, 640, 480);
+    let b = face.bbox;
+    assert!((b.width - 320.0).abs() < 0.5, "{b:?}");
+    assert!((b.x + 0.5 * b.width - 192.0).abs() < 0.5 && (b.y + 0.5 * b.height - 336.0).abs() < 0.5, "{b:?}");
+    assert!(b.y + b.height > 480.0, "the chin should be below the frame: {b:?}");
+    // A tight crop: the face box is the frame, up to rounding of the aspect.
+    let face = framed(Framing { tight_crop: true, grey: true, ..Framing::default() }, 280, 340);
+    let b = face.bbox;
+    assert!((b.x + 0.5 * b.width - 140.0).abs() < 0.5 && (b.y + 0.5 * b.height - 170.0).abs() < 0.5, "{b:?}");
+    assert!(b.width <= 280.5 && b.height <= 340.5 && (b.width > 275.0 || b.height > 335.0), "{b:?}");
+    // Default framing writes no framing keys, so older truth files are unchanged.
+    let json = serde_json::to_string(&SynthSpec::default()).expect("json");
+    assert!(!json.contains("face_width") && !json.contains("tight_crop") && !json.contains("grey"), "{json}");
+    let bad = SynthSpec { framing: Framing { face_width: Some(1.5), ..Framing::default() }, ..SynthSpec::default() };
+    assert!(bad.validate().is_err());
+}
