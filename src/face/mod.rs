@@ -10,6 +10,7 @@ pub mod haar;
 pub mod identity;
 pub mod mesh;
 pub mod mtcnn;
+mod mtcnn_nets;
 pub mod tracker;
 
 pub use align::{canonical_landmarks, Similarity, CROP_SIDE};
