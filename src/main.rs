@@ -30,6 +30,8 @@ struct Cli {
     command: Option<Command>,
 }
 
+// Parsed once per process: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     #[cfg(feature = "app")]
