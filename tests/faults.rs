@@ -280,3 +280,22 @@ fn a_full_disk_during_the_video_export_keeps_the_earlier_video() {
     assert!(leftovers(&out).is_empty(), "{:?}", leftovers(&out));
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+/// A live recording on a full disk: OpenCV's writer hides the failed
+/// writes, so before, `glimpse live` said "recorded N frames" with exit 0
+/// and the file held a fraction of them. The recording is now read back:
+/// the failure is reported, the exit status says so, the session is kept.
+#[test]
+fn a_live_recording_on_a_full_disk_is_reported_and_the_session_kept() {
+    let dir = common::temp_dir("faults-live-full");
+    let (code, _, stderr) = glimpse_in(
+        &["prlimit", "--fsize=1048576"],
+        &["live", "--file", DEMO, "--seconds", "6", "--out", s(&dir), "--name", "full"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("full.avi") && stderr.contains("the recording failed"), "{stderr}");
+    assert!(!stderr.contains("recorded ") && !stderr.contains("panicked"), "{stderr}");
+    let session = glimpse::session::Session::load(&dir.join("full.session.ron")).expect("the session is kept");
+    assert!(session.frames.len() > 100, "{} frames", session.frames.len());
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}

@@ -49,6 +49,22 @@ pub enum RecordError {
     },
     #[error("recording {path}: the writer thread stopped")]
     Stopped { path: PathBuf },
+    #[error("recording {path}: the file holds {readable} of the {written} frames written (disk full?)")]
+    Short { path: PathBuf, written: u64, readable: u64 },
+}
+
+/// Frames the AVI's index says it holds (0 when it cannot be opened).
+/// OpenCV's writer does not report a failed write, so a full disk is only
+/// seen by reading the file back; the index is read, not every frame, so
+/// this stays quick after an hour-long session.
+fn indexed_frames(path: &Path) -> u64 {
+    use opencv::videoio::{VideoCapture, VideoCaptureTraitConst, CAP_PROP_FRAME_COUNT};
+    let Some(name) = path.to_str() else { return 0 };
+    let Ok(capture) = VideoCapture::from_file(name, videoio::CAP_OPENCV_MJPEG) else { return 0 };
+    if !capture.is_opened().unwrap_or(false) {
+        return 0;
+    }
+    capture.get(CAP_PROP_FRAME_COUNT).map_or(0, |n| if n.is_finite() && n > 0.0 { n as u64 } else { 0 })
 }
 
 /// A writer thread; frames are encoded off the analysis thread.
@@ -99,6 +115,10 @@ impl Recorder {
                     frame: written,
                     source,
                 })?;
+                let readable = indexed_frames(&thread_path);
+                if readable < written {
+                    return Err(RecordError::Short { path: thread_path.clone(), written, readable });
+                }
                 Ok(written)
             })
             .map_err(|source| RecordError::Thread { path: path.to_path_buf(), source })?;

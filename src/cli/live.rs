@@ -179,9 +179,14 @@ pub fn run_live(args: LiveArgs, device: tch::Device) -> Result<()> {
                     session.events.len()
                 );
                 let end = finished.live.context("a live run ended without its files")?;
-                if let Some(Ok(frames)) = end.recording {
-                    eprintln!("recorded {frames} frames");
-                }
+                let recording_failed = match &end.recording {
+                    Some(Ok(frames)) => {
+                        eprintln!("recorded {frames} frames");
+                        None
+                    }
+                    Some(Err(why)) => Some(why.clone()),
+                    None => None,
+                };
                 // No reviewer here: the session is saved as analysed.
                 let saved = save_live_session(&mut session, &end.paths, end.autosave, &ReviewLog::default())
                     .context("saving the live session")?;
@@ -189,6 +194,10 @@ pub fn run_live(args: LiveArgs, device: tch::Device) -> Result<()> {
                     eprintln!("warning: {why}");
                 }
                 eprintln!("wrote {}", saved.path.display());
+                // The session is safe; the exit status still says the video is not.
+                if let Some(why) = recording_failed {
+                    bail!("the session was saved, but the recording failed: {why}");
+                }
                 return Ok(());
             }
             RunMessage::Failed { error, session, live } => {
