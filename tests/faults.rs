@@ -299,3 +299,18 @@ fn a_live_recording_on_a_full_disk_is_reported_and_the_session_kept() {
     assert!(session.frames.len() > 100, "{} frames", session.frames.len());
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+/// `--out` naming a file is refused at once, before any analysis (before,
+/// it was found only when the first export failed, after the whole run).
+#[test]
+fn an_out_that_is_a_file_is_refused_before_the_analysis() {
+    let dir = common::temp_dir("faults-out-file");
+    let file = dir.join("results.txt");
+    std::fs::write(&file, b"notes").expect("write");
+    let (code, _, stderr) = glimpse(&["analyze", DEMO, "--out", s(&file)]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("results.txt is a file, not a folder"), "{stderr}");
+    assert!(!stderr.contains("analysing"), "the analysis ran first: {stderr}");
+    assert_eq!(std::fs::read(&file).expect("read"), b"notes");
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}

@@ -70,6 +70,10 @@ pub fn run(args: AnalyzeArgs, device: tch::Device) -> Result<()> {
         inputs = take_shard(inputs, index, count);
         eprintln!("shard {index}/{count}: {} inputs", inputs.len());
     }
+    // Found now, not after the whole analysis when the first export fails.
+    if let Some(out) = args.out.as_deref().filter(|out| out.exists() && !out.is_dir()) {
+        bail!("--out {} is a file, not a folder: the session and exports go into a folder", out.display());
+    }
     let planned = plan(&inputs, args.out.as_deref(), &formats)?;
     let mut memory = match &args.memory_log {
         Some(path) => Some(MemoryLog::create(path, args.memory_every)?),
