@@ -72,7 +72,7 @@ fn pipeline_share(framing: Framing, width: u32, height: u32) -> f64 {
     found_share(&frames, &truth, &mut |image| {
         let frame = Frame { index, timestamp_s: index as f64 / 10.0, image: image.clone() };
         index += 1;
-        finder.find(&frame).expect("detect").0.expect("the finder runs on every frame")
+        finder.find(&frame).expect("detect").detections.expect("the finder runs on every frame")
     })
 }
 

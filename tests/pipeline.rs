@@ -424,6 +424,21 @@ fn cli_analyses_the_demo_clip_and_writes_every_export() {
     }
     let frames_csv = std::fs::read_to_string(file(".frames.csv")).expect("frames csv");
     assert_eq!(frames_csv.lines().count() - 1, 360, "one row per face per frame");
+    // The face mesh's 68 points on every row, as OpenFace names them: inside
+    // the face box, the eye centres where the five alignment points are.
+    let table: Vec<Vec<&str>> = frames_csv.lines().map(|l| l.split(',').collect()).collect();
+    let at = |name: &str| table[0].iter().position(|c| *c == name).unwrap_or_else(|| panic!("no column {name}"));
+    let value = |row: &[&str], name: &str| -> f32 { row[at(name)].parse().unwrap_or_else(|_| panic!("{name}: {row:?}")) };
+    for row in &table[1..] {
+        let (x, y, w, h) = (value(row, "x"), value(row, "y"), value(row, "width"), value(row, "height"));
+        for i in 0..68 {
+            let (px, py) = (value(row, &format!("x_{i}")), value(row, &format!("y_{i}")));
+            assert!(px > x - 0.2 * w && px < x + 1.2 * w && py > y - 0.2 * h && py < y + 1.2 * h, "point {i}: {row:?}");
+        }
+        let eye_x = (36..42).map(|i| value(row, &format!("x_{i}"))).sum::<f32>() / 6.0;
+        assert!((eye_x - value(row, "eye_left_x")).abs() < 0.02, "{row:?}");
+        assert!(value(row, "y_8") > value(row, "y_30") && value(row, "y_30") > value(row, "eye_left_y"), "{row:?}");
+    }
     let eaf = std::fs::read_to_string(file(".eaf")).expect("eaf");
     assert!(eaf.contains("<ANNOTATION_DOCUMENT") && eaf.matches("<ALIGNABLE_ANNOTATION").count() == ron.events.len());
 

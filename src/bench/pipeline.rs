@@ -27,7 +27,14 @@ pub struct PipelineBench {
     pub media_s: f64,
     pub device: String,
     pub detector: String,
+    /// `mesh` or `detector` (see `AnalysisOptions::landmarks`).
+    #[serde(default)]
+    pub landmarks: String,
     pub stages: Vec<StageCost>,
+    /// Median time of the face mesh per detected face, over the frames it
+    /// ran on (it runs with the detector), ms.
+    #[serde(default)]
+    pub mesh_per_face_ms: Option<f32>,
     /// Decoding alone, frames per second.
     pub decode_only_fps: f64,
     pub end_to_end_fps: f64,
@@ -70,6 +77,19 @@ pub fn bench_pipeline(
         })
         .collect();
     let end_to_end_fps = s.source.frame_count as f64 / analysis.wall_s.max(1e-9);
+    // One timing sample per analysed frame, in the session's frame order.
+    let mut per_face: Vec<f32> = analysis
+        .timings
+        .samples(Stage::Mesh)
+        .iter()
+        .zip(&s.frames)
+        .filter_map(|(&ms, frame)| {
+            let faces = frame.faces.iter().filter(|f| f.detected).count();
+            (ms > 0.0 && faces > 0).then(|| ms / faces as f32)
+        })
+        .collect();
+    per_face.sort_by(f32::total_cmp);
+    let mesh_per_face_ms = per_face.get(per_face.len() / 2).copied();
     Ok(PipelineBench {
         video: path.display().to_string(),
         width: s.source.width,
@@ -78,7 +98,9 @@ pub fn bench_pipeline(
         media_s: s.source.duration_s,
         device: crate::device::describe(device),
         detector: format!("{:?}", options.detector).to_lowercase(),
+        landmarks: format!("{:?}", options.landmarks).to_lowercase(),
         stages,
+        mesh_per_face_ms,
         decode_only_fps,
         end_to_end_fps,
         realtime_factor: s.source.duration_s / analysis.wall_s.max(1e-9),
@@ -108,11 +130,14 @@ fn proc_status_mb(field: &str) -> Option<f64> {
 
 pub fn table(b: &PipelineBench) -> String {
     let mut out = format!(
-        "{} ({}x{}, {} frames, {:.1} s) on {}, detector {}\n\nstage        median ms    p95 ms   mean ms\n",
-        b.video, b.width, b.height, b.frames, b.media_s, b.device, b.detector
+        "{} ({}x{}, {} frames, {:.1} s) on {}, detector {}, landmarks {}\n\nstage        median ms    p95 ms   mean ms\n",
+        b.video, b.width, b.height, b.frames, b.media_s, b.device, b.detector, b.landmarks
     );
     for s in &b.stages {
         out += &format!("{:<10} {:>10.2} {:>9.2} {:>9.2}\n", s.stage, s.median_ms, s.p95_ms, s.mean_ms);
+    }
+    if let Some(ms) = b.mesh_per_face_ms {
+        out += &format!("(face mesh: {ms:.2} ms per detected face, median)\n");
     }
     out += &format!(
         "\nend to end      {:.1} fps ({:.1}x real time)\ndecode only     {:.1} fps (end to end = {:.0} % of it)\npeak RSS        {:.0} MiB\nfaces {}, events {}",

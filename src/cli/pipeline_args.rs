@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use glimpse::pipeline::{AnalysisOptions, DetectorKind};
+use glimpse::pipeline::{AnalysisOptions, DetectorKind, LandmarkKind};
 
 use super::DEFAULT_WEIGHTS;
 
@@ -19,6 +19,12 @@ pub struct PipelineArgs {
     /// MTCNN weights folder (default: the set-up cache).
     #[arg(long)]
     pub mtcnn: Option<PathBuf>,
+    /// Landmarks: the face mesh's 68 points (default) or the detector's five.
+    #[arg(long, value_enum, default_value_t = LandmarkKind::Mesh)]
+    pub landmarks: LandmarkKind,
+    /// Converted Face Mesh folder (default: the set-up cache).
+    #[arg(long)]
+    pub mesh: Option<PathBuf>,
     /// Frame rate of image-folder inputs (they carry no timestamps).
     #[arg(long)]
     pub fps: Option<f64>,
@@ -51,6 +57,8 @@ impl PipelineArgs {
             classify_flow_side: self.classify_flow_side,
             weights: self.weights.clone(),
             mtcnn_dir: self.mtcnn.clone(),
+            landmarks: self.landmarks,
+            mesh_dir: self.mesh.clone(),
             folder_fps: self.fps,
             ..AnalysisOptions::default()
         };

@@ -116,6 +116,7 @@ impl FaceDetector for HaarDetector {
                     confidence: confidence(weights.get(i).unwrap_or(0.0)),
                     landmarks: landmarks_from_box(&bbox),
                     landmarks_estimated: true,
+                    landmarks68: None,
                 }
             })
             .collect();

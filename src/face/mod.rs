@@ -16,7 +16,7 @@ pub mod tracker;
 pub use align::{canonical_landmarks, Similarity, CROP_SIDE};
 pub use haar::HaarDetector;
 pub use identity::{FaceDescriptor, IdentityThresholds};
-pub use mesh::{FaceMesh, MeshLandmarks, MeshRoi};
+pub use mesh::{five_from_ibug68, FaceMesh, MeshLandmarks, MeshRoi};
 pub use mtcnn::{Mtcnn, MtcnnOptions};
 pub use tracker::{FaceTracker, TrackedFace, TrackerOptions};
 
@@ -42,6 +42,11 @@ pub struct FaceDetection {
     pub landmarks: Landmarks,
     /// True when the landmarks are guessed from the box (Haar fallback).
     pub landmarks_estimated: bool,
+    /// The 68 iBUG points from the face mesh, when it ran on this face and
+    /// saw one (`landmarks` are then derived from them, see
+    /// [`mesh::five_from_ibug68`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmarks68: Option<Vec<[f32; 2]>>,
 }
 
 #[derive(Debug, thiserror::Error)]

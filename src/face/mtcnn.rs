@@ -266,6 +266,7 @@ impl Mtcnn {
                     confidence: c.score,
                     landmarks,
                     landmarks_estimated: false,
+                    landmarks68: None,
                 }
             })
             .collect())

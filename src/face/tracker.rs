@@ -456,6 +456,12 @@ fn smooth(old: &FaceDetection, new: &FaceDetection, w: f32) -> FaceDetection {
         confidence: new.confidence,
         landmarks,
         landmarks_estimated: new.landmarks_estimated,
+        landmarks68: match (&old.landmarks68, &new.landmarks68) {
+            (Some(o), Some(n)) => Some(o.iter().zip(n).map(|(o, n)| [mix(o[0], n[0]), mix(o[1], n[1])]).collect()),
+            // The points belong to this detection: none when the mesh did
+            // not see a face in it.
+            (_, new) => new.clone(),
+        },
     }
 }
 
@@ -470,6 +476,7 @@ mod tests {
             confidence: 0.99,
             landmarks: [p(0.3, 0.4), p(0.7, 0.4), p(0.5, 0.6), p(0.33, 0.8), p(0.67, 0.8)],
             landmarks_estimated: false,
+            landmarks68: None,
         }
     }
 

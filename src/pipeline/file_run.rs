@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, TryRecvError};
 
 use super::run::{Outbox, RunCommand, RunMessage};
-use super::{AnalysisOptions, Analyzer, FaceFinder, PipelineError, Stage};
+use super::{AnalysisOptions, Analyzer, FaceFinder, Found, PipelineError, Stage};
 use crate::capture::{self, Frame, FrameSource};
-use crate::face::FaceDetection;
 
 /// How often a file run reports: results feel live, and taking a delta
 /// this often costs little.
@@ -26,8 +25,7 @@ const QUEUE: usize = 8;
 struct Decoded {
     frame: Frame,
     decode_ms: f32,
-    detections: Option<Vec<FaceDetection>>,
-    detect_ms: f32,
+    found: Found,
 }
 
 /// Why the frame loop ended.
@@ -78,12 +76,12 @@ pub(super) fn run(
             Control::Cancel => break Ending::Cancel,
         }
         let Ok(message) = frames.recv() else { break Ending::Finish };
-        let Decoded { frame, decode_ms, detections, detect_ms } = match message {
+        let Decoded { frame, decode_ms, found } = match message {
             Ok(decoded) => decoded,
             Err(e) => break Ending::Fail(e),
         };
         analyzer.timings.add(Stage::Decode, decode_ms);
-        if let Err(e) = analyzer.push_detected(&frame, detections.as_deref(), detect_ms) {
+        if let Err(e) = analyzer.push_detected(&frame, &found) {
             break Ending::Fail(e);
         }
         out.analysed(frame.timestamp_s);
@@ -161,9 +159,9 @@ fn spawn_decoder(
                     Ok(Some(frame)) => {
                         let found = match &mut finder {
                             Some(finder) => finder.find(&frame),
-                            None => Ok((None, 0.0)),
+                            None => Ok(Found::default()),
                         };
-                        found.map(|(detections, detect_ms)| Decoded { frame, decode_ms, detections, detect_ms })
+                        found.map(|found| Decoded { frame, decode_ms, found })
                     }
                     Ok(None) => break,
                     Err(e) => Err(PipelineError::from(e)),

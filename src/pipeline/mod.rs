@@ -14,8 +14,8 @@ pub mod run;
 mod timings;
 
 pub use analyzer::Analyzer;
-pub use faces::FaceFinder;
-pub use options::{AnalysisOptions, DetectorKind};
+pub use faces::{FaceFinder, Found};
+pub use options::{AnalysisOptions, DetectorKind, LandmarkKind};
 pub use run::{analyze, fill_in_source, Analysis, AnalysisRun, Finished, Progress, RunCommand, RunMessage, RunSource};
 pub use timings::{Stage, StageTimings};
 

@@ -15,6 +15,18 @@ pub enum DetectorKind {
     Haar,
 }
 
+/// Where a face's landmarks come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LandmarkKind {
+    /// MediaPipe Face Mesh on each detected face: 468 points, of which the
+    /// 68 iBUG ones are kept; alignment and the motion regions use them.
+    #[default]
+    Mesh,
+    /// The detector's five points only (MTCNN's, or Haar's guess from the box).
+    Detector,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AnalysisOptions {
@@ -48,6 +60,9 @@ pub struct AnalysisOptions {
     pub weights: PathBuf,
     /// MTCNN weights folder (default: the set-up cache).
     pub mtcnn_dir: Option<PathBuf>,
+    pub landmarks: LandmarkKind,
+    /// Converted Face Mesh folder (default: the set-up cache).
+    pub mesh_dir: Option<PathBuf>,
     /// Frame rate of image folders (they carry no timestamps).
     pub folder_fps: Option<f64>,
 }
@@ -67,6 +82,8 @@ impl Default for AnalysisOptions {
             track_batch: None,
             weights: PathBuf::from("weights/epir-megc2019.safetensors"),
             mtcnn_dir: None,
+            landmarks: LandmarkKind::Mesh,
+            mesh_dir: None,
             folder_fps: None,
         }
     }
@@ -84,6 +101,7 @@ impl AnalysisOptions {
         [
             ("detector", format!("{:?}", self.detector).to_lowercase()),
             ("detect_every_s", self.detect_every_s.to_string()),
+            ("landmarks", format!("{:?}", self.landmarks).to_lowercase()),
             ("min_face_px", self.min_face_px.to_string()),
             ("align_window_s", self.align_window_s.to_string()),
             ("spotting_flow", format!("DIS on a {0}x{0} aligned crop", self.spotting_side)),

@@ -8,6 +8,8 @@ use serde::Serialize;
 pub enum Stage {
     Decode,
     Detect,
+    /// The face mesh on the detected faces (on the decode thread offline).
+    Mesh,
     Align,
     Flow,
     Spot,
@@ -15,12 +17,14 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [Stage::Decode, Stage::Detect, Stage::Align, Stage::Flow, Stage::Spot, Stage::Classify];
+    pub const ALL: [Stage; 7] =
+        [Stage::Decode, Stage::Detect, Stage::Mesh, Stage::Align, Stage::Flow, Stage::Spot, Stage::Classify];
 
     pub fn name(self) -> &'static str {
         match self {
             Stage::Decode => "decode",
             Stage::Detect => "detect",
+            Stage::Mesh => "mesh",
             Stage::Align => "align",
             Stage::Flow => "flow",
             Stage::Spot => "spot",
@@ -33,10 +37,10 @@ impl Stage {
 /// frame, such as detection between detector runs, counts 0 for it).
 #[derive(Clone, Debug, Default)]
 pub struct StageTimings {
-    samples: [Vec<f32>; 6],
+    samples: [Vec<f32>; Stage::ALL.len()],
     /// The frame being timed: stages can run several times per frame (once
     /// per face), so time adds up here until `end_frame`.
-    current: [f32; 6],
+    current: [f32; Stage::ALL.len()],
 }
 
 impl StageTimings {

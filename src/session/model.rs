@@ -70,6 +70,10 @@ pub struct FaceFrame {
     pub face_id: u32,
     pub bbox: FaceBox,
     pub landmarks: Landmarks,
+    /// The 68 iBUG points (OpenFace's `x_0..x_67`), on frames where the face
+    /// mesh ran; [`Session::landmarks68_at`] finds the latest for a frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landmarks68: Option<Vec<[f32; 2]>>,
     /// Detector confidence of the latest detection of this face.
     pub confidence: f32,
     /// True when the face was detected in this very frame (false: held from

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::model::{Event, FrameRecord, Session, SESSION_FORMAT_VERSION};
+use super::model::{Event, FaceFrame, FrameRecord, Session, SESSION_FORMAT_VERSION};
 use crate::files::{write_atomic, WriteError};
 
 #[derive(Debug, thiserror::Error)]
@@ -214,6 +214,26 @@ impl Session {
     /// Where the frame with this index is in `frames`.
     pub fn frame_position(&self, index: u64) -> Option<usize> {
         self.frames.binary_search_by_key(&index, |f| f.index).ok()
+    }
+
+    /// The 68 points of face `face_id` in the frame at `position`: those of
+    /// its latest detection at or before it while the face stayed tracked
+    /// (the mesh runs with the detector; in between the face holds its
+    /// place, as its box does). `None` when that detection had no mesh.
+    pub fn landmarks68_at(&self, position: usize, face_id: u32) -> Option<&[[f32; 2]]> {
+        for frame in self.frames.get(..=position)?.iter().rev() {
+            let face = frame.faces.iter().find(|f| f.face_id == face_id)?;
+            if face.detected || face.landmarks68.is_some() {
+                return face.landmarks68.as_deref();
+            }
+        }
+        None
+    }
+
+    /// The points to draw on `face` in the frame at `position`: its 68 when
+    /// the mesh gave them, else its five.
+    pub fn face_points<'a>(&'a self, position: usize, face: &'a FaceFrame) -> &'a [[f32; 2]] {
+        self.landmarks68_at(position, face.face_id).unwrap_or(&face.landmarks)
     }
 
     /// The name of class `i`, or "class <i>" for an index the session has no

@@ -17,6 +17,7 @@ fn face(face_id: u32, x: f32, detected: bool, motion: Option<f32>, probabilities
         face_id,
         bbox: FaceBox { x, y: 40.0, width: 100.0, height: 120.0 },
         landmarks: [[x + 30.0, 80.0], [x + 70.0, 80.0], [x + 50.0, 110.0], [x + 35.0, 135.0], [x + 65.0, 135.0]],
+        landmarks68: None,
         confidence: 0.9876,
         detected,
         motion,
@@ -55,7 +56,12 @@ fn sample_session() -> Session {
             if index >= 1 {
                 let motion = (index % 2 == 0).then_some(index as f32 * 0.5);
                 let p = (index == 2).then(|| vec![0.25, 0.5, 0.25]);
-                faces.push(face(1, 10.0, index % 3 == 1, motion, p));
+                let mut first = face(1, 10.0, index % 3 == 1, motion, p);
+                // The mesh ran with each detection of face 1 (none for face 2).
+                if first.detected {
+                    first.landmarks68 = Some((0..68).map(|i| [10.0 + i as f32, 200.0 + index as f32]).collect());
+                }
+                faces.push(first);
             }
             if (3..=8).contains(&index) {
                 faces.push(face(2, 300.5, true, None, None));
@@ -270,7 +276,7 @@ fn frames_csv_has_openface_columns_and_one_row_per_face_per_frame() {
     let s = sample_session();
     let rows = parse_csv(&export::frames_csv_string(&s));
     let header = &rows[0];
-    let expected: Vec<&str> = vec![
+    let mut expected: Vec<&str> = vec![
         "frame",
         "face_id",
         "timestamp",
@@ -281,21 +287,25 @@ fn frames_csv_has_openface_columns_and_one_row_per_face_per_frame() {
         "y",
         "width",
         "height",
-        "x_0",
-        "x_1",
-        "x_2",
-        "x_3",
-        "x_4",
-        "y_0",
-        "y_1",
-        "y_2",
-        "y_3",
-        "y_4",
+    ];
+    let points: Vec<String> = ["x", "y"].iter().flat_map(|axis| (0..68).map(move |i| format!("{axis}_{i}"))).collect();
+    expected.extend(points.iter().map(String::as_str));
+    expected.extend([
+        "eye_left_x",
+        "eye_left_y",
+        "eye_right_x",
+        "eye_right_y",
+        "nose_x",
+        "nose_y",
+        "mouth_left_x",
+        "mouth_left_y",
+        "mouth_right_x",
+        "mouth_right_y",
         "motion",
         "p_negative",
         "p_positive",
         "p_surprise",
-    ];
+    ]);
     assert_eq!(header, &expected);
     // 1 empty frame + 11 rows of face 1 + 6 of face 2.
     assert_eq!(rows.len() - 1, 18);
@@ -316,15 +326,22 @@ fn frames_csv_has_openface_columns_and_one_row_per_face_per_frame() {
     assert_eq!(r[column(header, "detected")], "0");
     assert_eq!(r[column(header, "x")], "10.00");
     assert_eq!(r[column(header, "height")], "120.00");
-    assert_eq!(r[column(header, "x_2")], "60.00");
-    assert_eq!(r[column(header, "y_4")], "135.00");
+    // Held between detections: the 68 points of the detection at frame 1.
+    assert_eq!(r[column(header, "x_2")], "12.00");
+    assert_eq!(r[column(header, "y_67")], "201.00");
+    assert_eq!(r[column(header, "nose_x")], "60.00");
+    assert_eq!(r[column(header, "mouth_right_y")], "135.00");
     assert_eq!(r[column(header, "motion")], "1.0000");
+    assert_eq!(find("5", "1")[column(header, "y_0")], "204.00");
     assert_eq!(r[column(header, "p_positive")], "0.5000");
     let r = find("3", "2");
     assert_eq!(r[column(header, "x")], "300.50");
     assert_eq!(r[column(header, "detected")], "1");
     assert_eq!(r[column(header, "motion")], "");
     assert_eq!(r[column(header, "p_negative")], "");
+    // Detected without a mesh: no 68 points, the five still there.
+    assert_eq!((r[column(header, "x_0")].as_str(), r[column(header, "y_67")].as_str()), ("", ""));
+    assert_eq!(r[column(header, "eye_left_x")], "330.50");
     assert_eq!(rows.iter().filter(|r| r[1] == "2").count(), 6);
 }
 
@@ -614,6 +631,7 @@ mod video {
                         [xf + 20.0, yf + 45.0],
                         [xf + 40.0, yf + 45.0],
                     ],
+                    landmarks68: None,
                     confidence: 0.99,
                     detected: true,
                     motion: None,

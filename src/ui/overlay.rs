@@ -62,9 +62,9 @@ pub fn draw_overlays(
     index: u64,
     options: &OverlayOptions,
 ) {
-    let Some(record) = session.frame_by_index(index) else { return };
-    for face in &record.faces {
-        draw_face(painter, to_screen, session, face, index, record.timestamp_s, options);
+    let Some(position) = session.frame_position(index) else { return };
+    for face in &session.frames[position].faces {
+        draw_face(painter, to_screen, session, position, face, options);
     }
 }
 
@@ -72,11 +72,13 @@ fn draw_face(
     painter: &egui::Painter,
     to_screen: FrameToScreen,
     session: &Session,
+    position: usize,
     face: &FaceFrame,
-    index: u64,
-    t_s: f64,
     options: &OverlayOptions,
 ) {
+    let record = &session.frames[position];
+    let (index, t_s) = (record.index, record.timestamp_s);
+    let points = session.face_points(position, face);
     // Newest first: in the live view that is the one just spotted.
     let mut active: Vec<&Event> = active_events(session, face.face_id, index, t_s, options.hold_s).collect();
     active.sort_by(|a, b| b.onset_s.total_cmp(&a.onset_s));
@@ -99,8 +101,10 @@ fn draw_face(
     let colour = if active.iter().any(|e| e.review.status == ReviewStatus::Confirmed) { CONFIRMED } else { CANDIDATE };
     let rect = Rect::from_min_max(to_screen.point([b.x, b.y]), to_screen.point([b.x + b.width, b.y + b.height]));
     painter.rect_stroke(rect, 0.0, Stroke::new(2.0, colour), egui::StrokeKind::Middle);
-    for point in face.landmarks {
-        painter.circle_filled(to_screen.point(point), 2.5, colour);
+    // 68 points get smaller dots than five, so they do not hide the face.
+    let radius = if points.len() > 5 { 1.5 } else { 2.5 };
+    for &point in points {
+        painter.circle_filled(to_screen.point(point), radius, colour);
     }
     let font = egui::FontId::proportional(14.0);
     label(

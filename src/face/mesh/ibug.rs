@@ -29,3 +29,18 @@ pub const IBUG68_FROM_MESH: [usize; 68] = [
     // Inner lip 60–67: left corner, upper, right corner, lower.
     78, 82, 13, 312, 308, 317, 14, 87,
 ];
+
+/// The five MTCNN-style points (eye centres, nose tip, mouth corners) from
+/// the 68 iBUG points: each eye's centre is the mean of its six contour
+/// points, as MTCNN's eye point sits on the pupil.
+pub fn five_from_ibug68(points: &[[f32; 2]]) -> Option<crate::face::Landmarks> {
+    if points.len() != 68 || points.iter().flatten().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let mean = |range: std::ops::Range<usize>| {
+        let n = range.len() as f32;
+        let (sx, sy) = points[range].iter().fold((0.0, 0.0), |(sx, sy), p| (sx + p[0], sy + p[1]));
+        [sx / n, sy / n]
+    };
+    Some([mean(36..42), mean(42..48), points[30], points[48], points[54]])
+}

@@ -31,7 +31,7 @@ use super::{FaceBox, FaceDetection, FaceError};
 use crate::model::epir_model::mismatches;
 
 mod ibug;
-pub use ibug::IBUG68_FROM_MESH;
+pub use ibug::{five_from_ibug68, IBUG68_FROM_MESH};
 
 /// Side of the network's square input, in pixels.
 pub const INPUT_SIDE: i64 = 192;

@@ -6,6 +6,9 @@
 use super::{num, probability_cells, probability_columns};
 use crate::session::model::{FaceFrame, FrameRecord, Session};
 
+/// The five alignment points, in `Landmarks` order.
+const FIVE_POINTS: [&str; 5] = ["eye_left", "eye_right", "nose", "mouth_left", "mouth_right"];
+
 /// The header columns, in order.
 pub fn frames_csv_header(session: &Session) -> Vec<String> {
     let mut columns: Vec<String> =
@@ -13,8 +16,14 @@ pub fn frames_csv_header(session: &Session) -> Vec<String> {
             .iter()
             .map(|s| s.to_string())
             .collect();
-    columns.extend((0..5).map(|i| format!("x_{i}")));
-    columns.extend((0..5).map(|i| format!("y_{i}")));
+    // OpenFace's names for the 68 iBUG points, then the five points the
+    // crops are aligned on.
+    columns.extend((0..68).map(|i| format!("x_{i}")));
+    columns.extend((0..68).map(|i| format!("y_{i}")));
+    for point in FIVE_POINTS {
+        columns.push(format!("{point}_x"));
+        columns.push(format!("{point}_y"));
+    }
     columns.push("motion".into());
     columns.extend(probability_columns(session));
     columns
@@ -24,12 +33,13 @@ pub fn frames_csv_string(session: &Session) -> String {
     let header = frames_csv_header(session);
     let mut out = String::new();
     push_row(&mut out, &header);
-    for frame in &session.frames {
+    for (position, frame) in session.frames.iter().enumerate() {
         if frame.faces.is_empty() {
             push_row(&mut out, &empty_row(frame, header.len()));
         }
         for face in &frame.faces {
-            push_row(&mut out, &face_row(session, frame, face));
+            let points68 = session.landmarks68_at(position, face.face_id);
+            push_row(&mut out, &face_row(session, frame, face, points68));
         }
     }
     out
@@ -45,7 +55,7 @@ fn frame_cells(frame: &FrameRecord) -> [String; 2] {
     [frame.index.to_string(), num(Some(frame.timestamp_s), 3)]
 }
 
-fn face_row(session: &Session, frame: &FrameRecord, face: &FaceFrame) -> Vec<String> {
+fn face_row(session: &Session, frame: &FrameRecord, face: &FaceFrame, points68: Option<&[[f32; 2]]>) -> Vec<String> {
     let [index, timestamp] = frame_cells(frame);
     let px = |v: f32| num(Some(f64::from(v)), 2);
     let mut cells = vec![
@@ -61,8 +71,16 @@ fn face_row(session: &Session, frame: &FrameRecord, face: &FaceFrame) -> Vec<Str
         px(face.bbox.width),
         px(face.bbox.height),
     ];
-    cells.extend(face.landmarks.iter().map(|p| px(p[0])));
-    cells.extend(face.landmarks.iter().map(|p| px(p[1])));
+    match points68 {
+        Some(points) if points.len() == 68 => {
+            cells.extend(points.iter().map(|p| px(p[0])));
+            cells.extend(points.iter().map(|p| px(p[1])));
+        }
+        // No mesh for this face (`--landmarks detector`, or the mesh saw no
+        // face in the detector's box): empty, as OpenFace leaves a failure.
+        _ => cells.extend(std::iter::repeat_n(String::new(), 136)),
+    }
+    cells.extend(face.landmarks.iter().flat_map(|p| [px(p[0]), px(p[1])]));
     cells.push(num(face.motion.map(f64::from), 4));
     cells.extend(probability_cells(session, face.probabilities.as_deref()));
     cells

@@ -181,16 +181,16 @@ impl<'a> Overlays<'a> {
     }
 
     fn draw(&self, image: &mut Mat, index: u64, timestamp_s: f64) -> opencv::Result<()> {
-        if let Some(record) = self.session.frame_by_index(index) {
-            for face in &record.faces {
-                self.draw_face(image, face, index)?;
+        if let Some(position) = self.session.frame_position(index) {
+            for face in &self.session.frames[position].faces {
+                self.draw_face(image, face, index, self.session.face_points(position, face))?;
             }
         }
         let line = (28.0 * self.font_scale).round() as i32;
         self.text(image, &format!("{timestamp_s:.3} s"), Point::new(4, line.max(10)), WHITE)
     }
 
-    fn draw_face(&self, image: &mut Mat, face: &FaceFrame, index: u64) -> opencv::Result<()> {
+    fn draw_face(&self, image: &mut Mat, face: &FaceFrame, index: u64, points: &[[f32; 2]]) -> opencv::Result<()> {
         let size = image.size()?;
         let b = &face.bbox;
         let rect = Rect::new(b.x.round() as i32, b.y.round() as i32, b.width.round() as i32, b.height.round() as i32);
@@ -211,8 +211,10 @@ impl<'a> Overlays<'a> {
         }
         let colour = if active.iter().any(|e| e.review.status == ReviewStatus::Confirmed) { GREEN } else { YELLOW };
         imgproc::rectangle(image, rect, bgr(colour), self.thickness, imgproc::LINE_8, 0)?;
-        for [x, y] in face.landmarks {
-            let radius = (2.0 * self.font_scale / 0.4).round().max(1.0) as i32;
+        // 68 points get smaller dots than five, so they do not hide the face.
+        let dot = if points.len() > 5 { 1.0 } else { 2.0 };
+        for &[x, y] in points {
+            let radius = (dot * self.font_scale / 0.4).round().max(1.0) as i32;
             imgproc::circle(
                 image,
                 Point::new(x.round() as i32, y.round() as i32),
