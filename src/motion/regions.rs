@@ -90,20 +90,34 @@ impl FaceRegions {
     /// first; each region then reports a high percentile of the remaining
     /// magnitude, so a small moving patch (a lip corner) is not averaged away
     /// by the still skin around it.
-    pub fn motion(&self, flow: &FlowField) -> RegionMotion {
+    ///
+    /// `inside` (one flag per crop pixel, row by row) marks the pixels that
+    /// show the frame; `None`: all do. The rest of a crop that runs past the
+    /// frame's edge (a close-up, a face cut by the border) is the edge's
+    /// pixels replicated, whose flow is the border sliding over the face:
+    /// those pixels count for nothing, and a region mostly outside reports
+    /// no motion.
+    pub fn motion(&self, flow: &FlowField, inside: Option<&[bool]>) -> RegionMotion {
         let smoothed = box_filter(flow, SMOOTHING_RADIUS);
         let flow = &smoothed;
-        let head_field = fit_affine(flow, &self.rigid);
+        let shows = |i: usize| inside.is_none_or(|m| m.get(i).copied().unwrap_or(false));
+        let head_field = fit_affine(flow, &self.rigid, &shows);
         let centre = [flow.width as f32 / 2.0, flow.height as f32 / 2.0];
         let head = [head_field.at(centre[0], centre[1]).0, head_field.at(centre[0], centre[1]).1];
         let region = |r: Rect| -> f32 {
-            let mut magnitudes = Vec::with_capacity((r.x1 - r.x0) * (r.y1 - r.y0));
+            let area = (r.x1 - r.x0) * (r.y1 - r.y0);
+            let mut magnitudes = Vec::with_capacity(area);
             for y in r.y0..r.y1 {
                 for x in r.x0..r.x1 {
                     let i = y * flow.width + x;
-                    let (hu, hv) = head_field.at(x as f32, y as f32);
-                    magnitudes.push(((flow.u[i] - hu).powi(2) + (flow.v[i] - hv).powi(2)).sqrt());
+                    if shows(i) {
+                        let (hu, hv) = head_field.at(x as f32, y as f32);
+                        magnitudes.push(((flow.u[i] - hu).powi(2) + (flow.v[i] - hv).powi(2)).sqrt());
+                    }
                 }
+            }
+            if (magnitudes.len() as f32) < MIN_REGION_SHOWN * area as f32 {
+                return 0.0;
             }
             percentile(&mut magnitudes, REGION_PERCENTILE)
         };
@@ -118,6 +132,9 @@ impl FaceRegions {
 
 /// The share of a region's pixels that must move for it to count as moving.
 const REGION_PERCENTILE: f32 = 0.9;
+
+/// A region with less of itself inside the frame than this reports no motion.
+const MIN_REGION_SHOWN: f32 = 0.3;
 
 /// Flow is averaged over (2r+1)² pixels before magnitudes are taken: pixel
 /// noise averages out, while the smooth displacement of skin (its bumps are
@@ -162,7 +179,7 @@ impl AffineField {
 
 /// Least-squares affine flow over the pixels of `rects`; falls back to the
 /// median translation when the pixels cannot pin down the linear terms.
-fn fit_affine(flow: &FlowField, rects: &[Rect]) -> AffineField {
+fn fit_affine(flow: &FlowField, rects: &[Rect], shows: &dyn Fn(usize) -> bool) -> AffineField {
     // Normal equations in coordinates centred on the crop, for conditioning.
     let (cx, cy) = (flow.width as f64 / 2.0, flow.height as f64 / 2.0);
     let mut ata = [[0.0f64; 3]; 3];
@@ -173,6 +190,9 @@ fn fit_affine(flow: &FlowField, rects: &[Rect]) -> AffineField {
         for y in r.y0..r.y1 {
             for x in r.x0..r.x1 {
                 let i = y * flow.width + x;
+                if !shows(i) {
+                    continue;
+                }
                 let row = [1.0, x as f64 - cx, y as f64 - cy];
                 for j in 0..3 {
                     for k in 0..3 {
@@ -243,7 +263,7 @@ mod tests {
                 flow.v[y * 112 + x] = -1.0;
             }
         }
-        let motion = regions.motion(&flow);
+        let motion = regions.motion(&flow, None);
         assert!((motion.head[0] - 2.0).abs() < 1e-4 && motion.head[1].abs() < 0.1, "{motion:?}");
         assert!(motion.brows < 1e-6 && motion.eyes < 1e-6, "{motion:?}");
         assert!((motion.mouth - 1.0).abs() < 0.05, "half the mouth region moved 1 px: {motion:?}");
@@ -263,7 +283,7 @@ mod tests {
                 flow.v[y * 112 + x] = s * dx + c * dy - dy;
             }
         }
-        let motion = regions.motion(&flow);
+        let motion = regions.motion(&flow, None);
         assert!(motion.expressive() < 1e-3 && motion.eyes < 1e-3, "{motion:?}");
     }
 
@@ -273,5 +293,32 @@ mod tests {
         assert!(r.brows[0].y1 < r.eyes[0].y0 + 2, "brows above the eyes");
         assert!(r.eyes[0].y1 < r.nose.y1 && r.nose.y1 < r.mouth.y0 + 10);
         assert!(r.mouth.y1 <= 112 && r.brows[0].y0 > 0);
+    }
+
+    #[test]
+    fn pixels_past_the_frame_edge_count_for_nothing() {
+        let regions = FaceRegions::from_landmarks(&CROP_LANDMARKS, 112, 112);
+        // The frame ends at crop row 80: below it the edge row is replicated
+        // and slides over the face as the head moves; the mouth lies mostly
+        // past it, the brows and cheeks above.
+        let inside: Vec<bool> = (0..112 * 112).map(|i| i / 112 < 80).collect();
+        let mut flow = FlowField::zeros(112, 112);
+        for i in 80 * 112..112 * 112 {
+            flow.v[i] = 3.0;
+        }
+        let unmasked = regions.motion(&flow, None);
+        assert!(unmasked.mouth > 2.0, "{unmasked:?}");
+        let masked = regions.motion(&flow, Some(&inside));
+        assert_eq!((masked.mouth, masked.brows, masked.eyes), (0.0, 0.0, 0.0), "{masked:?}");
+        assert!(masked.head[1].abs() < 1e-6, "{masked:?}");
+        // A real movement inside the frame is still seen.
+        let b = regions.brows[0];
+        for y in b.y0..b.y1 {
+            for x in b.x0..b.x1 {
+                flow.u[y * 112 + x] = 1.5;
+            }
+        }
+        let moved = regions.motion(&flow, Some(&inside));
+        assert!((moved.brows - 1.5).abs() < 0.1 && moved.mouth == 0.0, "{moved:?}");
     }
 }

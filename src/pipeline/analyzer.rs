@@ -4,7 +4,7 @@
 //! its memory does not grow with the length of the video.
 use std::collections::{BTreeMap, VecDeque};
 
-use opencv::core::{Mat, Size};
+use opencv::core::{Mat, MatTraitConst, Size};
 use opencv::imgproc;
 
 use super::cuts::{CutDetector, CutOptions};
@@ -26,6 +26,11 @@ use crate::spotting::{MotionSample, SpottedInterval, Spotter, TwoSidedSignal};
 /// Reference gap of the per-frame class track ("what changed over the last
 /// 0.4 s"), within the 0.3–0.5 s a micro-expression's onset phase spans.
 const TRACK_REFERENCE_S: f64 = 0.4;
+
+/// Spotting-crop pixels this close to the frame's edge do not count: DIS
+/// matches 8-px patches and the regions smooth over 5 px, so flow there
+/// still sees the replicated border.
+const EDGE_MARGIN_CROP_PX: f64 = 6.0;
 
 /// Frames between hand-backs of freed heap pages (about half a minute of
 /// video; one costs a few milliseconds).
@@ -57,6 +62,8 @@ struct FaceState {
     spot_crop: Similarity,
     /// Image → classification crop, fitted with `spot_crop`.
     classify_crop: Similarity,
+    /// Pixels of the spotting crop that show the frame (`None`: all).
+    spot_inside: Option<Vec<bool>>,
     fitted_at_s: f64,
     signal: TwoSidedSignal,
     spotter: Spotter,
@@ -308,6 +315,9 @@ impl Analyzer {
             self.faces.remove(&face.id);
         }
         let landmarks = face.detection.landmarks;
+        let frame_size = self.buffer.back().map_or((0, 0), |f| (f.grey.cols(), f.grey.rows()));
+        let side = self.options.spotting_side;
+        let inside = |crop: &Similarity| crop.inside_mask(frame_size.0, frame_size.1, side, EDGE_MARGIN_CROP_PX);
         let state = match self.faces.entry(face.id) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
@@ -316,6 +326,7 @@ impl Analyzer {
                     landmarks,
                     spot_crop,
                     classify_crop,
+                    spot_inside: inside(&spot_crop),
                     fitted_at_s: t,
                     signal: TwoSidedSignal::new(gap),
                     spotter: Spotter::new(self.options.spotting.clone()),
@@ -328,6 +339,7 @@ impl Analyzer {
         state.landmarks = landmarks;
         if t - state.fitted_at_s >= self.options.align_window_s {
             if let Some((spot, classify)) = fit_crops(&landmarks, &self.options) {
+                state.spot_inside = inside(&spot);
                 state.spot_crop = spot;
                 state.classify_crop = classify;
                 state.fitted_at_s = t;
@@ -335,7 +347,6 @@ impl Analyzer {
         }
         let Some(reference) = frame_before(&self.buffer, t - gap) else { return Ok(()) };
         let Some(current) = self.buffer.back() else { return Ok(()) };
-        let side = self.options.spotting_side;
         let spot_crop = state.spot_crop;
         let (a, b) = self.timings.time(Stage::Align, || {
             Ok::<_, FaceError>((spot_crop.warp(&reference.grey, side)?, spot_crop.warp(&current.grey, side)?))
@@ -345,7 +356,7 @@ impl Analyzer {
         self.timings.add(Stage::Flow, started.elapsed().as_secs_f32() * 1e3);
 
         let started = std::time::Instant::now();
-        let motion = self.regions.motion(&flow);
+        let motion = self.regions.motion(&flow, state.spot_inside.as_deref());
         let sample = MotionSample {
             frame: current.index,
             timestamp_s: t,
