@@ -16,7 +16,7 @@ pub use camera::{list_cameras, CameraDevice, CameraRequest, CameraSource};
 pub use feed::{FeedEvent, FrameProducer, LiveFeed, Paced};
 pub use image_folder::ImageFolder;
 pub use recorder::{RecordError, Recorder};
-pub use video_file::{open_video_capture, VideoFile};
+pub use video_file::{open_video_capture, OrientedCapture, VideoFile};
 
 /// One decoded frame, BGR 8-bit.
 pub struct Frame {

@@ -11,26 +11,80 @@ use super::{CaptureError, Frame, FrameSource, SourceInfo, SourceKind};
 /// (a truncated file fails on every read past the cut).
 const MAX_FAILED_READS: u32 = 25;
 
+/// A video file's decoder, whose frames come out as the file says to show
+/// them: a phone's portrait video stores the sensor's landscape picture and
+/// a display matrix that turns it.
+///
+/// OpenCV 4.6 with FFmpeg 5 turns such frames itself, but a quarter turn
+/// the wrong way (a portrait clip comes out upside down:
+/// `tests/rotation.rs`); its own turning is switched off and the frames
+/// turned here, by the clockwise angle FFmpeg's player uses, which is 360°
+/// less OpenCV's `CAP_PROP_ORIENTATION_META`.
+pub struct OrientedCapture {
+    capture: VideoCapture,
+    turn: Option<opencv::core::RotateFlags>,
+    /// Clockwise degrees the stored picture is turned for display.
+    pub rotation_deg: i32,
+}
+
+impl OrientedCapture {
+    /// Reads the next frame, turned for display; `false` at the end or on
+    /// an undecodable frame, as `VideoCapture::read`.
+    pub fn read(&mut self, out: &mut Mat) -> opencv::Result<bool> {
+        let Some(turn) = self.turn else { return self.capture.read(out) };
+        let mut stored = Mat::default();
+        if !self.capture.read(&mut stored)? || stored.empty() {
+            *out = stored;
+            return Ok(false);
+        }
+        opencv::core::rotate(&stored, out, turn as i32)?;
+        Ok(true)
+    }
+
+    pub fn get(&self, property: i32) -> opencv::Result<f64> {
+        self.capture.get(property)
+    }
+
+    pub fn set(&mut self, property: i32, value: f64) -> opencv::Result<bool> {
+        self.capture.set(property, value)
+    }
+
+    /// Width and height of the frames as shown.
+    pub fn shown_size(&self) -> opencv::Result<(i32, i32)> {
+        let (w, h) = (self.get(videoio::CAP_PROP_FRAME_WIDTH)? as i32, self.get(videoio::CAP_PROP_FRAME_HEIGHT)? as i32);
+        Ok(if self.rotation_deg % 180 == 90 { (h, w) } else { (w, h) })
+    }
+}
+
 /// Opens `path` for decoding with FFmpeg: the one way Glimpse opens a video
 /// file, for the analysis and for playback alike, so both see the same
-/// frames.
-pub fn open_video_capture(path: &Path) -> Result<VideoCapture, CaptureError> {
+/// frames, turned as the file says to show them.
+pub fn open_video_capture(path: &Path) -> Result<OrientedCapture, CaptureError> {
     let not_video = |reason: &str| CaptureError::NotVideo { path: path.to_path_buf(), reason: reason.into() };
     let ocv = |source| CaptureError::OpenCv { path: path.to_path_buf(), source };
     let name = path.to_str().ok_or_else(|| not_video("the path is not valid UTF-8"))?;
     if std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false) {
         return Err(not_video("the file is empty"));
     }
-    let capture = VideoCapture::from_file(name, videoio::CAP_FFMPEG).map_err(ocv)?;
+    let mut capture = VideoCapture::from_file(name, videoio::CAP_FFMPEG).map_err(ocv)?;
     if !capture.is_opened().map_err(ocv)? {
         return Err(not_video("FFmpeg does not recognise its format or codec"));
     }
-    Ok(capture)
+    capture.set(videoio::CAP_PROP_ORIENTATION_AUTO, 0.0).map_err(ocv)?;
+    let opencv_angle = capture.get(videoio::CAP_PROP_ORIENTATION_META).map_err(ocv)?;
+    let rotation_deg = if opencv_angle.is_finite() { (360 - (opencv_angle.round() as i32).rem_euclid(360)) % 360 } else { 0 };
+    let turn = match rotation_deg {
+        90 => Some(opencv::core::RotateFlags::ROTATE_90_CLOCKWISE),
+        180 => Some(opencv::core::RotateFlags::ROTATE_180),
+        270 => Some(opencv::core::RotateFlags::ROTATE_90_COUNTERCLOCKWISE),
+        _ => None,
+    };
+    Ok(OrientedCapture { capture, turn, rotation_deg: if turn.is_some() { rotation_deg } else { 0 } })
 }
 
 pub struct VideoFile {
     info: SourceInfo,
-    capture: VideoCapture,
+    capture: OrientedCapture,
     next_index: u64,
     last_timestamp_s: f64,
     warnings: Vec<String>,
@@ -45,8 +99,7 @@ impl VideoFile {
         let ocv = |source| CaptureError::OpenCv { path: path.to_path_buf(), source };
         let capture = open_video_capture(path)?;
         let get = |prop| capture.get(prop).map_err(ocv);
-        let width = get(videoio::CAP_PROP_FRAME_WIDTH)? as i32;
-        let height = get(videoio::CAP_PROP_FRAME_HEIGHT)? as i32;
+        let (width, height) = capture.shown_size().map_err(ocv)?;
         if width <= 0 || height <= 0 {
             return Err(CaptureError::NotVideo {
                 path: path.to_path_buf(),
@@ -63,12 +116,22 @@ impl VideoFile {
             nominal_fps,
             frame_count: (count > 0.0).then_some(count as u64),
         };
+        let mut warnings = Vec::new();
+        if capture.rotation_deg != 0 {
+            // Said once, so a reader of the session knows the frames and the
+            // coordinates in it are those of the picture as shown.
+            warnings.push(format!(
+                "{}: stored turned; frames turned {}° clockwise as the file says to show them",
+                path.display(),
+                capture.rotation_deg
+            ));
+        }
         Ok(Self {
             info,
             capture,
             next_index: 0,
             last_timestamp_s: f64::NEG_INFINITY,
-            warnings: Vec::new(),
+            warnings,
             ended: false,
         })
     }

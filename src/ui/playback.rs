@@ -9,9 +9,9 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use opencv::core::{Mat, MatTraitConst, MatTraitConstManual};
 use opencv::imgproc;
-use opencv::videoio::{self, VideoCapture, VideoCaptureTrait};
+use opencv::videoio;
 
-use crate::capture::{open_video_capture, CaptureError};
+use crate::capture::{open_video_capture, CaptureError, OrientedCapture};
 
 /// Jumps forward up to this many frames are read through rather than
 /// sought: reading a few frames is faster than a seek to the previous
@@ -66,7 +66,7 @@ impl Drop for FrameDecoder {
 }
 
 fn decode_loop(
-    mut capture: VideoCapture,
+    mut capture: OrientedCapture,
     requests: &Receiver<u64>,
     frames: &Sender<Result<DecodedFrame, String>>,
     wake: &dyn Fn(),
@@ -84,7 +84,7 @@ fn decode_loop(
     }
 }
 
-fn decode(capture: &mut VideoCapture, next_index: &mut u64, wanted: u64) -> Result<DecodedFrame, String> {
+fn decode(capture: &mut OrientedCapture, next_index: &mut u64, wanted: u64) -> Result<DecodedFrame, String> {
     let cv = |e: opencv::Error| e.message;
     if wanted < *next_index || wanted - *next_index > READ_THROUGH {
         capture.set(videoio::CAP_PROP_POS_FRAMES, wanted as f64).map_err(cv)?;

@@ -125,7 +125,6 @@ pub fn write_annotated_video(
 /// count can promise frames a truncated file lacks); 0 when it cannot be
 /// opened at all.
 fn written_frames(path: &Path) -> u64 {
-    use opencv::videoio::VideoCaptureTrait;
     let Ok(mut capture) = capture::open_video_capture(path) else { return 0 };
     let mut frame = Mat::default();
     let mut count = 0;
