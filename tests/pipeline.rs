@@ -254,6 +254,7 @@ fn bad_inputs_give_clear_errors_naming_the_file() {
     std::fs::write(&text, "this is not a video\n".repeat(50)).expect("write");
     let err = assert_clear_error(&text, &opts, &cli, &text.display().to_string());
     assert!(err.contains("cannot be opened as a video"), "{err}");
+    assert!(err.contains("without its index") && err.contains("truncated file"), "{err}");
 
     let folder = dir.join("frames");
     common::write_png(&folder.join("f001.png"), 64, 48, [90.0, 90.0, 90.0]);
@@ -310,6 +311,7 @@ fn a_truncated_video_errors_clearly_or_keeps_the_decodable_part() {
     let err =
         assert_clear_error(&mp4, &options(), &["--out", out.to_str().expect("utf-8")], &mp4.display().to_string());
     assert!(err.contains("cannot be opened as a video"), "{err}");
+    assert!(err.contains("without its index") && err.contains("truncated file"), "{err}");
 
     // Measured: 71 of the 180 frames decode.
     let avi = cut("avi");
@@ -472,9 +474,16 @@ fn cli_analyses_the_demo_clip_and_writes_every_export() {
 
 #[test]
 fn cli_eval_spotting_prints_a_pooled_row() {
-    let demo = manifest_dir().join("assets/demo/astronaut-demo.mp4");
+    // A copy under another name is listed under its own name, not the one
+    // its truth file was written for.
+    let dir = common::temp_dir("eval-names");
+    let demo = dir.join("interview-copy.mp4");
+    std::fs::copy(manifest_dir().join("assets/demo/astronaut-demo.mp4"), &demo).expect("copy demo");
+    std::fs::copy(manifest_dir().join("assets/demo/astronaut-demo.mp4.truth.json"), dir.join("interview-copy.mp4.truth.json"))
+        .expect("copy truth");
     let (code, stdout, stderr) = glimpse(&["eval-spotting", demo.to_str().expect("utf-8")]);
     assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stdout.contains("astronaut-demo"), "{stdout}");
     let row = |name: &str| -> Vec<String> {
         stdout
             .lines()
@@ -484,7 +493,7 @@ fn cli_eval_spotting_prints_a_pooled_row() {
             .map(String::from)
             .collect()
     };
-    let (clip, pooled) = (row("astronaut-demo.mp4"), row("pooled"));
+    let (clip, pooled) = (row("interview-copy.mp4"), row("pooled"));
     assert_eq!(clip[1..], pooled[1..], "one clip: the pooled row is the clip's");
     // TP FP FN precision recall F1 class-acc; measured 3 1 1 0.750 0.750
     // 0.750 0.667 (see the analyze test for why not 4 0 0).
@@ -496,6 +505,7 @@ fn cli_eval_spotting_prints_a_pooled_row() {
     assert!((rate(4) - tp as f64 / (tp + fp) as f64).abs() < 5e-4, "precision: {stdout}");
     assert!((rate(5) - tp as f64 / 4.0).abs() < 5e-4, "recall: {stdout}");
     assert!(rate(7) >= 0.6, "class accuracy: {stdout}");
+    std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 /// On a GPU the per-frame track is classified 32 inputs to a call; the
@@ -526,4 +536,24 @@ fn batching_the_track_gives_the_same_probabilities() {
     }
     assert!(compared >= 100, "the 12-s clip has a 10 Hz track: {compared} frames compared");
     assert_eq!(a.events.len(), b.events.len());
+}
+
+#[test]
+fn a_one_frame_input_says_its_rate_is_declared_not_measured() {
+    let dir = common::temp_dir("one-frame");
+    common::write_png(&dir.join("frames/frame000.png"), 64, 48, [90.0, 90.0, 90.0]);
+    let (code, stdout, stderr) = glimpse(&[
+        "analyze",
+        dir.join("frames").to_str().expect("utf-8"),
+        "--fps",
+        "25",
+        "--out",
+        dir.join("out").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("25.00 fps (declared; 1 frame gives no rate to measure)"), "{stdout}");
+    assert!(!stdout.contains("(measured)"), "{stdout}");
+    let session = Session::load(&dir.join("out/frames.session.ron")).expect("session");
+    assert_eq!((session.source.measured_fps, session.fps()), (0.0, 25.0));
+    std::fs::remove_dir_all(&dir).expect("cleanup");
 }

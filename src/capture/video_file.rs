@@ -68,7 +68,7 @@ pub fn open_video_capture(path: &Path) -> Result<OrientedCapture, CaptureError> 
     }
     let mut capture = VideoCapture::from_file(name, videoio::CAP_FFMPEG).map_err(ocv)?;
     if !capture.is_opened().map_err(ocv)? {
-        return Err(not_video("FFmpeg does not recognise its format or codec"));
+        return Err(not_video(&why_unopenable(path)));
     }
     capture.set(videoio::CAP_PROP_ORIENTATION_AUTO, 0.0).map_err(ocv)?;
     let opencv_angle = capture.get(videoio::CAP_PROP_ORIENTATION_META).map_err(ocv)?;
@@ -80,6 +80,56 @@ pub fn open_video_capture(path: &Path) -> Result<OrientedCapture, CaptureError> 
         _ => None,
     };
     Ok(OrientedCapture { capture, turn, rotation_deg: if turn.is_some() { rotation_deg } else { 0 } })
+}
+
+/// Why FFmpeg could not open `path`, as far as its first bytes tell: an
+/// MP4/MOV whose index (`moov` box) never got written is a recording that
+/// was cut off (a full disk, a crash, a pulled card), which FFmpeg reports
+/// as an unknown format.
+fn why_unopenable(path: &Path) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    const UNKNOWN: &str = "FFmpeg does not recognise its format or codec";
+    // Walks the top-level boxes by their headers (16 bytes each, so a
+    // multi-gigabyte file costs a few reads).
+    let Ok(mut file) = std::fs::File::open(path) else { return UNKNOWN.into() };
+    let Ok(length) = file.metadata().map(|m| m.len()) else { return UNKNOWN.into() };
+    let mut boxes = Vec::new();
+    let mut at = 0u64;
+    let mut cut_short = false;
+    while at + 8 <= length && boxes.len() < 10_000 {
+        let mut header = [0u8; 16];
+        let available = (length - at).min(16) as usize;
+        if file.seek(SeekFrom::Start(at)).is_err() || file.read_exact(&mut header[..available]).is_err() {
+            break;
+        }
+        let kind = header[4..8].to_vec();
+        if !kind.iter().all(|b| b.is_ascii_alphanumeric() || *b == b' ') {
+            break;
+        }
+        let size = match u32::from_be_bytes([header[0], header[1], header[2], header[3]]) {
+            0 => length - at,
+            1 if available == 16 => u64::from_be_bytes(header[8..16].try_into().unwrap_or([0; 8])),
+            n => u64::from(n),
+        };
+        boxes.push(kind);
+        if size < 8 {
+            break;
+        }
+        if at + size > length {
+            cut_short = true;
+            break;
+        }
+        at += size;
+    }
+    let is_mp4 = boxes.first().is_some_and(|b| b == b"ftyp");
+    if is_mp4 && !boxes.iter().any(|b| b == b"moov") {
+        let how = if cut_short { "the file ends inside its media data" } else { "it holds media data only" };
+        return format!(
+            "an MP4/MOV file without its index (no 'moov' box; {how}): the recording was cut off before it was \
+             finished (truncated file), and its frames cannot be located"
+        );
+    }
+    UNKNOWN.into()
 }
 
 pub struct VideoFile {

@@ -287,11 +287,15 @@ fn clock(seconds: f64) -> String {
 pub fn summary(session: &Session, wall_s: f64) -> String {
     let src = &session.source;
     let mut out = format!(
-        "{}: {} frames, {:.2} s at {:.2} fps (measured), {}x{}; analysed in {:.1} s ({:.1}x real time)\n",
+        "{}: {} frames, {:.2} s at {}, {}x{}; analysed in {:.1} s ({:.1}x real time)\n",
         src.path,
         src.frame_count,
         src.duration_s,
-        src.measured_fps,
+        if src.measured_fps > 0.0 {
+            format!("{:.2} fps (measured)", src.measured_fps)
+        } else {
+            format!("{:.2} fps (declared; {} frame gives no rate to measure)", src.nominal_fps, src.frame_count)
+        },
         src.width,
         src.height,
         wall_s,
@@ -327,7 +331,10 @@ pub fn eval_spotting(args: EvalSpottingArgs, device: tch::Device) -> Result<()> 
     for clip in &args.clips {
         let truth = load_truth(&truth_path(clip))?;
         let analysis = run_with_progress(clip, &options, device)?;
-        clips.push(score_session(&truth, &analysis.session));
+        let mut scores = score_session(&truth, &analysis.session);
+        // Named after the file analysed, not the clip its truth was made for.
+        scores.clip = clip.file_name().map_or_else(|| clip.display().to_string(), |n| n.to_string_lossy().into_owned());
+        clips.push(scores);
     }
     let pooled = pool(&clips);
     say!("{}", scores_table(&clips, &pooled));

@@ -185,9 +185,12 @@ impl Drop for AnalysisRun {
 /// What only the frames seen tell: their count, the rate measured from
 /// their timestamps (the declared rate when they give none) and the span
 /// they cover, a frame period included.
+/// With fewer than two frames there is no rate to measure: `measured_fps`
+/// stays 0 and the declared rate stands in for the span.
 pub fn fill_in_source(source: &mut SourceMeta, first_t: f64, last_t: f64, frames: u64) {
-    let fps = measured_fps(first_t, last_t, frames).unwrap_or(source.nominal_fps);
-    source.measured_fps = fps;
+    let measured = measured_fps(first_t, last_t, frames);
+    let fps = measured.unwrap_or(source.nominal_fps);
+    source.measured_fps = measured.unwrap_or(0.0);
     source.frame_count = frames;
     source.duration_s = last_t - first_t + if fps > 0.0 { 1.0 / fps } else { 0.0 };
 }
