@@ -5,6 +5,7 @@ pub mod camera;
 pub mod feed;
 mod image_folder;
 mod recorder;
+mod avi_index;
 mod video_file;
 
 use std::path::{Path, PathBuf};

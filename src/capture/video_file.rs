@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use opencv::core::{Mat, MatTraitConst};
 use opencv::videoio::{self, VideoCapture, VideoCaptureTrait, VideoCaptureTraitConst};
 
+use super::avi_index::read_avi_frames;
 use super::{CaptureError, Frame, FrameSource, SourceInfo, SourceKind};
 
 /// Undecodable frames in a row after which a file counts as ended
@@ -139,6 +140,9 @@ pub struct VideoFile {
     last_timestamp_s: f64,
     warnings: Vec<String>,
     ended: bool,
+    /// For an AVI with damaged frames: the source frame number of each
+    /// frame that still decodes, in order (see `avi_index`).
+    source_numbers: Option<Vec<u64>>,
 }
 
 // VideoCapture holds a raw pointer; it is used from one thread at a time.
@@ -157,7 +161,27 @@ impl VideoFile {
             });
         }
         let nominal_fps = get(videoio::CAP_PROP_FPS)?.max(0.0);
-        let count = get(videoio::CAP_PROP_FRAME_COUNT)?;
+        let mut count = get(videoio::CAP_PROP_FRAME_COUNT)?;
+        let mut warnings = Vec::new();
+        let damaged = read_avi_frames(path).filter(|frames| !frames.lost_runs().is_empty());
+        let source_numbers = damaged.map(|frames| {
+            let runs = frames.lost_runs();
+            let lost: u64 = runs.iter().map(|(a, b)| b - a + 1).sum();
+            let listed: Vec<String> = runs
+                .iter()
+                .take(5)
+                .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+                .collect();
+            warnings.push(format!(
+                "{}: {lost} frames damaged and skipped (source frames {}{}); the frames after them keep their own times",
+                path.display(),
+                listed.join(", "),
+                if runs.len() > 5 { ", ..." } else { "" }
+            ));
+            let numbers = frames.intact_numbers();
+            count = numbers.len() as f64;
+            numbers
+        });
         let info = SourceInfo {
             path: path.to_path_buf(),
             kind: SourceKind::VideoFile,
@@ -166,7 +190,6 @@ impl VideoFile {
             nominal_fps,
             frame_count: (count > 0.0).then_some(count as u64),
         };
-        let mut warnings = Vec::new();
         if capture.rotation_deg != 0 {
             // Said once, so a reader of the session knows the frames and the
             // coordinates in it are those of the picture as shown.
@@ -183,6 +206,7 @@ impl VideoFile {
             last_timestamp_s: f64::NEG_INFINITY,
             warnings,
             ended: false,
+            source_numbers,
         })
     }
 
@@ -247,6 +271,11 @@ impl VideoFile {
     /// The container's presentation time, made strictly increasing; falls
     /// back to index / nominal fps where the container gives none.
     fn timestamp(&self, index: u64, pos_ms: f64) -> f64 {
+        let frame_time = self.info.nominal_fps > 0.0;
+        if let Some(&number) = self.source_numbers.as_ref().and_then(|n| n.get(index as usize)).filter(|_| frame_time) {
+            // An AVI frame lasts one period: its time is its place in the file.
+            return (number as f64 / self.info.nominal_fps).max(self.last_timestamp_s + 1e-6);
+        }
         let from_container = pos_ms / 1000.0;
         let fallback =
             if self.info.nominal_fps > 0.0 { index as f64 / self.info.nominal_fps } else { index as f64 / 30.0 };
