@@ -10,24 +10,41 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-/// Per video frame of the index, whether its chunk is still intact.
+/// What became of one frame period of the index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AviFrame {
+    /// Its chunk is there and whole: it decodes.
+    Intact,
+    /// A zero-length chunk: the writer dropped the frame (variable rate),
+    /// the previous one stays on screen; nothing to decode.
+    Dropped,
+    /// Its chunk was overwritten: lost to damage.
+    Lost,
+}
+
+/// Per frame period of the index, what is left of it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AviFrames {
-    pub intact: Vec<bool>,
+    pub frames: Vec<AviFrame>,
 }
 
 impl AviFrames {
-    /// Source frame numbers of the intact frames, in order.
+    /// Source frame numbers of the frames that decode, in order.
     pub fn intact_numbers(&self) -> Vec<u64> {
-        self.intact.iter().enumerate().filter(|(_, ok)| **ok).map(|(i, _)| i as u64).collect()
+        self.frames.iter().enumerate().filter(|(_, f)| **f == AviFrame::Intact).map(|(i, _)| i as u64).collect()
+    }
+
+    /// Whether every frame period holds a frame that decodes.
+    pub fn is_whole(&self) -> bool {
+        self.frames.iter().all(|f| *f == AviFrame::Intact)
     }
 
     /// Runs of lost frames as (first, last) source frame numbers.
     pub fn lost_runs(&self) -> Vec<(u64, u64)> {
         let mut runs: Vec<(u64, u64)> = Vec::new();
-        for (i, ok) in self.intact.iter().enumerate() {
+        for (i, f) in self.frames.iter().enumerate() {
             let i = i as u64;
-            if *ok {
+            if *f != AviFrame::Lost {
                 continue;
             }
             match runs.last_mut() {
@@ -94,14 +111,18 @@ pub fn read_avi_frames(path: &Path) -> Option<AviFrames> {
     let (first_offset, _) = *frames.first()?;
     let relative = chunk_matches(&mut file, movi + first_offset, &video, None);
     let base = if relative { movi } else { 0 };
-    let intact = frames
+    let frames: Vec<AviFrame> = frames
         .iter()
-        .map(|&(offset, size)| chunk_matches(&mut file, base + offset, &video, Some(size)))
-        .collect::<Vec<_>>();
-    if !intact.iter().any(|ok| *ok) {
+        .map(|&(offset, size)| match chunk_matches(&mut file, base + offset, &video, Some(size)) {
+            true if size == 0 => AviFrame::Dropped,
+            true => AviFrame::Intact,
+            false => AviFrame::Lost,
+        })
+        .collect();
+    if !frames.contains(&AviFrame::Intact) {
         return None;
     }
-    Some(AviFrames { intact })
+    Some(AviFrames { frames })
 }
 
 /// Whether a chunk `id` (of `size`, when given) starts at `at`, and for a
@@ -116,8 +137,11 @@ fn chunk_matches(file: &mut std::fs::File, at: u64, id: &[u8], size: Option<u64>
     if &head[0..4] != id || size.is_some_and(|s| s != declared) {
         return false;
     }
-    if &id[2..4] != b"dc" || declared < 4 {
+    if &id[2..4] != b"dc" || declared == 0 {
         return true;
+    }
+    if declared < 4 {
+        return false;
     }
     // A JPEG starts with FFD8 and ends with FFD9 (writers may pad a few
     // bytes after it): a frame whose tail was overwritten does not decode.
@@ -147,9 +171,11 @@ mod tests {
 
     #[test]
     fn runs_of_lost_frames() {
-        let frames = AviFrames { intact: vec![true, false, false, true, false, true] };
-        assert_eq!(frames.intact_numbers(), vec![0, 3, 5]);
-        assert_eq!(frames.lost_runs(), vec![(1, 2), (4, 4)]);
+        use AviFrame::{Dropped, Intact, Lost};
+        let frames = AviFrames { frames: vec![Intact, Lost, Lost, Intact, Dropped, Lost, Intact] };
+        assert_eq!(frames.intact_numbers(), vec![0, 3, 6]);
+        assert_eq!(frames.lost_runs(), vec![(1, 2), (5, 5)]);
+        assert!(!frames.is_whole());
     }
 
     #[test]

@@ -163,8 +163,11 @@ impl VideoFile {
         let nominal_fps = get(videoio::CAP_PROP_FPS)?.max(0.0);
         let mut count = get(videoio::CAP_PROP_FRAME_COUNT)?;
         let mut warnings = Vec::new();
-        let damaged = read_avi_frames(path).filter(|frames| !frames.lost_runs().is_empty());
-        let source_numbers = damaged.map(|frames| {
+        // An AVI with frame periods that hold no frame (damaged, or dropped
+        // by a variable-rate writer): its decoded frames are numbered from
+        // the index, as FFmpeg's reader renumbers them.
+        let gappy = read_avi_frames(path).filter(|frames| !frames.is_whole());
+        let source_numbers = gappy.map(|frames| {
             let runs = frames.lost_runs();
             let lost: u64 = runs.iter().map(|(a, b)| b - a + 1).sum();
             let listed: Vec<String> = runs
@@ -172,12 +175,14 @@ impl VideoFile {
                 .take(5)
                 .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
                 .collect();
-            warnings.push(format!(
-                "{}: {lost} frames damaged and skipped (source frames {}{}); the frames after them keep their own times",
-                path.display(),
-                listed.join(", "),
-                if runs.len() > 5 { ", ..." } else { "" }
-            ));
+            if lost > 0 {
+                warnings.push(format!(
+                    "{}: {lost} frames damaged and skipped (source frames {}{}); the frames after them keep their own times",
+                    path.display(),
+                    listed.join(", "),
+                    if runs.len() > 5 { ", ..." } else { "" }
+                ));
+            }
             let numbers = frames.intact_numbers();
             count = numbers.len() as f64;
             numbers

@@ -67,15 +67,22 @@ pub fn write_annotated_video(
     }
     let expected = expected_frames(session);
     let overlays = Overlays::new(session, height);
+    let out_fps = output_fps(session);
 
     let result = write_atomic_with(path, |tmp: &Path| -> Result<(), ExportError> {
         let tmp_err = |source| ExportError::VideoOpenCv { path: path.to_path_buf(), source };
         let tmp_name = tmp.to_str().ok_or_else(|| video_err("the path is not valid UTF-8".into()))?;
-        let mut writer = VideoWriter::new(tmp_name, fourcc, fps, Size::new(width, height), true).map_err(tmp_err)?;
+        let mut writer =
+            VideoWriter::new(tmp_name, fourcc, out_fps, Size::new(width, height), true).map_err(tmp_err)?;
         if !writer.is_opened().map_err(tmp_err)? {
             return Err(video_err("OpenCV cannot open a video writer for it (codec or container unsupported)".into()));
         }
         let mut done = 0u64;
+        // Frames go out at a constant rate; each is written into the slots
+        // from its own time to the next frame's, so a variable-rate source
+        // (dropped frames, a stalled camera) stays in step with the times
+        // in the other exports instead of drifting ahead.
+        let (mut pending, mut slots, mut first_t): (Option<Mat>, u64, Option<f64>) = (None, 0, None);
         while let Some(mut frame) = source.next_frame()? {
             if frame.index >= expected {
                 if !session.complete {
@@ -94,9 +101,19 @@ pub fn write_annotated_video(
                 )));
             }
             overlays.draw(&mut frame.image, frame.index, frame.timestamp_s).map_err(tmp_err)?;
-            writer.write(&frame.image).map_err(tmp_err)?;
+            let starts_at = output_slot(frame.timestamp_s - *first_t.get_or_insert(frame.timestamp_s), out_fps);
+            if let Some(previous) = pending.replace(frame.image) {
+                for _ in slots..starts_at.max(slots + 1) {
+                    writer.write(&previous).map_err(tmp_err)?;
+                    slots += 1;
+                }
+            }
             done += 1;
             progress(done, expected);
+        }
+        if let Some(last) = pending {
+            writer.write(&last).map_err(tmp_err)?;
+            slots += 1;
         }
         if done < expected {
             return Err(source_err(format!(
@@ -108,9 +125,9 @@ pub fn write_annotated_video(
         // OpenCV's writer does not report a failed write (a full disk, a
         // size limit): read the file back before it replaces a good one.
         let written = written_frames(tmp);
-        if written < done {
+        if written < slots {
             return Err(video_err(format!(
-                "the written video holds {written} of its {done} frames (disk full?); the earlier file, if any, is kept"
+                "the written video holds {written} of its {slots} frames (disk full?); the earlier file, if any, is kept"
             )));
         }
         Ok(())
@@ -119,6 +136,24 @@ pub fn write_annotated_video(
         AtomicWithError::Io(e) => ExportError::Write(e),
         AtomicWithError::Writer(e) => e,
     })
+}
+
+/// The annotated video's constant rate: the source's declared rate, on
+/// which a variable-rate source's frames sit (its measured rate is their
+/// mean, lower where frames were dropped), unless it is missing or far from
+/// the measured one (containers can declare a time base as a rate).
+fn output_fps(session: &Session) -> f64 {
+    let (declared, fps) = (session.source.nominal_fps, session.fps());
+    if declared.is_finite() && declared >= 0.5 * fps && declared <= 2.0 * fps {
+        declared
+    } else {
+        fps
+    }
+}
+
+/// The output frame at which a source frame `t_s` after the first starts.
+fn output_slot(t_s: f64, fps: f64) -> u64 {
+    (t_s * fps + 0.5).floor().max(0.0) as u64
 }
 
 /// Frames a finished video file holds, counted by decoding it (a header's
