@@ -103,10 +103,11 @@ pub fn write_annotated_video(
             overlays.draw(&mut frame.image, frame.index, frame.timestamp_s).map_err(tmp_err)?;
             let starts_at = output_slot(frame.timestamp_s - *first_t.get_or_insert(frame.timestamp_s), out_fps);
             if let Some(previous) = pending.replace(frame.image) {
-                for _ in slots..starts_at.max(slots + 1) {
+                let repeats = starts_at.saturating_sub(slots).max(1);
+                for _ in 0..repeats {
                     writer.write(&previous).map_err(tmp_err)?;
-                    slots += 1;
                 }
+                slots += repeats;
             }
             done += 1;
             progress(done, expected);
