@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use glimpse::pipeline::batch::{expand_inputs, parse_shard, plan, summary_table, take_shard, Outcome, Planned, Status};
 use glimpse::pipeline::{analyze, Analysis, AnalysisOptions, Progress};
-use glimpse::session::export::{write_all_with_progress, ExportFormat};
+use glimpse::session::deidentify::{deidentified, deidentified_stem, kept_face};
+use glimpse::session::export::{export_path, write_all_with_progress, write_deidentified_video, ExportFormat};
 use glimpse::session::Session;
 
 use glimpse::synth::score::{by_amplitude, load_truth, pool, score_session, ClipScores};
@@ -45,6 +46,14 @@ pub struct AnalyzeArgs {
     /// Exports: csv, intervals, json, ron, eaf, video, or all.
     #[arg(long, default_value = "ron,csv,intervals,eaf")]
     pub export: String,
+    /// De-identified exports, for sharing: named `deid-<hash>`, no source path, dates or
+    /// review notes, and every face but one pixelated in the video.
+    #[arg(long)]
+    pub deidentify: bool,
+    /// With --deidentify: the face the video keeps visible (default: the one with the most
+    /// confirmed events, else the one seen longest).
+    #[arg(long, value_name = "ID", requires = "deidentify")]
+    pub keep_face: Option<u32>,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }
@@ -74,7 +83,14 @@ pub fn run(args: AnalyzeArgs, device: tch::Device) -> Result<()> {
     if let Some(out) = args.out.as_deref().filter(|out| out.exists() && !out.is_dir()) {
         bail!("--out {} is a file, not a folder: the session and exports go into a folder", out.display());
     }
-    let planned = plan(&inputs, args.out.as_deref(), &formats)?;
+    let mut planned = plan(&inputs, args.out.as_deref(), &formats)?;
+    if args.deidentify {
+        for item in &mut planned {
+            item.stem = deidentified_stem(&item.input);
+            item.done = !formats.is_empty() && formats.iter().all(|&f| export_path(&item.dir, &item.stem, f).is_file());
+        }
+    }
+    let sharing = args.deidentify.then_some(Sharing { keep_face: args.keep_face });
     let mut memory = match &args.memory_log {
         Some(path) => Some(MemoryLog::create(path, args.memory_every)?),
         None => None,
@@ -95,7 +111,7 @@ pub fn run(args: AnalyzeArgs, device: tch::Device) -> Result<()> {
             });
             continue;
         }
-        match analyze_one(item, &options, &formats, device, memory.as_mut()) {
+        match analyze_one(item, &options, &formats, sharing, device, memory.as_mut()) {
             Ok(session_facts) => {
                 outcomes.push(Outcome { input, status: Status::Analysed, error: None, ..session_facts })
             }
@@ -126,10 +142,17 @@ pub fn run(args: AnalyzeArgs, device: tch::Device) -> Result<()> {
     Ok(())
 }
 
+/// De-identified outputs (`--deidentify`).
+#[derive(Clone, Copy)]
+struct Sharing {
+    keep_face: Option<u32>,
+}
+
 fn analyze_one(
     item: &Planned,
     options: &AnalysisOptions,
     formats: &[ExportFormat],
+    sharing: Option<Sharing>,
     device: tch::Device,
     memory: Option<&mut MemoryLog>,
 ) -> Result<Outcome> {
@@ -141,8 +164,11 @@ fn analyze_one(
         eprintln!("warning: {warning}");
     }
     say!("{}", summary(session, analysis.wall_s));
-    let written = write_all_with_progress(session, formats, &item.dir, &item.stem, &mut progress_bar("export video"))
-        .with_context(|| format!("exporting the analysis of {}", input.display()))?;
+    let written = match sharing {
+        None => write_all_with_progress(session, formats, &item.dir, &item.stem, &mut progress_bar("export video")),
+        Some(sharing) => write_deidentified(session, formats, item, sharing),
+    }
+    .with_context(|| format!("exporting the analysis of {}", input.display()))?;
     for path in written {
         eprintln!("wrote {}", path.display());
     }
@@ -155,6 +181,27 @@ fn analyze_one(
         wall_s: analysis.wall_s,
         error: None,
     })
+}
+
+/// The exports of `--deidentify`: the data from the de-identified session,
+/// the video from the full one (its source is re-decoded) with every face
+/// but the kept one pixelated.
+fn write_deidentified(
+    session: &Session,
+    formats: &[ExportFormat],
+    item: &Planned,
+    sharing: Sharing,
+) -> Result<Vec<PathBuf>, glimpse::session::export::ExportError> {
+    let shared = deidentified(session);
+    let data: Vec<ExportFormat> = formats.iter().copied().filter(|&f| f != ExportFormat::Video).collect();
+    let mut written = write_all_with_progress(&shared, &data, &item.dir, &item.stem, &mut |_, _| {})?;
+    if formats.contains(&ExportFormat::Video) {
+        let path = export_path(&item.dir, &item.stem, ExportFormat::Video);
+        let keep = kept_face(session, sharing.keep_face);
+        write_deidentified_video(session, &path, keep, &mut progress_bar("export video"))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// Memory over time, for long runs: a CSV row every few seconds.

@@ -27,6 +27,9 @@ pub struct Session {
     pub complete: bool,
     /// Problems that did not stop the analysis (a truncated file, …).
     pub warnings: Vec<String>,
+    /// Written by `deidentify::deidentified`: no source path, dates or notes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deidentified: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

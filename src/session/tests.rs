@@ -98,6 +98,7 @@ fn sample_session() -> Session {
         events: vec![relabelled, rejected, candidate],
         complete: true,
         warnings: vec!["a warning, with a comma".into()],
+        deidentified: false,
     }
 }
 

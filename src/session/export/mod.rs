@@ -24,7 +24,7 @@ use crate::files::{write_atomic, WriteError};
 pub use eaf::{eaf_string, eaf_string_dated, iso8601_utc};
 pub use frames_csv::{frames_csv_header, frames_csv_string};
 pub use intervals_csv::{intervals_csv_header, intervals_csv_string};
-pub use video::write_annotated_video;
+pub use video::{write_annotated_video, write_deidentified_video};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExportFormat {
@@ -161,6 +161,8 @@ pub fn write_export_with_progress(
         ExportFormat::Intervals => intervals_csv_string(session),
         ExportFormat::Json => session_json::json_string(session, path)?,
         ExportFormat::Ron => session_ron::ron_string(session, path)?,
+        // A de-identified document carries no date.
+        ExportFormat::Eaf if session.deidentified => eaf_string_dated(session, 0),
         ExportFormat::Eaf => eaf_string(session),
         ExportFormat::Video => return write_annotated_video(session, path, progress),
     };

@@ -38,6 +38,29 @@ pub fn write_annotated_video(
     path: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), ExportError> {
+    render(session, path, None, progress)
+}
+
+/// The annotated video for sharing: every face but `keep_face` is
+/// pixelated (its box and a margin, 8 samples across) in every frame it is
+/// tracked, and drawn with no box, points or label; the kept face is drawn
+/// as usual. `session` is the full one (the source is re-decoded).
+pub fn write_deidentified_video(
+    session: &Session,
+    path: &Path,
+    keep_face: Option<u32>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(), ExportError> {
+    render(session, path, Some(keep_face), progress)
+}
+
+/// `hide`: `None` draws every face; `Some(keep)` pixelates all but `keep`.
+fn render(
+    session: &Session,
+    path: &Path,
+    hide: Option<Option<u32>>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(), ExportError> {
     let video_err = |problem: String| ExportError::Video { path: path.to_path_buf(), problem };
     let fourcc = fourcc_for(path)?;
     let source_path = PathBuf::from(&session.source.path);
@@ -66,7 +89,8 @@ pub fn write_annotated_video(
         )));
     }
     let expected = expected_frames(session);
-    let overlays = Overlays::new(session, height);
+    let mut overlays = Overlays::new(session, height);
+    overlays.hide_all_but = hide;
     let out_fps = output_fps(session);
 
     let result = write_atomic_with(path, |tmp: &Path| -> Result<(), ExportError> {
@@ -139,6 +163,30 @@ pub fn write_annotated_video(
     })
 }
 
+/// Hides a face: its box and a fifth of its size around it, cut to the
+/// frame, averaged down to 8 samples across and blown up again smoothly.
+fn pixelate(image: &mut Mat, b: &crate::face::FaceBox) -> opencv::Result<()> {
+    let size = image.size()?;
+    let margin = 0.2 * b.width.max(b.height);
+    let x0 = ((b.x - margin).floor() as i32).clamp(0, size.width);
+    let y0 = ((b.y - margin).floor() as i32).clamp(0, size.height);
+    let x1 = ((b.x + b.width + margin).ceil() as i32).clamp(x0, size.width);
+    let y1 = ((b.y + b.height + margin).ceil() as i32).clamp(y0, size.height);
+    if x1 - x0 < 2 || y1 - y0 < 2 {
+        return Ok(());
+    }
+    let rect = Rect::new(x0, y0, x1 - x0, y1 - y0);
+    let mut region = Mat::roi_mut(image, rect)?;
+    let blocks = 8;
+    let small_size = Size::new(blocks.min(rect.width), (blocks * rect.height / rect.width.max(1)).clamp(1, rect.height));
+    let mut small = Mat::default();
+    imgproc::resize(&region, &mut small, small_size, 0.0, 0.0, imgproc::INTER_AREA)?;
+    let mut blown = Mat::default();
+    // Smoothly, not in blocks: only the 8-across averages remain.
+    imgproc::resize(&small, &mut blown, rect.size(), 0.0, 0.0, imgproc::INTER_LINEAR)?;
+    blown.copy_to(&mut region)
+}
+
 /// The annotated video's constant rate: the source's declared rate, on
 /// which a variable-rate source's frames sit (its measured rate is their
 /// mean, lower where frames were dropped), unless it is missing or far from
@@ -204,6 +252,8 @@ struct Overlays<'a> {
     events: Vec<&'a Event>,
     font_scale: f64,
     thickness: i32,
+    /// `Some(keep)`: every face but `keep` is pixelated and not drawn.
+    hide_all_but: Option<Option<u32>>,
 }
 
 impl<'a> Overlays<'a> {
@@ -212,13 +262,16 @@ impl<'a> Overlays<'a> {
         // Readable at 120 px and at 1080 px alike.
         let font_scale = (f64::from(height) / 720.0).clamp(0.3, 1.5);
         let thickness = if height >= 720 { 2 } else { 1 };
-        Self { session, events, font_scale, thickness }
+        Self { session, events, font_scale, thickness, hide_all_but: None }
     }
 
     fn draw(&self, image: &mut Mat, index: u64, timestamp_s: f64) -> opencv::Result<()> {
         if let Some(position) = self.session.frame_position(index) {
             for face in &self.session.frames[position].faces {
-                self.draw_face(image, face, index, self.session.face_points(position, face))?;
+                match self.hide_all_but {
+                    Some(keep) if keep != Some(face.face_id) => pixelate(image, &face.bbox)?,
+                    _ => self.draw_face(image, face, index, self.session.face_points(position, face))?,
+                }
             }
         }
         let line = (28.0 * self.font_scale).round() as i32;
