@@ -30,13 +30,31 @@ pub struct Playhead {
     pub frame: u64,
     pub playing: bool,
     pub speed: f32,
-    /// Fractional frames carried between UI frames at slow speeds.
-    carry: f64,
+    /// Where playing started (or last seeked, or changed speed).
+    clock: Option<PlaybackClock>,
 }
 
 impl Default for Playhead {
     fn default() -> Self {
-        Self { frame: 0, playing: false, speed: 1.0, carry: 0.0 }
+        Self { frame: 0, playing: false, speed: 1.0, clock: None }
+    }
+}
+
+/// Playback time: the frame shown follows wall time from where playing
+/// started, at `speed`, whether or not the decoder kept up. A slow decoder
+/// shows fewer frames (it decodes the newest one asked for); it never slows
+/// the clock, so half a second of expression takes half a second at 1×.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PlaybackClock {
+    started_s: f64,
+    from_frame: u64,
+    speed: f32,
+}
+
+impl PlaybackClock {
+    fn frame_at(&self, now_s: f64, fps: f64) -> u64 {
+        let frames = (now_s - self.started_s).max(0.0) * fps * f64::from(self.speed);
+        self.from_frame + (frames + 1e-9).floor() as u64
     }
 }
 
@@ -188,7 +206,7 @@ impl ReviewMode {
     pub fn seek(&mut self, session: Option<&Session>, frame: u64) {
         let last = self.frame_count(session).saturating_sub(1);
         self.playhead.frame = frame.min(last);
-        self.playhead.carry = 0.0;
+        self.playhead.clock = None;
     }
 
     /// Stops playing and goes to `frame`.
@@ -231,24 +249,24 @@ impl ReviewMode {
 
     pub fn advance_playback(&mut self, ctx: &egui::Context, session: Option<&Session>) {
         if !self.playhead.playing {
+            self.playhead.clock = None;
             return;
         }
         let fps = self.fps(session);
         let last = self.frame_count(session).saturating_sub(1);
         if fps <= 0.0 || self.playhead.frame >= last {
             self.playhead.playing = false;
+            self.playhead.clock = None;
             return;
         }
-        // Advance by wall time, but never past a frame not yet shown: a slow
-        // decoder slows playback down instead of skipping frames unseen.
-        let shown = self.video.as_ref().and_then(|v| v.shown_index);
-        if shown == Some(self.playhead.frame) {
-            let dt = f64::from(ctx.input(|i| i.stable_dt)).min(0.1);
-            self.playhead.carry += dt * fps * f64::from(self.playhead.speed);
-            let step = self.playhead.carry.floor();
-            self.playhead.carry -= step;
-            self.playhead.frame = (self.playhead.frame + step as u64).min(last);
-        }
+        let now = ctx.input(|i| i.time);
+        let playhead = &mut self.playhead;
+        let clock = match playhead.clock {
+            Some(clock) if clock.speed == playhead.speed => clock,
+            // Started, seeked or a new speed: time counts from here.
+            _ => *playhead.clock.insert(PlaybackClock { started_s: now, from_frame: playhead.frame, speed: playhead.speed }),
+        };
+        playhead.frame = clock.frame_at(now, fps).min(last);
         ctx.request_repaint();
     }
 
@@ -300,5 +318,62 @@ impl ReviewMode {
                 draw_overlays(&painter, FrameToScreen::new(response.rect, frame_width), session, shown, &options);
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::SourceMeta;
+
+    /// A 30 fps, 1000-frame session and the review of it, with no video
+    /// decoder at all: the slowest decoder there is.
+    fn review() -> (ReviewMode, Session) {
+        let session = Session {
+            source: SourceMeta { measured_fps: 30.0, frame_count: 1000, ..SourceMeta::default() },
+            complete: true,
+            ..Session::default()
+        };
+        let review = ReviewMode { video: None, playhead: Playhead::default(), analysis: None, progress: None };
+        (review, session)
+    }
+
+    /// Runs the UI's playback step at each time (seconds).
+    fn play(review: &mut ReviewMode, session: &Session, ctx: &egui::Context, times: impl Iterator<Item = f64>) {
+        for t in times {
+            ctx.begin_pass(egui::RawInput { time: Some(t), ..Default::default() });
+            review.advance_playback(ctx, Some(session));
+            let _ = ctx.end_pass();
+        }
+    }
+
+    #[test]
+    fn playback_keeps_wall_time_at_every_speed_whatever_the_decoder() {
+        let ctx = egui::Context::default();
+        let (mut review, session) = review();
+        review.playhead.playing = true;
+        // 5.25 s of 10-Hz UI frames at 1×: frame 157 (5.25 × 30), not the
+        // half that waiting for each decoded frame gave.
+        play(&mut review, &session, &ctx, (0..=105).map(|k| f64::from(k) * 0.05));
+        assert_eq!(review.playhead.frame, 157);
+        // 2× for 1 s more: 60 frames further.
+        review.playhead.speed = 2.0;
+        play(&mut review, &session, &ctx, (0..=10).map(|k| 5.25 + f64::from(k) * 0.1));
+        assert_eq!(review.playhead.frame, 217);
+        // A seek restarts the clock at the new frame; ¼× for 2 s: 15 frames.
+        review.seek(Some(&session), 500);
+        review.playhead.speed = 0.25;
+        play(&mut review, &session, &ctx, (0..=20).map(|k| 7.0 + f64::from(k) * 0.1));
+        assert_eq!(review.playhead.frame, 515);
+        // Paused: the clock stops; playing again resumes from there.
+        review.playhead.playing = false;
+        play(&mut review, &session, &ctx, [10.0, 20.0].into_iter());
+        review.playhead.playing = true;
+        review.playhead.speed = 1.0;
+        play(&mut review, &session, &ctx, [20.0, 21.0].into_iter());
+        assert_eq!(review.playhead.frame, 545);
+        // The end stops it.
+        play(&mut review, &session, &ctx, [60.0, 60.1].into_iter());
+        assert_eq!((review.playhead.frame, review.playhead.playing), (999, false));
     }
 }
