@@ -59,3 +59,26 @@ fn clicking_confirm_confirms_the_event() {
     harness.run();
     assert_eq!(harness.state().events[0].review.status, ReviewStatus::Rejected);
 }
+
+#[test]
+fn relabelling_or_confirming_moves_no_control() {
+    let mut harness = harness(session());
+    let confirm_x = |h: &Harness<'static, Session>| h.get_by_label("Confirm").rect().left();
+    let note_x = |h: &Harness<'static, Session>| h.get_by_label("note").rect().left();
+    let (confirm, note) = (confirm_x(&harness), note_x(&harness));
+    // Relabel surprise -> negative: the class cell now says
+    // "model: surprise 0.70" instead of "0.70".
+    harness.get_by_label("class").click();
+    harness.run();
+    harness.get_by_label("negative").click();
+    harness.run();
+    assert_eq!(harness.state().events[0].review.relabelled_class, Some(0));
+    harness.get_by_label("model: surprise 0.70");
+    assert_eq!((confirm_x(&harness), note_x(&harness)), (confirm, note), "controls moved after relabelling");
+    harness.get_by_label("Reject").click();
+    harness.run();
+    harness.get_by_label("rejected");
+    assert_eq!((confirm_x(&harness), note_x(&harness)), (confirm, note), "controls moved after rejecting");
+    // The confidence column has its heading.
+    harness.get_by_label("confidence");
+}

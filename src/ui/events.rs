@@ -61,6 +61,11 @@ pub struct EventListOutput {
     pub seek_to: Option<u64>,
 }
 
+/// Widths of the cells whose text changes with a review (points).
+const CLASS_WIDTH: f32 = 90.0;
+const CONFIDENCE_WIDTH: f32 = 150.0;
+const STATUS_WIDTH: f32 = 70.0;
+
 pub fn event_list_ui(ui: &mut egui::Ui, session: &Session, selected: Option<u32>) -> EventListOutput {
     let mut out = EventListOutput::default();
     if session.events.is_empty() {
@@ -68,10 +73,15 @@ pub fn event_list_ui(ui: &mut egui::Ui, session: &Session, selected: Option<u32>
         return out;
     }
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-        egui::Grid::new("events").striped(true).num_columns(8).spacing([10.0, 4.0]).show(ui, |ui| {
+        egui::Grid::new("events").striped(true).num_columns(9).spacing([10.0, 4.0]).show(ui, |ui| {
             let mut class_heading = None;
-            for heading in ["#", "face", "onset", "apex", "offset", "class", "review", "note"] {
-                let response = ui.label(RichText::new(heading).strong());
+            for heading in ["#", "face", "onset", "apex", "offset", "class", "confidence", "review", "note"] {
+                let response = ui.label(RichText::new(heading).strong()).on_hover_text(match heading {
+                    "class" => "The class: the model's, or the reviewer's when relabelled",
+                    "confidence" => "The model's probability for its class (0-1), and its class when relabelled",
+                    "review" => "Candidate until confirmed or rejected",
+                    _ => "",
+                });
                 if heading == "class" {
                     class_heading = Some(response.id);
                 }
@@ -109,10 +119,13 @@ fn event_row(
     // Class: the model's with its confidence, relabel through the combo.
     let final_class = event.final_class();
     let confidence = event.probabilities.get(event.class).copied().unwrap_or(f32::NAN);
-    ui.horizontal(|ui| {
+    // Every cell before the review buttons has a fixed width, so that no
+    // control moves under the pointer when a class or status changes.
+    let height = ui.spacing().interact_size.y;
+    {
         let mut picked = final_class;
         let text = RichText::new(session.class_name(final_class)).color(class_colour(final_class));
-        let combo = egui::ComboBox::from_id_salt(("relabel", id)).selected_text(text).show_ui(ui, |ui| {
+        let combo = egui::ComboBox::from_id_salt(("relabel", id)).selected_text(text).width(CLASS_WIDTH).show_ui(ui, |ui| {
             for (class, name) in session.class_names.iter().enumerate() {
                 ui.selectable_value(&mut picked, class, RichText::new(name).color(class_colour(class)));
             }
@@ -125,11 +138,10 @@ fn event_row(
             out.edits.push(ReviewEdit::Relabel { event_id: id, class: Some(picked) });
         }
         let model = format!("model: {} {confidence:.2}", session.class_name(event.class));
-        ui.label(
-            RichText::new(if event.review.relabelled_class.is_some() { model } else { format!("{confidence:.2}") })
-                .weak(),
-        );
-    });
+        let text = RichText::new(if event.review.relabelled_class.is_some() { model } else { format!("{confidence:.2}") })
+            .weak();
+        ui.add_sized([CONFIDENCE_WIDTH, height], egui::Label::new(text).truncate());
+    }
     ui.horizontal(|ui| {
         let status = event.review.status;
         let (text, colour) = match status {
@@ -137,7 +149,8 @@ fn event_row(
             ReviewStatus::Confirmed => ("confirmed", CONFIRMED),
             ReviewStatus::Rejected => ("rejected", REJECTED),
         };
-        ui.label(RichText::new(text).color(on_panel(colour, ui.visuals().dark_mode)));
+        let status_text = RichText::new(text).color(on_panel(colour, ui.visuals().dark_mode));
+        ui.add_sized([STATUS_WIDTH, height], egui::Label::new(status_text));
         if ui.selectable_label(status == ReviewStatus::Confirmed, "Confirm").clicked() {
             out.edits.push(ReviewEdit::Toggle { event_id: id, status: ReviewStatus::Confirmed });
         }
