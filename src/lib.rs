@@ -13,9 +13,9 @@ pub mod bench;
 #[cfg(feature = "app")]
 pub mod capture;
 pub mod device;
+pub mod error_text;
 #[cfg(feature = "app")]
 pub mod face;
-pub mod error_text;
 pub mod files;
 #[cfg(feature = "app")]
 #[doc(hidden)]

@@ -231,7 +231,12 @@ fn a_closed_stdout_and_non_ascii_frame_names_do_not_stop_a_batch() {
     for name in ["a", "b"] {
         let folder = dir.join(name);
         for i in 0..6 {
-            common::write_png(&folder.join(format!("Kamera_ü{i:03}.png")), 64, 48, [40.0 + 10.0 * i as f64, 90.0, 140.0]);
+            common::write_png(
+                &folder.join(format!("Kamera_ü{i:03}.png")),
+                64,
+                48,
+                [40.0 + 10.0 * i as f64, 90.0, 140.0],
+            );
         }
         inputs.push(folder);
     }

@@ -59,8 +59,8 @@ fn reencode(from: &Path, to: &Path, fourcc: [char; 4]) {
     let info = source.info().clone();
     let code = videoio::VideoWriter::fourcc(fourcc[0], fourcc[1], fourcc[2], fourcc[3]).expect("fourcc");
     let size = Size::new(info.width, info.height);
-    let mut writer = videoio::VideoWriter::new(&to.to_string_lossy(), code, info.nominal_fps, size, true)
-        .expect("video writer");
+    let mut writer =
+        videoio::VideoWriter::new(&to.to_string_lossy(), code, info.nominal_fps, size, true).expect("video writer");
     assert!(writer.is_opened().expect("is_opened"), "no {fourcc:?} encoder for {}", to.display());
     while let Some(frame) = source.next_frame().unwrap_or_else(|e| panic!("{e}")) {
         writer.write(&frame.image).expect("write frame");

@@ -431,7 +431,8 @@ fn cli_analyses_the_demo_clip_and_writes_every_export() {
     // the face box, the eye centres where the five alignment points are.
     let table: Vec<Vec<&str>> = frames_csv.lines().map(|l| l.split(',').collect()).collect();
     let at = |name: &str| table[0].iter().position(|c| *c == name).unwrap_or_else(|| panic!("no column {name}"));
-    let value = |row: &[&str], name: &str| -> f32 { row[at(name)].parse().unwrap_or_else(|_| panic!("{name}: {row:?}")) };
+    let value =
+        |row: &[&str], name: &str| -> f32 { row[at(name)].parse().unwrap_or_else(|_| panic!("{name}: {row:?}")) };
     for row in &table[1..] {
         let (x, y, w, h) = (value(row, "x"), value(row, "y"), value(row, "width"), value(row, "height"));
         for i in 0..68 {
@@ -480,8 +481,11 @@ fn cli_eval_spotting_prints_a_pooled_row() {
     let dir = common::temp_dir("eval-names");
     let demo = dir.join("interview-copy.mp4");
     std::fs::copy(manifest_dir().join("assets/demo/astronaut-demo.mp4"), &demo).expect("copy demo");
-    std::fs::copy(manifest_dir().join("assets/demo/astronaut-demo.mp4.truth.json"), dir.join("interview-copy.mp4.truth.json"))
-        .expect("copy truth");
+    std::fs::copy(
+        manifest_dir().join("assets/demo/astronaut-demo.mp4.truth.json"),
+        dir.join("interview-copy.mp4.truth.json"),
+    )
+    .expect("copy truth");
     let (code, stdout, stderr) = glimpse(&["eval-spotting", demo.to_str().expect("utf-8")]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stdout.contains("astronaut-demo"), "{stdout}");

@@ -79,11 +79,38 @@ fn a_deidentified_export_names_no_one_and_hides_the_other_faces() {
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     };
     let s = |p: &Path| p.to_str().expect("utf-8").to_string();
-    run(&["synth", "--out", &s(&clip), "--faces", "2", "--seconds", "6", "--events", "1", "--blinks", "1", "--seed", "5"]);
+    run(&[
+        "synth",
+        "--out",
+        &s(&clip),
+        "--faces",
+        "2",
+        "--seconds",
+        "6",
+        "--events",
+        "1",
+        "--blinks",
+        "1",
+        "--seed",
+        "5",
+    ]);
     let out = dir.join("shared");
-    run(&["--device", "cpu", "analyze", &s(&clip), "--out", &s(&out), "--export", "all", "--deidentify", "--keep-face", "0"]);
+    run(&[
+        "--device",
+        "cpu",
+        "analyze",
+        &s(&clip),
+        "--out",
+        &s(&out),
+        "--export",
+        "all",
+        "--deidentify",
+        "--keep-face",
+        "0",
+    ]);
 
-    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&out).expect("out").map(|e| e.expect("entry").path()).collect();
+    let files: Vec<std::path::PathBuf> =
+        std::fs::read_dir(&out).expect("out").map(|e| e.expect("entry").path()).collect();
     assert_eq!(files.len(), 6, "{files:?}");
     for file in &files {
         let name = file.file_name().expect("name").to_string_lossy().into_owned();
@@ -116,9 +143,17 @@ fn a_deidentified_export_names_no_one_and_hides_the_other_faces() {
         for face in &record.faces {
             let (hidden, original) = (sharpness(&a, &face.bbox), sharpness(&b, &face.bbox));
             if face.face_id == 1 {
-                assert!(hidden < 0.1 * original, "frame {}: face 1 sharpness {hidden:.1} of {original:.1}", record.index);
+                assert!(
+                    hidden < 0.1 * original,
+                    "frame {}: face 1 sharpness {hidden:.1} of {original:.1}",
+                    record.index
+                );
             } else {
-                assert!(hidden > 0.5 * original, "frame {}: face 0 sharpness {hidden:.1} of {original:.1}", record.index);
+                assert!(
+                    hidden > 0.5 * original,
+                    "frame {}: face 0 sharpness {hidden:.1} of {original:.1}",
+                    record.index
+                );
             }
             checked += 1;
         }

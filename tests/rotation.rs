@@ -35,8 +35,8 @@ fn turned_clip(dir: &Path, name: &str, stored: Option<core::RotateFlags>, displa
         Some(_) => (info.height, info.width),
     };
     let code = videoio::VideoWriter::fourcc('m', 'p', '4', 'v').expect("fourcc");
-    let mut writer =
-        videoio::VideoWriter::new(&path.to_string_lossy(), code, info.nominal_fps, Size::new(w, h), true).expect("writer");
+    let mut writer = videoio::VideoWriter::new(&path.to_string_lossy(), code, info.nominal_fps, Size::new(w, h), true)
+        .expect("writer");
     while let Some(frame) = source.next_frame().expect("decode") {
         let mut out = Mat::default();
         match stored {

@@ -97,7 +97,6 @@ fn damage_in_the_middle_of_an_avi_keeps_later_timestamps_true() {
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
-
 #[test]
 fn a_variable_rate_clip_keeps_its_times_and_its_annotated_video_in_step() {
     let dir = common::temp_dir("timing-vfr");
@@ -111,7 +110,12 @@ fn a_variable_rate_clip_keeps_its_times_and_its_annotated_video_in_step() {
     while let Some(frame) = source.next_frame().expect("decode") {
         let shown = source_index(&frame.image);
         let truth = f64::from(shown) / FPS;
-        assert!((frame.timestamp_s - truth).abs() < 0.5 / FPS, "frame {} stamped {:.3} s, shows {shown}", frame.index, frame.timestamp_s);
+        assert!(
+            (frame.timestamp_s - truth).abs() < 0.5 / FPS,
+            "frame {} stamped {:.3} s, shows {shown}",
+            frame.index,
+            frame.timestamp_s
+        );
         count += 1;
     }
     assert_eq!(count, FRAMES - 30);

@@ -15,9 +15,9 @@ use glimpse::face::tracker::iou;
 use glimpse::face::{FaceBox, FaceDescriptor, FaceDetector, Mtcnn, MtcnnOptions};
 use glimpse::pipeline::cuts::{CutDetector, CutOptions, FrameChange};
 use glimpse::pipeline::{analyze, AnalysisOptions, Progress};
+use glimpse::session::Session;
 use glimpse::synth::scenes::{presets, Scene, SceneSpec, SceneTruth};
 use glimpse::synth::{default_astronaut_path, load_astronaut, Synth, SynthSpec};
-use glimpse::session::Session;
 use opencv::core::Mat;
 use opencv::imgproc;
 

@@ -82,7 +82,8 @@ fn frame_number(stem: &str) -> Option<u64> {
     // Digits are one byte each, but the character before them may not be
     // (`Kamera_ü000`): step past it by its own length.
     let end = stem.rfind(|c: char| c.is_ascii_digit())? + 1;
-    let start = stem[..end].char_indices().rev().find(|(_, c)| !c.is_ascii_digit()).map_or(0, |(i, c)| i + c.len_utf8());
+    let start =
+        stem[..end].char_indices().rev().find(|(_, c)| !c.is_ascii_digit()).map_or(0, |(i, c)| i + c.len_utf8());
     stem[start..end].parse().ok()
 }
 

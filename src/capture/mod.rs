@@ -1,11 +1,11 @@
 //! Frames in: video files (through OpenCV's FFmpeg backend) and folders of
 //! numbered images. Every frame carries the timestamp its container gave it;
 //! the frame rate is measured from those timestamps, never assumed.
+mod avi_index;
 pub mod camera;
 pub mod feed;
 mod image_folder;
 mod recorder;
-mod avi_index;
 mod video_file;
 
 use std::path::{Path, PathBuf};

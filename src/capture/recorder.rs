@@ -84,7 +84,8 @@ impl Recorder {
                 .map_err(|source| RecordError::Folder { path: path.to_path_buf(), source })?;
         }
         // Created private before OpenCV opens it (it truncates and keeps the mode).
-        crate::files::create_private_new(path).map_err(|source| RecordError::Create { path: path.to_path_buf(), source })?;
+        crate::files::create_private_new(path)
+            .map_err(|source| RecordError::Create { path: path.to_path_buf(), source })?;
         let name = path.to_str().ok_or_else(|| open_err("the path is not valid UTF-8"))?;
         let fourcc = VideoWriter::fourcc('M', 'J', 'P', 'G').map_err(writer_err)?;
         let fps = if fps.is_finite() && fps > 0.0 { fps } else { 30.0 };

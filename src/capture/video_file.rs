@@ -52,7 +52,8 @@ impl OrientedCapture {
 
     /// Width and height of the frames as shown.
     pub fn shown_size(&self) -> opencv::Result<(i32, i32)> {
-        let (w, h) = (self.get(videoio::CAP_PROP_FRAME_WIDTH)? as i32, self.get(videoio::CAP_PROP_FRAME_HEIGHT)? as i32);
+        let (w, h) =
+            (self.get(videoio::CAP_PROP_FRAME_WIDTH)? as i32, self.get(videoio::CAP_PROP_FRAME_HEIGHT)? as i32);
         Ok(if self.rotation_deg % 180 == 90 { (h, w) } else { (w, h) })
     }
 }
@@ -73,7 +74,8 @@ pub fn open_video_capture(path: &Path) -> Result<OrientedCapture, CaptureError> 
     }
     capture.set(videoio::CAP_PROP_ORIENTATION_AUTO, 0.0).map_err(ocv)?;
     let opencv_angle = capture.get(videoio::CAP_PROP_ORIENTATION_META).map_err(ocv)?;
-    let rotation_deg = if opencv_angle.is_finite() { (360 - (opencv_angle.round() as i32).rem_euclid(360)) % 360 } else { 0 };
+    let rotation_deg =
+        if opencv_angle.is_finite() { (360 - (opencv_angle.round() as i32).rem_euclid(360)) % 360 } else { 0 };
     let turn = match rotation_deg {
         90 => Some(opencv::core::RotateFlags::ROTATE_90_CLOCKWISE),
         180 => Some(opencv::core::RotateFlags::ROTATE_180),

@@ -134,7 +134,14 @@ pub fn run(args: SynthArgs) -> Result<()> {
     for e in &truth.events {
         say!(
             "  face {} {:<8} frames {:>4}..{:>4} (apex {:>4})  {:6.2}-{:6.2} s  {:.2} px",
-            e.face, e.class_name, e.onset_frame, e.offset_frame, e.apex_frame, e.onset_s, e.offset_s, e.amplitude_px
+            e.face,
+            e.class_name,
+            e.onset_frame,
+            e.offset_frame,
+            e.apex_frame,
+            e.onset_s,
+            e.offset_s,
+            e.amplitude_px
         );
     }
     for d in &truth.distractors {

@@ -12,8 +12,7 @@ use super::faces::{FaceFinder, Found};
 use super::{AnalysisOptions, PipelineError, Stage, StageTimings};
 use crate::capture::{Frame, SourceInfo};
 use crate::face::{
-    canonical_landmarks, FaceDescriptor, FaceError, FaceTracker, Landmarks, Similarity, TrackedFace,
-    TrackerOptions,
+    canonical_landmarks, FaceDescriptor, FaceError, FaceTracker, Landmarks, Similarity, TrackedFace, TrackerOptions,
 };
 use crate::model::epir_model::Prediction;
 use crate::model::EpirModel;

@@ -45,10 +45,11 @@ fn is_own_output_or_hidden(path: &Path) -> bool {
 /// `  # note` (a `#` after a blank; a `#` inside a name stays).
 fn list_entry(line: &str, first: bool) -> Option<&str> {
     let line = if first { line.trim_start_matches('\u{feff}') } else { line };
-    let line = match line.char_indices().find(|&(i, c)| c == '#' && (i == 0 || line[..i].ends_with(char::is_whitespace))) {
-        Some((i, _)) => &line[..i],
-        None => line,
-    };
+    let line =
+        match line.char_indices().find(|&(i, c)| c == '#' && (i == 0 || line[..i].ends_with(char::is_whitespace))) {
+            Some((i, _)) => &line[..i],
+            None => line,
+        };
     let line = line.trim();
     (!line.is_empty()).then_some(line)
 }
@@ -75,12 +76,11 @@ pub fn expand_inputs(inputs: &[PathBuf], list: Option<&Path>) -> Result<Vec<Path
         if input.is_dir() {
             let entries =
                 std::fs::read_dir(&input).map_err(|reason| BatchError::Read { path: input.clone(), reason })?;
-            let mut videos: Vec<PathBuf> =
-                entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.is_file() && is_video(p) && !is_own_output_or_hidden(p))
-                    .collect();
+            let mut videos: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && is_video(p) && !is_own_output_or_hidden(p))
+                .collect();
             if videos.is_empty() {
                 expanded.push(input);
             } else {

@@ -75,7 +75,11 @@ impl FaceFinder {
 /// mesh places eyes and mouth corners more precisely than MTCNN's O-Net,
 /// and Haar only guesses them). When it does not (a face cut by the frame
 /// edge, a false box), the detector's points stay.
-pub fn add_mesh(mesh: &FaceMesh, image: &opencv::core::Mat, detection: &mut FaceDetection) -> Result<(), PipelineError> {
+pub fn add_mesh(
+    mesh: &FaceMesh,
+    image: &opencv::core::Mat,
+    detection: &mut FaceDetection,
+) -> Result<(), PipelineError> {
     let landmarks = mesh.landmarks_in(image, &MeshRoi::from_detection(detection))?;
     if !landmarks.is_face() {
         return Ok(());

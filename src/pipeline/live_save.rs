@@ -72,7 +72,8 @@ pub fn save_live_session(
 ) -> Result<SavedLiveSession, SessionError> {
     reviews.apply_to(session);
     session.save_ron(&paths.session)?;
-    let journal_left = autosave.and_then(|autosave| autosave.finish_and_remove().err().map(|e| crate::error_text::error_chain(&e)));
+    let journal_left =
+        autosave.and_then(|autosave| autosave.finish_and_remove().err().map(|e| crate::error_text::error_chain(&e)));
     Ok(SavedLiveSession { path: paths.session.clone(), journal_left })
 }
 

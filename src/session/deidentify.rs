@@ -70,14 +70,21 @@ mod tests {
         Session {
             created_unix_s: 1_700_000_000,
             source: SourceMeta { path: "/clinic/2026/Jane Doe interview.mp4".into(), ..SourceMeta::default() },
-            settings: vec![("weights".into(), "/home/dr/weights.safetensors".into()), ("detector".into(), "mtcnn".into())],
+            settings: vec![
+                ("weights".into(), "/home/dr/weights.safetensors".into()),
+                ("detector".into(), "mtcnn".into()),
+            ],
             faces: vec![
                 FaceSummary { id: 0, frames_present: 500, ..FaceSummary::default() },
                 FaceSummary { id: 1, frames_present: 300, ..FaceSummary::default() },
             ],
             events: vec![Event {
                 face_id: 1,
-                review: Review { status: ReviewStatus::Confirmed, note: "Jane looked at her son".into(), ..Review::default() },
+                review: Review {
+                    status: ReviewStatus::Confirmed,
+                    note: "Jane looked at her son".into(),
+                    ..Review::default()
+                },
                 ..Event::default()
             }],
             warnings: vec!["/clinic/2026/Jane Doe interview.mp4: 3 frames damaged".into()],

@@ -443,7 +443,9 @@ mod tests {
         let (mut session, mut tracker) = (start.clone(), DeltaTracker::default());
         let mut writer = JournalWriter::create(&path, &start).expect("journal");
         for chunk in 0..3u64 {
-            writer.append(&JournalEntry::Delta(grow(&mut session, &mut tracker, chunk * 30..(chunk + 1) * 30))).expect("append");
+            writer
+                .append(&JournalEntry::Delta(grow(&mut session, &mut tracker, chunk * 30..(chunk + 1) * 30)))
+                .expect("append");
         }
         writer.sync().expect("sync");
         drop(writer);

@@ -277,18 +277,8 @@ fn frames_csv_has_openface_columns_and_one_row_per_face_per_frame() {
     let s = sample_session();
     let rows = parse_csv(&export::frames_csv_string(&s));
     let header = &rows[0];
-    let mut expected: Vec<&str> = vec![
-        "frame",
-        "face_id",
-        "timestamp",
-        "confidence",
-        "success",
-        "detected",
-        "x",
-        "y",
-        "width",
-        "height",
-    ];
+    let mut expected: Vec<&str> =
+        vec!["frame", "face_id", "timestamp", "confidence", "success", "detected", "x", "y", "width", "height"];
     let points: Vec<String> = ["x", "y"].iter().flat_map(|axis| (0..68).map(move |i| format!("{axis}_{i}"))).collect();
     expected.extend(points.iter().map(String::as_str));
     expected.extend([

@@ -125,11 +125,12 @@ fn event_row(
     {
         let mut picked = final_class;
         let text = RichText::new(session.class_name(final_class)).color(class_colour(final_class));
-        let combo = egui::ComboBox::from_id_salt(("relabel", id)).selected_text(text).width(CLASS_WIDTH).show_ui(ui, |ui| {
-            for (class, name) in session.class_names.iter().enumerate() {
-                ui.selectable_value(&mut picked, class, RichText::new(name).color(class_colour(class)));
-            }
-        });
+        let combo =
+            egui::ComboBox::from_id_salt(("relabel", id)).selected_text(text).width(CLASS_WIDTH).show_ui(ui, |ui| {
+                for (class, name) in session.class_names.iter().enumerate() {
+                    ui.selectable_value(&mut picked, class, RichText::new(name).color(class_colour(class)));
+                }
+            });
         // Screen readers (and kittest) name the combo by its column heading.
         if let Some(heading) = class_heading {
             let _ = combo.response.labelled_by(heading);
@@ -138,8 +139,9 @@ fn event_row(
             out.edits.push(ReviewEdit::Relabel { event_id: id, class: Some(picked) });
         }
         let model = format!("model: {} {confidence:.2}", session.class_name(event.class));
-        let text = RichText::new(if event.review.relabelled_class.is_some() { model } else { format!("{confidence:.2}") })
-            .weak();
+        let text =
+            RichText::new(if event.review.relabelled_class.is_some() { model } else { format!("{confidence:.2}") })
+                .weak();
         ui.add_sized([CONFIDENCE_WIDTH, height], egui::Label::new(text).truncate());
     }
     ui.horizontal(|ui| {

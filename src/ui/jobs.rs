@@ -45,7 +45,9 @@ impl FileJob {
     ) -> std::io::Result<Self> {
         let path = path.to_path_buf();
         Self::spawn("export timeline PNG".into(), wake, move |_| {
-            super::screenshot::write_png(&image, crop, &path).map(|()| path).map_err(|e| crate::error_text::error_chain(&e))
+            super::screenshot::write_png(&image, crop, &path)
+                .map(|()| path)
+                .map_err(|e| crate::error_text::error_chain(&e))
         })
     }
 

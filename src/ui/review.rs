@@ -264,7 +264,11 @@ impl ReviewMode {
         let clock = match playhead.clock {
             Some(clock) if clock.speed == playhead.speed => clock,
             // Started, seeked or a new speed: time counts from here.
-            _ => *playhead.clock.insert(PlaybackClock { started_s: now, from_frame: playhead.frame, speed: playhead.speed }),
+            _ => *playhead.clock.insert(PlaybackClock {
+                started_s: now,
+                from_frame: playhead.frame,
+                speed: playhead.speed,
+            }),
         };
         playhead.frame = clock.frame_at(now, fps).min(last);
         ctx.request_repaint();

@@ -93,7 +93,9 @@ impl ScriptedApp {
         );
         let outcome = serde_json::to_vec_pretty(&report)
             .map_err(|e| e.to_string())
-            .and_then(|json| crate::files::write_atomic(&bench.out, &json).map_err(|e| crate::error_text::error_chain(&e)))
+            .and_then(|json| {
+                crate::files::write_atomic(&bench.out, &json).map_err(|e| crate::error_text::error_chain(&e))
+            })
             .map(|()| vec![bench.out.clone()]);
         self.finish(ctx, outcome);
     }

@@ -178,7 +178,8 @@ fn pixelate(image: &mut Mat, b: &crate::face::FaceBox) -> opencv::Result<()> {
     let rect = Rect::new(x0, y0, x1 - x0, y1 - y0);
     let mut region = Mat::roi_mut(image, rect)?;
     let blocks = 8;
-    let small_size = Size::new(blocks.min(rect.width), (blocks * rect.height / rect.width.max(1)).clamp(1, rect.height));
+    let small_size =
+        Size::new(blocks.min(rect.width), (blocks * rect.height / rect.width.max(1)).clamp(1, rect.height));
     let mut small = Mat::default();
     imgproc::resize(&region, &mut small, small_size, 0.0, 0.0, imgproc::INTER_AREA)?;
     let mut blown = Mat::default();
