@@ -412,7 +412,19 @@ impl eframe::App for GlimpseApp {
                 },
                 settings: &mut self.settings,
             };
-            if let Some(action) = menu_bar(ui, state) {
+            let can_save = state.can_save;
+            let shortcut = |ui: &egui::Ui, key| {
+                ui.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, key)))
+            };
+            // Ctrl+S and Ctrl+O do what the File menu's Save and Open do.
+            let keyed = if shortcut(ui, egui::Key::S) && can_save {
+                Some(MenuAction::Save)
+            } else if shortcut(ui, egui::Key::O) {
+                Some(MenuAction::PickFile)
+            } else {
+                None
+            };
+            if let Some(action) = menu_bar(ui, state).or(keyed) {
                 self.on_menu(action);
             }
         });

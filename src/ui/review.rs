@@ -281,8 +281,34 @@ impl ReviewMode {
         let (space, left, right) = ctx.input(|i| {
             (i.key_pressed(egui::Key::Space), i.key_pressed(egui::Key::ArrowLeft), i.key_pressed(egui::Key::ArrowRight))
         });
+        let (home, end, next, previous) = ctx.input(|i| {
+            let pressed = |keys: &[egui::Key]| keys.iter().any(|&k| i.key_pressed(k));
+            (
+                pressed(&[egui::Key::Home]),
+                pressed(&[egui::Key::End]),
+                pressed(&[egui::Key::PageDown, egui::Key::N]),
+                pressed(&[egui::Key::PageUp, egui::Key::P]),
+            )
+        });
         if space {
             self.playhead.playing = !self.playhead.playing;
+        }
+        if home {
+            self.jump(session, 0);
+        }
+        if end {
+            self.jump(session, self.frame_count(session).saturating_sub(1));
+        }
+        if next || previous {
+            let current = self.playhead.frame;
+            let mut onsets: Vec<u64> =
+                session.map(|s| s.events.iter().map(|e| e.onset_frame).collect()).unwrap_or_default();
+            onsets.sort_unstable();
+            let target =
+                if next { onsets.iter().find(|&&f| f > current) } else { onsets.iter().rev().find(|&&f| f < current) };
+            if let Some(&frame) = target {
+                self.jump(session, frame);
+            }
         }
         if left {
             self.jump(session, self.playhead.frame.saturating_sub(1));

@@ -4,9 +4,10 @@ use eframe::egui;
 
 use super::app::Mode;
 use super::document::Document;
-use super::events::event_list_ui;
+use super::events::{event_list_ui, ReviewEdit};
 use super::timeline::{frame_at_time, timeline_ui};
 use super::transport::transport_ui;
+use crate::session::ReviewStatus;
 
 /// Seconds of a live session the timeline shows (it scrolls).
 const LIVE_TIMELINE_S: f64 = 60.0;
@@ -33,7 +34,22 @@ pub fn events_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode) {
         return;
     };
     let selected = session.events.iter().find(|e| (e.onset_frame..=e.offset_frame).contains(&playhead)).map(|e| e.id);
-    let output = event_list_ui(ui, session, selected);
+    let mut output = event_list_ui(ui, session, selected);
+    // C and R confirm and reject the event under the playhead (pressed
+    // again, they take the verdict back, as the buttons do).
+    if let Some(event_id) = selected.filter(|_| !ui.ctx().egui_wants_keyboard_input()) {
+        let (confirm, reject) = ui.input(|i| (i.key_pressed(egui::Key::C), i.key_pressed(egui::Key::R)));
+        let status = if confirm {
+            Some(ReviewStatus::Confirmed)
+        } else if reject {
+            Some(ReviewStatus::Rejected)
+        } else {
+            None
+        };
+        if let Some(status) = status {
+            output.edits.push(ReviewEdit::Toggle { event_id, status });
+        }
+    }
     for edit in &output.edits {
         let Some(event) = doc.apply_edit(edit) else { continue };
         // The verdict belongs to this window; the run's journal and
@@ -156,5 +172,69 @@ mod tests {
         assert_eq!(status(&Session::load(&saved).expect("loads")), Some(ReviewStatus::Confirmed));
         assert!(!journal.exists(), "the journal goes once the session is saved");
         std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    /// The review keys: N/P (PageDown/PageUp) go from event to event, C and
+    /// R confirm and reject the event under the playhead, Home/End go to
+    /// the ends.
+    #[test]
+    fn keys_move_between_events_and_give_verdicts() {
+        use crate::session::{Event, SourceMeta};
+        use crate::ui::review::{Playhead, ReviewMode};
+        let event = |id: u32, onset_frame: u64| Event {
+            id,
+            onset_frame,
+            apex_frame: onset_frame + 3,
+            offset_frame: onset_frame + 8,
+            probabilities: vec![0.2, 0.3, 0.5],
+            ..Event::default()
+        };
+        let session = Session {
+            source: SourceMeta { measured_fps: 30.0, frame_count: 300, ..SourceMeta::default() },
+            class_names: vec!["negative".into(), "positive".into(), "surprise".into()],
+            events: vec![event(0, 40), event(1, 120)],
+            complete: true,
+            ..Session::default()
+        };
+        let mut doc = Document::default();
+        doc.set_session(Some(session));
+        let review = ReviewMode { video: None, playhead: Playhead::default(), analysis: None, progress: None };
+        let state = State { doc, mode: Mode::Review(review), notices: Notices::default(), ended: None };
+        let mut harness = Harness::builder().with_size(egui::vec2(1100.0, 300.0)).build_ui_state(
+            |ui, state: &mut State| {
+                let ctx = ui.ctx().clone();
+                if let Mode::Review(review) = &mut state.mode {
+                    review.handle_keys(&ctx, state.doc.session.as_ref());
+                }
+                events_panel(ui, &mut state.doc, &mut state.mode);
+            },
+            state,
+        );
+        let frame = |h: &Harness<'_, State>| match &h.state().mode {
+            Mode::Review(review) => review.playhead.frame,
+            Mode::Live(_) => unreachable!(),
+        };
+        let status =
+            |h: &Harness<'_, State>, i: usize| h.state().doc.session.as_ref().map(|s| s.events[i].review.status);
+        let press = |h: &mut Harness<'_, State>, key| {
+            h.key_press(key);
+            h.run();
+        };
+        press(&mut harness, egui::Key::N);
+        assert_eq!(frame(&harness), 40);
+        press(&mut harness, egui::Key::C);
+        assert_eq!(status(&harness, 0), Some(ReviewStatus::Confirmed));
+        press(&mut harness, egui::Key::PageDown);
+        assert_eq!(frame(&harness), 120);
+        press(&mut harness, egui::Key::R);
+        assert_eq!(status(&harness, 1), Some(ReviewStatus::Rejected));
+        assert_eq!(status(&harness, 0), Some(ReviewStatus::Confirmed), "only the event under the playhead");
+        press(&mut harness, egui::Key::P);
+        assert_eq!(frame(&harness), 40);
+        press(&mut harness, egui::Key::End);
+        assert_eq!(frame(&harness), 299);
+        press(&mut harness, egui::Key::Home);
+        assert_eq!(frame(&harness), 0);
+        assert!(harness.state().doc.dirty, "verdicts are unsaved work");
     }
 }
