@@ -39,6 +39,24 @@ impl AviFrames {
         self.frames.iter().all(|f| *f == AviFrame::Intact)
     }
 
+    /// The warning for frames lost to damage: how many and which (the
+    /// first five runs); `None` when none were.
+    pub fn loss_warning(&self, path: &Path) -> Option<String> {
+        let runs = self.lost_runs();
+        let lost: u64 = runs.iter().map(|(a, b)| b - a + 1).sum();
+        if lost == 0 {
+            return None;
+        }
+        let listed: Vec<String> =
+            runs.iter().take(5).map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+        Some(format!(
+            "{}: {lost} frames damaged and skipped (source frames {}{}); the frames after them keep their own times",
+            path.display(),
+            listed.join(", "),
+            if runs.len() > 5 { ", ..." } else { "" }
+        ))
+    }
+
     /// Runs of lost frames as (first, last) source frame numbers.
     pub fn lost_runs(&self) -> Vec<(u64, u64)> {
         let mut runs: Vec<(u64, u64)> = Vec::new();

@@ -23,16 +23,25 @@ const MAX_FAILED_READS: u32 = 25;
 /// less OpenCV's `CAP_PROP_ORIENTATION_META`.
 pub struct OrientedCapture {
     capture: VideoCapture,
-    turn: Option<opencv::core::RotateFlags>,
-    /// Clockwise degrees the stored picture is turned for display.
+    /// Clockwise degrees the stored picture is turned for display: 0, 90,
+    /// 180 or 270.
     pub rotation_deg: i32,
 }
 
 impl OrientedCapture {
+    fn turn(&self) -> Option<opencv::core::RotateFlags> {
+        match self.rotation_deg {
+            90 => Some(opencv::core::RotateFlags::ROTATE_90_CLOCKWISE),
+            180 => Some(opencv::core::RotateFlags::ROTATE_180),
+            270 => Some(opencv::core::RotateFlags::ROTATE_90_COUNTERCLOCKWISE),
+            _ => None,
+        }
+    }
+
     /// Reads the next frame, turned for display; `false` at the end or on
     /// an undecodable frame, as `VideoCapture::read`.
     pub fn read(&mut self, out: &mut Mat) -> opencv::Result<bool> {
-        let Some(turn) = self.turn else { return self.capture.read(out) };
+        let Some(turn) = self.turn() else { return self.capture.read(out) };
         let mut stored = Mat::default();
         if !self.capture.read(&mut stored)? || stored.empty() {
             *out = stored;
@@ -76,13 +85,9 @@ pub fn open_video_capture(path: &Path) -> Result<OrientedCapture, CaptureError> 
     let opencv_angle = capture.get(videoio::CAP_PROP_ORIENTATION_META).map_err(ocv)?;
     let rotation_deg =
         if opencv_angle.is_finite() { (360 - (opencv_angle.round() as i32).rem_euclid(360)) % 360 } else { 0 };
-    let turn = match rotation_deg {
-        90 => Some(opencv::core::RotateFlags::ROTATE_90_CLOCKWISE),
-        180 => Some(opencv::core::RotateFlags::ROTATE_180),
-        270 => Some(opencv::core::RotateFlags::ROTATE_90_COUNTERCLOCKWISE),
-        _ => None,
-    };
-    Ok(OrientedCapture { capture, turn, rotation_deg: if turn.is_some() { rotation_deg } else { 0 } })
+    // Only quarter turns are turned; any other angle is shown as stored.
+    let rotation_deg = if rotation_deg % 90 == 0 { rotation_deg } else { 0 };
+    Ok(OrientedCapture { capture, rotation_deg })
 }
 
 /// Why FFmpeg could not open `path`, as far as its first bytes tell: an
@@ -170,21 +175,7 @@ impl VideoFile {
         // the index, as FFmpeg's reader renumbers them.
         let gappy = read_avi_frames(path).filter(|frames| !frames.is_whole());
         let source_numbers = gappy.map(|frames| {
-            let runs = frames.lost_runs();
-            let lost: u64 = runs.iter().map(|(a, b)| b - a + 1).sum();
-            let listed: Vec<String> = runs
-                .iter()
-                .take(5)
-                .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
-                .collect();
-            if lost > 0 {
-                warnings.push(format!(
-                    "{}: {lost} frames damaged and skipped (source frames {}{}); the frames after them keep their own times",
-                    path.display(),
-                    listed.join(", "),
-                    if runs.len() > 5 { ", ..." } else { "" }
-                ));
-            }
+            warnings.extend(frames.loss_warning(path));
             let numbers = frames.intact_numbers();
             count = numbers.len() as f64;
             numbers

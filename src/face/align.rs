@@ -209,9 +209,7 @@ impl Similarity {
         let mask: Vec<bool> = (0..side)
             .flat_map(|y| (0..side).map(move |x| (x, y)))
             .map(|(x, y)| {
-                let (cx, cy) = (f64::from(x), f64::from(y));
-                let px = inverse.a * cx - inverse.b * cy + inverse.tx;
-                let py = inverse.b * cx + inverse.a * cy + inverse.ty;
+                let [px, py] = inverse.apply([x as f32, y as f32]).map(f64::from);
                 let shown = px >= m && px <= xmax && py >= m && py <= ymax;
                 all &= shown;
                 shown

@@ -38,11 +38,11 @@ pub fn write_annotated_video(
     path: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), ExportError> {
-    render(session, path, None, progress)
+    render(session, path, FacesShown::All, progress)
 }
 
 /// The annotated video for sharing: every face but `keep_face` is
-/// pixelated (its box and a margin, 8 samples across) in every frame it is
+/// smoothed away (its box and a margin, 8 samples across) in every frame it is
 /// tracked, and drawn with no box, points or label; the kept face is drawn
 /// as usual. `session` is the full one (the source is re-decoded).
 pub fn write_deidentified_video(
@@ -51,14 +51,21 @@ pub fn write_deidentified_video(
     keep_face: Option<u32>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), ExportError> {
-    render(session, path, Some(keep_face), progress)
+    render(session, path, FacesShown::Only(keep_face), progress)
 }
 
-/// `hide`: `None` draws every face; `Some(keep)` pixelates all but `keep`.
+/// Which faces the annotated video shows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum FacesShown {
+    All,
+    /// This face (or none); every other one is hidden ([`hide_face`]).
+    Only(Option<u32>),
+}
+
 fn render(
     session: &Session,
     path: &Path,
-    hide: Option<Option<u32>>,
+    shown: FacesShown,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), ExportError> {
     let video_err = |problem: String| ExportError::Video { path: path.to_path_buf(), problem };
@@ -90,7 +97,7 @@ fn render(
     }
     let expected = expected_frames(session);
     let mut overlays = Overlays::new(session, height);
-    overlays.hide_all_but = hide;
+    overlays.shown = shown;
     let out_fps = output_fps(session);
 
     let result = write_atomic_with(path, |tmp: &Path| -> Result<(), ExportError> {
@@ -165,7 +172,7 @@ fn render(
 
 /// Hides a face: its box and a fifth of its size around it, cut to the
 /// frame, averaged down to 8 samples across and blown up again smoothly.
-fn pixelate(image: &mut Mat, b: &crate::face::FaceBox) -> opencv::Result<()> {
+fn hide_face(image: &mut Mat, b: &crate::face::FaceBox) -> opencv::Result<()> {
     let size = image.size()?;
     let margin = 0.2 * b.width.max(b.height);
     let x0 = ((b.x - margin).floor() as i32).clamp(0, size.width);
@@ -253,8 +260,7 @@ struct Overlays<'a> {
     events: Vec<&'a Event>,
     font_scale: f64,
     thickness: i32,
-    /// `Some(keep)`: every face but `keep` is pixelated and not drawn.
-    hide_all_but: Option<Option<u32>>,
+    shown: FacesShown,
 }
 
 impl<'a> Overlays<'a> {
@@ -263,14 +269,14 @@ impl<'a> Overlays<'a> {
         // Readable at 120 px and at 1080 px alike.
         let font_scale = (f64::from(height) / 720.0).clamp(0.3, 1.5);
         let thickness = if height >= 720 { 2 } else { 1 };
-        Self { session, events, font_scale, thickness, hide_all_but: None }
+        Self { session, events, font_scale, thickness, shown: FacesShown::All }
     }
 
     fn draw(&self, image: &mut Mat, index: u64, timestamp_s: f64) -> opencv::Result<()> {
         if let Some(position) = self.session.frame_position(index) {
             for face in &self.session.frames[position].faces {
-                match self.hide_all_but {
-                    Some(keep) if keep != Some(face.face_id) => pixelate(image, &face.bbox)?,
+                match self.shown {
+                    FacesShown::Only(keep) if keep != Some(face.face_id) => hide_face(image, &face.bbox)?,
                     _ => self.draw_face(image, face, index, self.session.face_points(position, face))?,
                 }
             }
