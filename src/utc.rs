@@ -20,8 +20,13 @@ impl UtcTime {
     }
 
     pub fn now() -> Self {
-        Self::of(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+        Self::of(unix_now_s())
     }
+}
+
+/// Seconds since the Unix epoch (0 on a clock set before it).
+pub fn unix_now_s() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian

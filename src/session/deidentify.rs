@@ -29,7 +29,7 @@ pub fn deidentified(session: &Session) -> Session {
     out.created_unix_s = 0;
     out.deidentified = true;
     out.settings.retain(|(key, _)| key != "weights");
-    for event in &mut out.events {
+    for event in out.events.iter_mut().chain(&mut out.reviewed_not_spotted) {
         event.review.note.clear();
     }
     let name = Path::new(&path).file_name().map(|n| n.to_string_lossy().into_owned());
@@ -88,6 +88,10 @@ mod tests {
                 ..Event::default()
             }],
             warnings: vec!["/clinic/2026/Jane Doe interview.mp4: 3 frames damaged".into()],
+            reviewed_not_spotted: vec![Event {
+                review: Review { note: "Jane again".into(), ..Review::default() },
+                ..Event::default()
+            }],
             ..Session::default()
         }
     }

@@ -1,6 +1,7 @@
 //! The session: everything one analysis produced (source, faces, per-frame
 //! tracks, events with their review status), saved as RON and reloadable,
 //! and its exports.
+pub mod carry;
 pub mod deidentify;
 pub mod delta;
 pub mod export;

@@ -30,6 +30,11 @@ pub struct Session {
     /// Written by `deidentify::deidentified`: no source path, dates or notes.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub deidentified: bool,
+    /// Reviewed events that a later analysis of the source (other settings)
+    /// no longer spotted: their verdicts are kept here, not dropped (see
+    /// `carry::carry_reviews`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reviewed_not_spotted: Vec<Event>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -99,6 +99,15 @@ fn sample_session() -> Session {
         complete: true,
         warnings: vec!["a warning, with a comma".into()],
         deidentified: false,
+        reviewed_not_spotted: vec![Event {
+            id: 40,
+            face_id: 1,
+            onset_frame: 9,
+            apex_frame: 10,
+            offset_frame: 11,
+            review: Review { status: ReviewStatus::Confirmed, relabelled_class: None, note: "seen at 0.5".into() },
+            ..Event::default()
+        }],
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use eframe::egui;
 
+use super::autosave::{default_autosave_dir, ReviewAutosave};
 use super::document::Document;
 use super::files::{output_stem, Files, Picked};
 use super::live_panel::{live_panel_ui, CameraList, LiveAction, LivePanel, LiveSource, LiveView};
@@ -19,10 +20,12 @@ use super::review::ReviewMode;
 use super::session_panels::{events_panel, timeline_panel};
 use super::settings::{load_settings, save_settings, settings_path, Settings, Theme};
 use super::status::{status_ui, Status};
+use super::unsaved::{question_ui, Answer, Question, Replacing};
 use super::AppLaunch;
 use crate::device::{ChosenDevice, DeviceChoice, ThreadUse};
 use crate::pipeline::live_run::{session_name_now, LiveSettings, LiveStats};
 use crate::pipeline::{AnalysisOptions, AnalysisRun, RunCommand, RunSource};
+use crate::session::carry::{carry_reviews, is_reviewed, reviewed_events, Precedence};
 use crate::session::Session;
 
 /// How often a live session's journal is synced to disk.
@@ -57,6 +60,15 @@ pub struct GlimpseApp {
     /// The last stats of a live session that has just ended (the UI bench
     /// takes them).
     pub(super) live_ended: Option<LiveStats>,
+    /// Unsaved review edits of a recorded video, kept on disk as they are made.
+    pub(super) autosave: ReviewAutosave,
+    /// What the window asks before replacing review work.
+    pub(super) question: Option<Question>,
+    /// What to do once the save the user chose in the question has finished.
+    after_save: Option<Replacing>,
+    /// The user chose to close (or nothing was unsaved): the next close
+    /// request goes through.
+    close_confirmed: bool,
     ctx: egui::Context,
 }
 
@@ -97,6 +109,10 @@ impl GlimpseApp {
             timeline_rect: None,
             events_rect: None,
             live_ended: None,
+            autosave: ReviewAutosave::new(default_autosave_dir()),
+            question: None,
+            after_save: None,
+            close_confirmed: false,
             ctx: ctx.clone(),
         };
         app.apply_theme();
@@ -136,9 +152,130 @@ impl GlimpseApp {
         }
     }
 
+    /// Review edits not saved to a session file, which opening another
+    /// file, a live session or closing would throw away.
+    pub(super) fn has_unsaved_reviews(&self) -> bool {
+        matches!(self.mode, Mode::Review(_)) && self.doc.dirty && self.doc.session.is_some()
+    }
+
+    /// Opens `path`, first asking about unsaved review edits.
+    pub(super) fn open_path(&mut self, path: &Path) {
+        self.unless_unsaved(Replacing::Open(path.to_path_buf()));
+    }
+
+    /// Does `next` now, or asks first when it would throw review work away.
+    fn unless_unsaved(&mut self, next: Replacing) {
+        if self.has_unsaved_reviews() {
+            self.question = Some(Question::Unsaved(next));
+        } else {
+            self.go_on(next);
+        }
+    }
+
+    fn go_on(&mut self, next: Replacing) {
+        match next {
+            Replacing::Open(path) => self.open_path_now(&path),
+            Replacing::StartLive => self.start_live_now(),
+            Replacing::Close => {
+                self.close_confirmed = true;
+                self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+
+    /// The key the review autosave files a session under: the video's real path.
+    fn autosave_key(&self) -> Option<String> {
+        let Mode::Review(review) = &self.mode else { return None };
+        let path = &review.video.as_ref()?.path;
+        Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()).display().to_string())
+    }
+
+    fn on_answer(&mut self, answer: Answer) {
+        let Some(question) = self.question.take() else { return };
+        match (question, answer) {
+            (Question::Unsaved(next), Answer::Save) => {
+                if self.files.job.is_some() {
+                    self.notices.notice("wait for the running save or export to finish, then try again");
+                    self.question = Some(Question::Unsaved(next));
+                } else if self.save_session() {
+                    self.after_save = Some(next);
+                }
+            }
+            (Question::Unsaved(next), Answer::Discard) => {
+                if let Some(key) = self.autosave_key() {
+                    self.autosave.remove(&key);
+                }
+                self.doc.dirty = false;
+                self.go_on(next);
+            }
+            (Question::Reanalyse { .. }, Answer::Reanalyse) => self.reanalyse_now(),
+            _ => {}
+        }
+    }
+
+    /// Starts saving the session beside its video; `false` (and a notice)
+    /// when there is nothing to save or nowhere to name it after.
+    fn save_session(&mut self) -> bool {
+        let stem = match &self.mode {
+            Mode::Review(review) => review.video.as_ref().and_then(|v| output_stem(&v.path)),
+            Mode::Live(_) => None,
+        };
+        let (Some(session), Some(stem)) = (self.doc.session.clone(), stem) else {
+            self.notices.error("cannot save: no session, or no video to name its file after");
+            return false;
+        };
+        self.files.save(session, stem, self.wake(), &mut self.notices);
+        self.files.job.is_some()
+    }
+
+    fn reanalyse(&mut self) {
+        let reviewed = self.doc.session.as_ref().map_or(0, |s| reviewed_events(s).len());
+        if reviewed > 0 {
+            self.question = Some(Question::Reanalyse { reviewed });
+        } else {
+            self.reanalyse_now();
+        }
+    }
+
+    /// Analyses the video again; its reviewed events' verdicts go with it.
+    fn reanalyse_now(&mut self) {
+        let Mode::Review(review) = &self.mode else { return };
+        let Some(path) = review.video.as_ref().map(|v| v.path.clone()) else { return };
+        let carry = self.doc.session.as_ref().map(reviewed_events).unwrap_or_default();
+        self.doc.set_session(None);
+        self.start_analysis(&path, carry);
+    }
+
+    /// Review edits autosaved for this video (a crash before Save) go back
+    /// onto its session: at once for a loaded session, when the analysis
+    /// ends for a video.
+    fn autosaved_reviews(&mut self) -> Vec<crate::session::Event> {
+        let Some(key) = self.autosave_key() else { return Vec::new() };
+        match self.autosave.find(&key) {
+            Some(Ok(saved)) => {
+                let when = crate::utc::UtcTime::of(saved.written_unix_s);
+                self.notices.notice(format!(
+                    "{} review edit(s) autosaved {}-{:02}-{:02} {:02}:{:02} UTC are restored (not saved yet)",
+                    saved.events.len(),
+                    when.year,
+                    when.month,
+                    when.day,
+                    when.hour,
+                    when.minute
+                ));
+                saved.events
+            }
+            Some(Err(e)) => {
+                self.notices.error(e);
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
     /// A session file (.ron/.json) is loaded and its source opened for
     /// playback; anything else is taken for a video and analysed.
-    fn open_path(&mut self, path: &Path) {
+    fn open_path_now(&mut self, path: &Path) {
         if matches!(self.mode, Mode::Live(_)) {
             self.notices.notice(format!("stop the live session before opening {}", path.display()));
             return;
@@ -162,6 +299,13 @@ impl GlimpseApp {
                     doc.set_session(Some(session));
                     doc.dirty = false;
                     notices.notice(format!("loaded session {}", path.display()));
+                    self.autosave.reset();
+                    let restored = self.autosaved_reviews();
+                    if let (false, Some(session)) = (restored.is_empty(), self.doc.session.as_mut()) {
+                        carry_reviews(restored, session, Precedence::Incoming);
+                        self.doc.dirty = true;
+                        self.doc.revision += 1;
+                    }
                 }
                 Err(e) => self.notices.error(crate::error_text::error_chain(&e)),
             }
@@ -172,16 +316,25 @@ impl GlimpseApp {
         review.open_video(path, wake, notices);
         doc.set_session(None);
         doc.dirty = false;
-        self.start_analysis(path);
+        self.autosave.reset();
+        let restored = self.autosaved_reviews();
+        self.start_analysis(path, restored);
     }
 
-    fn start_analysis(&mut self, path: &Path) {
+    fn start_analysis(&mut self, path: &Path, carry: Vec<crate::session::Event>) {
         let (options, wake) = (self.run_options(), self.wake());
         let Self { mode: Mode::Review(review), notices, device, .. } = self else { return };
-        review.start_analysis(path, options, device.device, wake, notices);
+        review.start_analysis(path, options, device.device, carry, wake, notices);
     }
 
+    /// Starts a live session, first asking about unsaved review edits.
     fn start_live(&mut self) {
+        if !matches!(self.mode, Mode::Live(_)) {
+            self.unless_unsaved(Replacing::StartLive);
+        }
+    }
+
+    fn start_live_now(&mut self) {
         if matches!(self.mode, Mode::Live(_)) {
             return;
         }
@@ -288,25 +441,19 @@ impl GlimpseApp {
             MenuAction::OpenByPath => {
                 self.files.path_entry.get_or_insert_with(String::new);
             }
-            MenuAction::Save | MenuAction::Export(_) => {
+            MenuAction::Save => {
+                self.save_session();
+            }
+            MenuAction::Export(format) => {
                 let (Some(session), Some(stem)) = (self.doc.session.clone(), stem) else { return };
-                match action {
-                    MenuAction::Export(format) => self.files.export(session, format, stem, wake, &mut self.notices),
-                    _ => self.files.save(session, stem, wake, &mut self.notices),
-                }
+                self.files.export(session, format, stem, wake, &mut self.notices);
             }
             MenuAction::TimelinePng => {
                 let Some((dir, stem)) = stem else { return };
                 self.files.export_timeline_png(&self.ctx, dir.join(format!("{stem}.timeline.png")));
             }
             MenuAction::StartLive => self.start_live(),
-            MenuAction::Reanalyse => {
-                let Mode::Review(review) = &self.mode else { return };
-                if let Some(path) = review.video.as_ref().map(|v| v.path.clone()) {
-                    self.doc.set_session(None);
-                    self.start_analysis(&path);
-                }
-            }
+            MenuAction::Reanalyse => self.reanalyse(),
             MenuAction::ApplyTheme => self.apply_theme(),
         }
     }
@@ -329,6 +476,35 @@ impl GlimpseApp {
         match ChosenDevice::choose(self.settings.device, None, ThreadUse::Pipeline) {
             Ok(chosen) => self.device = chosen,
             Err(e) => self.notices.error(format!("{e}; still on {}", self.device.line)),
+        }
+    }
+
+    /// A close request with review edits unsaved is held until the user answers.
+    fn guard_close(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested()) && !self.close_confirmed && self.has_unsaved_reviews() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.question = Some(Question::Unsaved(Replacing::Close));
+        }
+    }
+
+    /// Writes the unsaved review edits of a recorded video to the autosave.
+    fn autosave_reviews(&mut self) {
+        if !self.has_unsaved_reviews() {
+            return;
+        }
+        let Some(key) = self.autosave_key() else { return };
+        let Self { autosave, doc, mode, .. } = self;
+        let pending = match mode {
+            Mode::Review(review) => review.analysis.as_ref().map(|a| a.carry.clone()).unwrap_or_default(),
+            Mode::Live(_) => Vec::new(),
+        };
+        let reviewed = || {
+            let mut events = doc.session.as_ref().map(reviewed_events).unwrap_or_default();
+            events.extend(pending.into_iter().filter(is_reviewed));
+            events
+        };
+        if let Err(e) = autosave.tick(&key, doc.revision, reviewed) {
+            self.notices.error(e);
         }
     }
 
@@ -372,9 +548,20 @@ impl eframe::App for GlimpseApp {
                 Err(e) => self.notices.error(e),
             }
         }
+        self.guard_close(ctx);
         if self.files.poll_job(&mut self.notices) {
             self.doc.dirty = false;
+            if let Some(key) = self.autosave_key() {
+                self.autosave.remove(&key);
+            }
+            if let Some(next) = self.after_save.take() {
+                self.go_on(next);
+            }
+        } else if self.files.job.is_none() {
+            // The save failed (its error is shown): nothing is replaced.
+            self.after_save = None;
         }
+        self.autosave_reviews();
         if let Some(picked) = self.files.poll_dialog() {
             self.open_picked(picked);
         }
@@ -469,6 +656,15 @@ impl eframe::App for GlimpseApp {
         if let Some(picked) = self.files.path_entry_window(&ctx) {
             self.open_picked(picked);
         }
+        if let Some(question) = &self.question {
+            let what = match &video {
+                Some(path) => path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into()),
+                None => "this session".into(),
+            };
+            if let Some(answer) = question_ui(&ctx, question, &what) {
+                self.on_answer(answer);
+            }
+        }
         self.save_settings_if_changed(&ctx);
     }
 
@@ -478,3 +674,7 @@ impl eframe::App for GlimpseApp {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;

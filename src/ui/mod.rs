@@ -5,6 +5,7 @@
 //!
 //! One module per concern; the UI thread never does the heavy work.
 mod app;
+mod autosave;
 pub mod colours;
 mod document;
 pub mod events;
@@ -25,6 +26,7 @@ pub mod settings;
 mod status;
 pub mod timeline;
 mod transport;
+mod unsaved;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -12,7 +12,8 @@ use super::playback::FrameDecoder;
 use super::settings::Settings;
 use crate::pipeline::live_save::ReviewLog;
 use crate::pipeline::{AnalysisOptions, AnalysisRun, Progress, RunMessage, RunSource};
-use crate::session::Session;
+use crate::session::carry::{carry_reviews, Precedence};
+use crate::session::{Event, Session};
 
 /// The video being reviewed.
 pub struct OpenVideo {
@@ -58,11 +59,21 @@ impl PlaybackClock {
     }
 }
 
+/// How a file analysis ended.
+enum Ending {
+    Finished,
+    Failed(String),
+    Cancelled,
+}
+
 /// A file analysis in progress.
 pub struct FileAnalysis {
     pub run: AnalysisRun,
     /// Verdicts given while it runs: the session it ends with gets them.
     pub reviews: ReviewLog,
+    /// Reviewed events of an earlier analysis of the source (a re-analysis,
+    /// or autosaved edits): carried onto the session it ends with.
+    pub carry: Vec<Event>,
 }
 
 #[derive(Default)]
@@ -114,12 +125,13 @@ impl ReviewMode {
         path: &Path,
         options: AnalysisOptions,
         device: tch::Device,
+        carry: Vec<Event>,
         wake: impl Fn() + Send + 'static,
         notices: &mut Notices,
     ) {
         self.progress = None;
         match AnalysisRun::start(RunSource::File(path.to_path_buf()), options, device, wake) {
-            Ok(run) => self.analysis = Some(FileAnalysis { run, reviews: ReviewLog::default() }),
+            Ok(run) => self.analysis = Some(FileAnalysis { run, reviews: ReviewLog::default(), carry }),
             Err(e) => notices.error(format!("cannot start the analysis thread: {e}")),
         }
     }
@@ -127,13 +139,9 @@ impl ReviewMode {
     pub fn poll_analysis(&mut self, doc: &mut Document, notices: &mut Notices) {
         let Some(analysis) = &self.analysis else { return };
         let messages: Vec<RunMessage> = analysis.run.messages.try_iter().collect();
-        let mut finished = false;
+        // The session the run ends with (none: the one on screen), and what to say of it.
+        let mut ended: Option<(Option<Session>, Ending)> = None;
         for message in messages {
-            let Some(analysis) = &self.analysis else { return };
-            let with_reviews = |mut session: Session| {
-                analysis.reviews.apply_to(&mut session);
-                session
-            };
             match message {
                 RunMessage::Started { session, .. } => doc.take_session(*session),
                 RunMessage::Update { delta, progress, .. } => {
@@ -142,27 +150,45 @@ impl ReviewMode {
                 }
                 RunMessage::Finished(run) => {
                     let run = *run;
-                    doc.take_session(with_reviews(run.session));
                     self.progress = Some(run.progress);
-                    finished = true;
+                    ended = Some((Some(run.session), Ending::Finished));
                 }
                 RunMessage::Failed { session, error, .. } => {
-                    if let Some(session) = session {
-                        doc.take_session(with_reviews(*session));
-                    }
-                    notices.error(format!("analysis stopped: {error} (the results so far are kept)"));
-                    finished = true;
+                    ended = Some((session.map(|s| *s), Ending::Failed(error.to_string())));
                 }
-                RunMessage::Cancelled { session } => {
-                    doc.take_session(with_reviews(*session));
-                    notices.notice("analysis cancelled (the results so far are kept)");
-                    finished = true;
-                }
+                RunMessage::Cancelled { session } => ended = Some((Some(*session), Ending::Cancelled)),
                 RunMessage::Warning(_) | RunMessage::SourceLost { .. } | RunMessage::SourceBack => {}
             }
         }
-        if finished {
+        let Some((session, ending)) = ended else { return };
+        let Some(mut session) = session.or_else(|| doc.session.take()) else {
             self.analysis = None;
+            if let Ending::Failed(error) = ending {
+                notices.error(format!("analysis stopped: {error}"));
+            }
+            return;
+        };
+        let Some(analysis) = self.analysis.take() else { return };
+        analysis.reviews.apply_to(&mut session);
+        let carried = carry_reviews(analysis.carry, &mut session, Precedence::Existing);
+        doc.take_session(session);
+        match ending {
+            Ending::Finished => {}
+            Ending::Failed(error) => notices.error(format!("analysis stopped: {error} (the results so far are kept)")),
+            Ending::Cancelled => notices.notice("analysis cancelled (the results so far are kept)"),
+        }
+        if carried.total() > 0 {
+            // The verdicts live only in this window now.
+            doc.dirty = true;
+            doc.revision += 1;
+            let mut text = format!("{} review verdict(s) carried over to the new events", carried.onto_events);
+            if carried.not_spotted > 0 {
+                text += &format!(
+                    "; {} reviewed event(s) no longer spotted, kept under \"Reviewed, no longer spotted\"",
+                    carried.not_spotted
+                );
+            }
+            notices.notice(text + " (not saved yet)");
         }
     }
 

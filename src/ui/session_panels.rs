@@ -7,7 +7,7 @@ use super::document::Document;
 use super::events::{event_list_ui, ReviewEdit};
 use super::timeline::{frame_at_time, timeline_ui};
 use super::transport::transport_ui;
-use crate::session::ReviewStatus;
+use crate::session::{ReviewStatus, Session};
 
 /// Seconds of a live session the timeline shows (it scrolls).
 const LIVE_TIMELINE_S: f64 = 60.0;
@@ -33,6 +33,7 @@ pub fn events_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode) {
         ui.label("No session yet.");
         return;
     };
+    not_spotted_ui(ui, session);
     let selected = session.events.iter().find(|e| (e.onset_frame..=e.offset_frame).contains(&playhead)).map(|e| e.id);
     let mut output = event_list_ui(ui, session, selected);
     // C and R confirm and reject the event under the playhead (pressed
@@ -65,6 +66,36 @@ pub fn events_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode) {
     if let (Some(frame), Mode::Review(review)) = (output.seek_to, mode) {
         review.jump(doc.session.as_ref(), frame);
     }
+}
+
+/// Verdicts of an earlier analysis that no event of this one matches:
+/// listed, so the reviewer sees they were kept (they are saved with the session).
+fn not_spotted_ui(ui: &mut egui::Ui, session: &Session) {
+    if session.reviewed_not_spotted.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new(format!("Reviewed, no longer spotted ({})", session.reviewed_not_spotted.len()))
+        .id_salt("reviewed-not-spotted")
+        .show(ui, |ui| {
+            for event in &session.reviewed_not_spotted {
+                let class = session.class_names.get(event.final_class()).map_or("?", String::as_str);
+                let status = match event.review.status {
+                    ReviewStatus::Candidate => "not judged",
+                    ReviewStatus::Confirmed => "confirmed",
+                    ReviewStatus::Rejected => "rejected",
+                };
+                let note = if event.review.note.is_empty() { String::new() } else { format!(" · \"{}\"", event.review.note) };
+                ui.label(format!(
+                    "face {} · {:.2}–{:.2} s (frames {}–{}) · {status} · {class}{note}",
+                    event.face_id, event.onset_s, event.offset_s, event.onset_frame, event.offset_frame
+                ));
+            }
+        })
+        .header_response
+        .on_hover_text(
+            "Verdicts from an earlier analysis of this video that no event of this one matches \
+             (same face, overlapping interval). They stay in the session file.",
+        );
 }
 
 /// The timeline, under the transport bar when reviewing; scrolling when live.
