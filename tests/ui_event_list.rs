@@ -82,3 +82,36 @@ fn relabelling_or_confirming_moves_no_control() {
     // The confidence column has its heading.
     harness.get_by_label("confidence");
 }
+
+#[test]
+fn rows_count_from_one_and_every_control_explains_itself() {
+    let mut harness = harness(session());
+    // Event id 7 is the first row: numbered 1, as people count.
+    let number = harness.get_by_label("1");
+    number.hover();
+    harness.run();
+    harness.get_by_label_contains("Event 1 of 1 (id 7 in the exports)");
+    for (control, help) in [
+        ("Confirm", "A real micro-expression"),
+        ("Reject", "Not a micro-expression"),
+        ("0.70", "Spotting score"),
+    ] {
+        harness.get_by_label(control).hover();
+        harness.run();
+        harness.get_by_label_contains(help);
+    }
+}
+
+#[test]
+fn an_event_with_frames_dropped_inside_it_says_its_class_may_differ() {
+    let mut dropped = session();
+    // Frames 30..=45 with 38..=41 missing, as a live session that fell behind records them.
+    dropped.frames = (25..50u64)
+        .filter(|i| !(38..=41).contains(i))
+        .map(|index| glimpse::session::FrameRecord { index, timestamp_s: index as f64 / 30.0, ..Default::default() })
+        .collect();
+    let mut harness = harness(dropped);
+    harness.get_by_label("1 !").hover();
+    harness.run();
+    harness.get_by_label_contains("4 of its 16 frames were not analysed");
+}

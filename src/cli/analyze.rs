@@ -357,13 +357,14 @@ pub fn summary(session: &Session, wall_s: f64) -> String {
     }
     out += &format!("events: {}\n", session.events.len());
     if !session.events.is_empty() {
-        out += "  face   onset s   apex s  offset s  class        p      score\n";
+        // score: the apex's motion in robust SDs of the face's resting motion.
+        out += "  face   onset s   apex s  offset s  class        p  score (SD)\n";
     }
     for e in &session.events {
         let name = session.class_names.get(e.class).map(String::as_str).unwrap_or("?");
         let p = e.probabilities.get(e.class).copied().unwrap_or(f32::NAN);
         out += &format!(
-            "  {:>4} {:>9.3} {:>8.3} {:>9.3}  {:<10} {:>5.2} {:>8.1}\n",
+            "  {:>4} {:>9.3} {:>8.3} {:>9.3}  {:<10} {:>5.2} {:>11.1}\n",
             e.face_id, e.onset_s, e.apex_s, e.offset_s, name, p, e.score
         );
     }

@@ -15,7 +15,7 @@ mod timings;
 
 pub use analyzer::Analyzer;
 pub use faces::{FaceFinder, Found};
-pub use options::{AnalysisOptions, DetectorKind, LandmarkKind};
+pub use options::{sensitivity_of, AnalysisOptions, DetectorKind, LandmarkKind};
 pub use run::{analyze, fill_in_source, Analysis, AnalysisRun, Finished, Progress, RunCommand, RunMessage, RunSource};
 pub use timings::{Stage, StageTimings};
 

@@ -114,6 +114,8 @@ impl AnalysisOptions {
             ),
             ("reference_gap_s", s.reference_gap_s.to_string()),
             ("baseline_s", s.baseline_s.to_string()),
+            // What the sensitivity slider set (`with_sensitivity`), for the record.
+            ("sensitivity", format!("{:.2}", sensitivity_of(s.threshold_sigmas))),
             ("threshold_sigmas", s.threshold_sigmas.to_string()),
             ("min_motion_px", s.min_motion_px.to_string()),
             ("max_duration_s", s.max_duration_s.to_string()),
@@ -126,4 +128,10 @@ impl AnalysisOptions {
         .map(|(k, v)| (k.to_string(), v))
         .collect()
     }
+}
+
+/// The sensitivity (0..1) a spotting threshold corresponds to: the inverse
+/// of `SpottingOptions::with_sensitivity`.
+pub fn sensitivity_of(threshold_sigmas: f32) -> f32 {
+    (1.0 - threshold_sigmas / 12.0).clamp(0.0, 1.0)
 }

@@ -216,6 +216,19 @@ impl Session {
         self.frames.binary_search_by_key(&index, |f| f.index).ok()
     }
 
+    /// Frames from `first` to `last` (inclusive) that were never analysed:
+    /// dropped by a live session that fell behind, or missing from the
+    /// source. Their motion is missing from an event that spans them.
+    pub fn frames_missing_between(&self, first: u64, last: u64) -> u64 {
+        // A session without frame records (an old or hand-made one) says nothing of gaps.
+        if last < first || self.frames.is_empty() {
+            return 0;
+        }
+        let from = self.frames.partition_point(|f| f.index < first);
+        let to = self.frames.partition_point(|f| f.index <= last);
+        (last - first + 1).saturating_sub((to - from) as u64)
+    }
+
     /// The 68 points of face `face_id` in the frame at `position`: those of
     /// its latest detection at or before it while the face stayed tracked
     /// (the mesh runs with the detector; in between the face holds its

@@ -643,7 +643,7 @@ impl eframe::App for GlimpseApp {
         }
         egui::Panel::bottom("events").resizable(true).min_size(150.0).default_size(200.0).show(ui, |ui| {
             self.events_rect = Some(ui.max_rect());
-            events_panel(ui, &mut self.doc, &mut self.mode);
+            events_panel(ui, &mut self.doc, &mut self.mode, self.settings.sensitivity);
         });
         egui::Panel::bottom("timeline").resizable(true).min_size(210.0).default_size(230.0).show(ui, |ui| {
             self.timeline_rect = Some(ui.max_rect());

@@ -77,9 +77,16 @@ pub fn event_list_ui(ui: &mut egui::Ui, session: &Session, selected: Option<u32>
             let mut class_heading = None;
             for heading in ["#", "face", "onset", "apex", "offset", "class", "confidence", "review", "note"] {
                 let response = ui.label(RichText::new(heading).strong()).on_hover_text(match heading {
+                    "#" => "The event's number in this list, from 1 (click it to seek to its apex)",
+                    "face" => "The tracked face's ID, as drawn on the video and written in the exports",
+                    "onset" | "apex" | "offset" => {
+                        "Time from the start of the video, and the frame number (from 0, as in the exports); \
+                         click to seek"
+                    }
                     "class" => "The class: the model's, or the reviewer's when relabelled",
                     "confidence" => "The model's probability for its class (0-1), and its class when relabelled",
                     "review" => "Candidate until confirmed or rejected",
+                    "note" => "Your note on the event, saved with the session",
                     _ => "",
                 });
                 if heading == "class" {
@@ -87,8 +94,9 @@ pub fn event_list_ui(ui: &mut egui::Ui, session: &Session, selected: Option<u32>
                 }
             }
             ui.end_row();
-            for event in &session.events {
-                event_row(ui, session, event, selected == Some(event.id), class_heading, &mut out);
+            for (position, event) in session.events.iter().enumerate() {
+                let row = EventRow { number: position + 1, selected: selected == Some(event.id), class_heading };
+                event_row(ui, session, event, row, &mut out);
                 ui.end_row();
             }
         });
@@ -96,16 +104,31 @@ pub fn event_list_ui(ui: &mut egui::Ui, session: &Session, selected: Option<u32>
     out
 }
 
-fn event_row(
-    ui: &mut egui::Ui,
-    session: &Session,
-    event: &Event,
+/// Where a row sits in the list.
+struct EventRow {
+    /// 1-based, as people count.
+    number: usize,
     selected: bool,
     class_heading: Option<egui::Id>,
-    out: &mut EventListOutput,
-) {
+}
+
+fn event_row(ui: &mut egui::Ui, session: &Session, event: &Event, row: EventRow, out: &mut EventListOutput) {
+    let EventRow { number, selected, class_heading } = row;
     let id = event.id;
-    if ui.selectable_label(selected, format!("{id}")).clicked() {
+    // Frames dropped inside the event (a live session that fell behind):
+    // its flow, and so its class, may differ from a full analysis.
+    let missing = session.frames_missing_between(event.onset_frame, event.offset_frame);
+    let label = if missing > 0 { format!("{number} !") } else { format!("{number}") };
+    let mut hover = format!("Event {number} of {} (id {id} in the exports): seek to its apex", session.events.len());
+    if missing > 0 {
+        hover += &format!(
+            "\nDropped frames: {missing} of its {} frames were not analysed (dropped while the live analysis fell behind, \
+             or missing from the source): its motion and class may differ from an analysis of every frame. \
+             Open the recording to analyse it in full.",
+            event.offset_frame - event.onset_frame + 1
+        );
+    }
+    if ui.selectable_label(selected, label).on_hover_text(hover).clicked() {
         out.seek_to = Some(event.apex_frame);
     }
     ui.label(format!("{}", event.face_id));
@@ -131,9 +154,10 @@ fn event_row(
                     ui.selectable_value(&mut picked, class, RichText::new(name).color(class_colour(class)));
                 }
             });
+        let response = combo.response.on_hover_text("Relabel: choose the class you see");
         // Screen readers (and kittest) name the combo by its column heading.
         if let Some(heading) = class_heading {
-            let _ = combo.response.labelled_by(heading);
+            let _ = response.labelled_by(heading);
         }
         if picked != final_class {
             out.edits.push(ReviewEdit::Relabel { event_id: id, class: Some(picked) });
@@ -142,7 +166,18 @@ fn event_row(
         let text =
             RichText::new(if event.review.relabelled_class.is_some() { model } else { format!("{confidence:.2}") })
                 .weak();
-        ui.add_sized([CONFIDENCE_WIDTH, height], egui::Label::new(text).truncate());
+        ui.add_sized([CONFIDENCE_WIDTH, height], egui::Label::new(text).truncate()).on_hover_text(format!(
+            "The model's probabilities: {}. Spotting score {:.1}: the motion at the apex, in robust standard \
+             deviations of the face's resting motion (the threshold at sensitivity 0.5 is 6)",
+            session
+                .class_names
+                .iter()
+                .zip(&event.probabilities)
+                .map(|(name, p)| format!("{name} {p:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            event.score
+        ));
     }
     ui.horizontal(|ui| {
         let status = event.review.status;
@@ -153,15 +188,24 @@ fn event_row(
         };
         let status_text = RichText::new(text).color(on_panel(colour, ui.visuals().dark_mode));
         ui.add_sized([STATUS_WIDTH, height], egui::Label::new(status_text));
-        if ui.selectable_label(status == ReviewStatus::Confirmed, "Confirm").clicked() {
+        if ui
+            .selectable_label(status == ReviewStatus::Confirmed, "Confirm")
+            .on_hover_text("A real micro-expression (C on the event under the playhead); click again to undo")
+            .clicked()
+        {
             out.edits.push(ReviewEdit::Toggle { event_id: id, status: ReviewStatus::Confirmed });
         }
-        if ui.selectable_label(status == ReviewStatus::Rejected, "Reject").clicked() {
+        if ui
+            .selectable_label(status == ReviewStatus::Rejected, "Reject")
+            .on_hover_text("Not a micro-expression (R on the event under the playhead); click again to undo")
+            .clicked()
+        {
             out.edits.push(ReviewEdit::Toggle { event_id: id, status: ReviewStatus::Rejected });
         }
     });
     let mut note = event.review.note.clone();
-    if ui.add(egui::TextEdit::singleline(&mut note).hint_text("note").desired_width(160.0)).changed() {
+    let note_field = ui.add(egui::TextEdit::singleline(&mut note).hint_text("note").desired_width(160.0));
+    if note_field.on_hover_text("Your note on this event, saved with the session").changed() {
         out.edits.push(ReviewEdit::Note { event_id: id, note });
     }
 }

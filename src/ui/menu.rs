@@ -38,13 +38,21 @@ pub fn menu_bar(ui: &mut egui::Ui, state: MenuState) -> Option<MenuAction> {
     let mut action = None;
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
-            if ui.button("Open video or session…").clicked() {
+            if ui
+                .button("Open video or session…")
+                .on_hover_text("A video, or a session saved earlier (.session.ron / .json) (Ctrl+O)")
+                .clicked()
+            {
                 action = Some(MenuAction::PickFile);
             }
             if ui.button("Open by path…").on_hover_text("Type or paste a path (no desktop portal needed)").clicked() {
                 action = Some(MenuAction::OpenByPath);
             }
-            if ui.add_enabled(state.can_save, egui::Button::new("Save session")).clicked() {
+            if ui
+                .add_enabled(state.can_save, egui::Button::new("Save session"))
+                .on_hover_text("Write <video>.session.ron beside the video, reviews included (Ctrl+S)")
+                .clicked()
+            {
                 action = Some(MenuAction::Save);
             }
             ui.menu_button("Export", |ui| {
@@ -72,8 +80,13 @@ pub fn menu_bar(ui: &mut egui::Ui, state: MenuState) -> Option<MenuAction> {
             });
         });
         ui.menu_button("Live", |ui| {
-            ui.checkbox(state.live_panel, "Live panel (camera, start / stop)");
-            if ui.add_enabled(!state.live_running, egui::Button::new("Start live session")).clicked() {
+            ui.checkbox(state.live_panel, "Live panel (camera, start / stop)")
+                .on_hover_text("Show the panel that runs live sessions");
+            if ui
+                .add_enabled(!state.live_running, egui::Button::new("Start live session"))
+                .on_hover_text("Analyse the camera (or the chosen clip) live; recorded and autosaved")
+                .clicked()
+            {
                 action = Some(MenuAction::StartLive);
             }
             ui.label(format!("Sessions, recordings and autosaves go to {}", state.live_dir));
@@ -101,23 +114,37 @@ fn settings_ui(
         ui.label(format!("(--device {flag:?} on the command line wins this run)").to_lowercase());
     }
     ui.horizontal(|ui| {
-        for (choice, name) in [(DeviceChoice::Auto, "auto"), (DeviceChoice::Cpu, "cpu"), (DeviceChoice::Cuda, "cuda")] {
-            ui.radio_value(&mut settings.device, choice, name);
+        for (choice, name, help) in [
+            (DeviceChoice::Auto, "auto", "The GPU when CUDA works, else the CPU"),
+            (DeviceChoice::Cpu, "cpu", "Always the CPU"),
+            (DeviceChoice::Cuda, "cuda", "The GPU (CUDA); the CPU with a notice when it is missing"),
+        ] {
+            ui.radio_value(&mut settings.device, choice, name).on_hover_text(help);
         }
     });
     ui.label(format!("in use: {}", device.line));
-    ui.add(egui::Slider::new(&mut settings.sensitivity, 0.0..=1.0).text("spotting sensitivity"));
-    if ui.add_enabled(can_reanalyse, egui::Button::new("Re-analyse with these settings")).clicked() {
+    ui.add(egui::Slider::new(&mut settings.sensitivity, 0.0..=1.0).text("spotting sensitivity")).on_hover_text(
+        "0: only strong events; 1: every rise in facial motion. 0.5 spots motion 6 robust standard deviations \
+         above the face's resting motion. Applies to the next analysis; the event list shows what a session was \
+         analysed at",
+    );
+    if ui
+        .add_enabled(can_reanalyse, egui::Button::new("Re-analyse with these settings"))
+        .on_hover_text("Analyse the open video again; reviewed events keep their verdicts")
+        .clicked()
+    {
         action = Some(MenuAction::Reanalyse);
     }
     ui.separator();
-    ui.checkbox(&mut settings.heatmap, "Attention heatmap");
-    ui.add_enabled(settings.heatmap, egui::Slider::new(&mut settings.heatmap_opacity, 0.0..=1.0).text("opacity"));
+    ui.checkbox(&mut settings.heatmap, "Attention heatmap")
+        .on_hover_text("While an event is on, colour the face where the model looked (key in the video's corner)");
+    ui.add_enabled(settings.heatmap, egui::Slider::new(&mut settings.heatmap_opacity, 0.0..=1.0).text("opacity"))
+        .on_hover_text("How strongly the heatmap covers the face");
     ui.separator();
     ui.horizontal(|ui| {
         let before = settings.theme;
-        ui.radio_value(&mut settings.theme, Theme::Dark, "dark");
-        ui.radio_value(&mut settings.theme, Theme::Light, "light");
+        ui.radio_value(&mut settings.theme, Theme::Dark, "dark").on_hover_text("Dark window theme");
+        ui.radio_value(&mut settings.theme, Theme::Light, "light").on_hover_text("Light window theme");
         if settings.theme != before {
             action = Some(MenuAction::ApplyTheme);
         }

@@ -46,7 +46,7 @@ impl Notices {
                     ui.visuals().text_color()
                 };
                 ui.label(RichText::new(text).color(colour));
-                if ui.small_button("x").clicked() {
+                if ui.small_button("x").on_hover_text("Dismiss").clicked() {
                     dismiss = Some(i);
                 }
             });

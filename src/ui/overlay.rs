@@ -63,9 +63,56 @@ pub fn draw_overlays(
     options: &OverlayOptions,
 ) {
     let Some(position) = session.frame_position(index) else { return };
+    let mut heatmap_shown = false;
     for face in &session.frames[position].faces {
-        draw_face(painter, to_screen, session, position, face, options);
+        heatmap_shown |= draw_face(painter, to_screen, session, position, face, options);
     }
+    if heatmap_shown {
+        heatmap_key(painter, to_screen.rect);
+    }
+}
+
+/// Width and height of the heatmap's colour key, in points.
+pub const HEATMAP_KEY_SIZE: [f32; 2] = [150.0, 10.0];
+
+/// The heatmap's colour key in the video's lower right corner: the colour
+/// ramp from "low" to "high" attention (each event's own peak is "high").
+/// Returns the ramp's rectangle.
+pub fn heatmap_key(painter: &egui::Painter, video: Rect) -> Rect {
+    let font = egui::FontId::proportional(12.0);
+    let [width, height] = HEATMAP_KEY_SIZE;
+    let caption_colour = Color32::from_gray(235);
+    let caption = painter.layout_no_wrap("model attention".into(), font.clone(), caption_colour);
+    let low = painter.layout_no_wrap("low".into(), font.clone(), caption_colour);
+    let high = painter.layout_no_wrap("high".into(), font, caption_colour);
+    let ramp = Rect::from_min_size(
+        egui::pos2(video.right() - width - high.size().x - 16.0, video.bottom() - height - 10.0),
+        egui::vec2(width, height),
+    );
+    let backing = Rect::from_min_max(
+        egui::pos2(ramp.left() - low.size().x - 10.0, ramp.top() - caption.size().y - 6.0),
+        egui::pos2(ramp.right() + high.size().x + 8.0, ramp.bottom() + 4.0),
+    );
+    painter.rect_filled(backing, 3.0, Color32::from_black_alpha(170));
+    painter.galley(egui::pos2(ramp.left(), backing.top() + 2.0), caption, caption_colour);
+    painter.galley(egui::pos2(backing.left() + 4.0, ramp.center().y - low.size().y / 2.0), low, caption_colour);
+    painter.galley(egui::pos2(ramp.right() + 4.0, ramp.center().y - high.size().y / 2.0), high, caption_colour);
+    let mut mesh = epaint::Mesh::default();
+    const STEPS: u32 = 32;
+    for step in 0..=STEPS {
+        let value = step as f32 / STEPS as f32;
+        let [r, g, b] = jet(value);
+        let x = ramp.left() + value * width;
+        mesh.colored_vertex(egui::pos2(x, ramp.top()), Color32::from_rgb(r, g, b));
+        mesh.colored_vertex(egui::pos2(x, ramp.bottom()), Color32::from_rgb(r, g, b));
+        if step > 0 {
+            let k = 2 * step;
+            mesh.add_triangle(k - 2, k - 1, k);
+            mesh.add_triangle(k - 1, k + 1, k);
+        }
+    }
+    painter.add(egui::Shape::mesh(mesh));
+    ramp
 }
 
 fn draw_face(
@@ -75,7 +122,7 @@ fn draw_face(
     position: usize,
     face: &FaceFrame,
     options: &OverlayOptions,
-) {
+) -> bool {
     let record = &session.frames[position];
     let (index, t_s) = (record.index, record.timestamp_s);
     let points = session.face_points(position, face);
@@ -84,6 +131,7 @@ fn draw_face(
     active.sort_by(|a, b| b.onset_s.total_cmp(&a.onset_s));
     let b = &face.bbox;
     // Heatmap first, so box, points and text stay on top of it.
+    let mut heatmap_shown = false;
     if options.heatmap {
         if let Some(event) = active.first() {
             // Sessions from before the crop was recorded: the face box stands in.
@@ -95,6 +143,7 @@ fn draw_face(
             });
             if let Some(mesh) = heatmap_mesh(event, &crop, to_screen, options.heatmap_opacity) {
                 painter.add(egui::Shape::mesh(mesh));
+                heatmap_shown = true;
             }
         }
     }
@@ -129,6 +178,7 @@ fn draw_face(
             label(painter, egui::pos2(rect.left(), y), egui::Align2::LEFT_TOP, &text, class_colour(class), &font);
         y = drawn.bottom() + 2.0;
     }
+    heatmap_shown
 }
 
 /// Text on a dark backing, readable over any frame.
@@ -202,4 +252,38 @@ pub fn heatmap_mesh(event: &Event, crop: &Similarity, to_screen: FrameToScreen, 
         }
     }
     Some(mesh)
+}
+
+#[cfg(test)]
+mod tests {
+    use egui_kittest::Harness;
+
+    use super::*;
+
+    #[test]
+    fn the_heatmap_key_ramps_from_low_to_high_inside_the_video() {
+        let video = Rect::from_min_size(egui::pos2(20.0, 30.0), egui::vec2(640.0, 480.0));
+        let ramp = std::cell::Cell::new(Rect::NOTHING);
+        let harness = Harness::new_ui(|ui| ramp.set(heatmap_key(ui.painter(), video)));
+        let ramp = ramp.get();
+        assert!(video.contains_rect(ramp), "{ramp:?} outside {video:?}");
+        assert_eq!((ramp.width(), ramp.height()), (HEATMAP_KEY_SIZE[0], HEATMAP_KEY_SIZE[1]));
+        // In the lower right quarter, where faces rarely are.
+        assert!(ramp.left() > video.center().x && ramp.top() > video.center().y, "{ramp:?}");
+        let meshes: Vec<&epaint::Mesh> = harness
+            .output()
+            .shapes
+            .iter()
+            .filter_map(|clipped| match &clipped.shape {
+                egui::Shape::Mesh(mesh) => Some(&**mesh),
+                _ => None,
+            })
+            .collect();
+        let ramp_mesh = meshes.iter().find(|m| m.vertices.len() == 66).expect("the colour ramp");
+        let colour = |v: &epaint::Vertex| [v.color.r(), v.color.g(), v.color.b()];
+        assert_eq!(colour(&ramp_mesh.vertices[0]), jet(0.0), "low end");
+        assert_eq!(colour(&ramp_mesh.vertices[65]), jet(1.0), "high end");
+        assert!((ramp_mesh.vertices[0].pos.x - ramp.left()).abs() < 1e-3);
+        assert!((ramp_mesh.vertices[65].pos.x - ramp.right()).abs() < 1e-3);
+    }
 }

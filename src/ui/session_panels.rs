@@ -1,6 +1,6 @@
 //! The two panels under the video: the event list with its face picker,
 //! and the timeline (with the transport bar when reviewing).
-use eframe::egui;
+use eframe::egui::{self, RichText};
 
 use super::app::Mode;
 use super::document::Document;
@@ -14,16 +14,20 @@ const LIVE_TIMELINE_S: f64 = 60.0;
 
 /// The event list with the face picker; review edits are recorded with the
 /// run that is filling the session, if one is.
-pub fn events_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode) {
+pub fn events_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode, sensitivity_now: f32) {
     ui.horizontal(|ui| {
         ui.heading("Events");
         let Some(session) = &doc.session else { return };
         ui.horizontal(|ui| {
-            ui.label("Face:");
+            ui.label("Face:").on_hover_text("The face whose events the timeline shows");
             for id in session.face_ids() {
-                ui.selectable_value(&mut doc.selected_face, Some(id), format!("{id}"));
+                ui.selectable_value(&mut doc.selected_face, Some(id), format!("{id}"))
+                    .on_hover_text(format!("Show face {id}'s class and motion lines on the timeline"));
             }
         });
+        if let Some(analysed) = analysed_sensitivity(session) {
+            sensitivity_ui(ui, analysed, sensitivity_now);
+        }
     });
     let playhead = match mode {
         Mode::Review(review) => review.playhead.frame,
@@ -68,6 +72,25 @@ pub fn events_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode) {
     }
 }
 
+/// The spotting sensitivity a session was analysed at: recorded since
+/// 2026-11-28, else worked out from its threshold.
+pub fn analysed_sensitivity(session: &Session) -> Option<f32> {
+    let setting = |key: &str| session.settings.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse::<f32>().ok());
+    setting("sensitivity").or_else(|| setting("threshold_sigmas").map(crate::pipeline::sensitivity_of))
+}
+
+/// "sensitivity 0.50", and what to do when the settings now say otherwise.
+fn sensitivity_ui(ui: &mut egui::Ui, analysed: f32, now: f32) {
+    ui.separator();
+    let text = format!("analysed at sensitivity {analysed:.2}");
+    if (analysed - now).abs() < 0.005 {
+        ui.weak(text).on_hover_text("The spotting sensitivity these events were found at (Settings)");
+    } else {
+        ui.label(RichText::new(format!("{text} (settings: {now:.2})")).color(ui.visuals().warn_fg_color))
+            .on_hover_text("The settings' sensitivity differs: Settings > Re-analyse with these settings applies it");
+    }
+}
+
 /// Verdicts of an earlier analysis that no event of this one matches:
 /// listed, so the reviewer sees they were kept (they are saved with the session).
 fn not_spotted_ui(ui: &mut egui::Ui, session: &Session) {
@@ -84,9 +107,9 @@ fn not_spotted_ui(ui: &mut egui::Ui, session: &Session) {
                     ReviewStatus::Confirmed => "confirmed",
                     ReviewStatus::Rejected => "rejected",
                 };
-                let note = if event.review.note.is_empty() { String::new() } else { format!(" · \"{}\"", event.review.note) };
+                let note = if event.review.note.is_empty() { String::new() } else { format!(", \"{}\"", event.review.note) };
                 ui.label(format!(
-                    "face {} · {:.2}–{:.2} s (frames {}–{}) · {status} · {class}{note}",
+                    "face {}, {:.2}-{:.2} s (frames {}-{}), {status}, {class}{note}",
                     event.face_id, event.onset_s, event.offset_s, event.onset_frame, event.offset_frame
                 ));
             }
@@ -176,7 +199,7 @@ mod tests {
                         state.ended = Some(ended);
                     }
                 }
-                events_panel(ui, &mut state.doc, &mut state.mode);
+                events_panel(ui, &mut state.doc, &mut state.mode, 0.5);
             },
             state,
         );
@@ -237,7 +260,7 @@ mod tests {
                 if let Mode::Review(review) = &mut state.mode {
                     review.handle_keys(&ctx, state.doc.session.as_ref());
                 }
-                events_panel(ui, &mut state.doc, &mut state.mode);
+                events_panel(ui, &mut state.doc, &mut state.mode, 0.5);
             },
             state,
         );
@@ -267,5 +290,30 @@ mod tests {
         press(&mut harness, egui::Key::Home);
         assert_eq!(frame(&harness), 0);
         assert!(harness.state().doc.dirty, "verdicts are unsaved work");
+    }
+
+    /// The event list says what sensitivity its session was analysed at,
+    /// and when the settings now differ.
+    #[test]
+    fn the_sensitivity_a_session_was_analysed_at_is_shown_with_it() {
+        use crate::ui::review::ReviewMode;
+        let run = |settings: Vec<(String, String)>, now: f32| {
+            let mut doc = Document::default();
+            doc.set_session(Some(Session { settings, complete: true, ..Session::default() }));
+            let state = State { doc, mode: Mode::Review(ReviewMode::default()), notices: Notices::default(), ended: None };
+            let mut harness = Harness::builder().with_size(egui::vec2(1100.0, 300.0)).build_ui_state(
+                move |ui, state: &mut State| events_panel(ui, &mut state.doc, &mut state.mode, now),
+                state,
+            );
+            harness.run();
+            harness
+        };
+        let recorded = vec![("sensitivity".to_string(), "0.70".to_string())];
+        run(recorded.clone(), 0.7).get_by_label("analysed at sensitivity 0.70");
+        run(recorded, 0.5).get_by_label("analysed at sensitivity 0.70 (settings: 0.50)");
+        // A session from before the sensitivity was recorded: from its threshold (12 × (1 − 0.7)).
+        run(vec![("threshold_sigmas".to_string(), "3.6000001".to_string())], 0.5)
+            .get_by_label("analysed at sensitivity 0.70 (settings: 0.50)");
+        assert_eq!(crate::pipeline::sensitivity_of(6.0), 0.5, "the default threshold is sensitivity 0.5");
     }
 }

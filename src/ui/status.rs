@@ -41,7 +41,7 @@ pub fn status_ui(ui: &mut egui::Ui, status: Status, notices: &mut Notices) -> bo
                 (false, _) => format!("analysed {} frames in {:.1} s", progress.frames_done, progress.elapsed_s),
             };
             ui.add(egui::ProgressBar::new(if running { fraction } else { 1.0 }).text(text).desired_width(420.0));
-            cancel = running && ui.button("Cancel").clicked();
+            cancel = running && ui.button("Cancel").on_hover_text("Stop the analysis; what it found so far is kept").clicked();
         });
     }
     if let Some(job) = status.file_job {

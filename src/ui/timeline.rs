@@ -155,7 +155,8 @@ pub fn timeline_ui(
             }
             if !motion.is_empty() {
                 let grey = ui_grey(playhead_colour);
-                plot.add(Line::new("motion (scaled)", PlotPoints::from(motion.clone())).color(grey).width(1.5));
+                let name = "motion (1 = this face's 98th percentile)";
+                plot.add(Line::new(name, PlotPoints::from(motion.clone())).color(grey).width(1.5));
             }
             for (class, points) in series.iter().enumerate() {
                 let line = Line::new(session.class_name(class).into_owned(), PlotPoints::from(points.clone()))
@@ -165,6 +166,10 @@ pub fn timeline_ui(
             }
             plot.add(VLine::new("", playhead_s).color(playhead_colour).width(1.5));
         });
+    let response_help = "Each class's probability per frame (0-1, left axis); in grey the face's motion, scaled \
+        so that 1 is this face's 98th-percentile motion; shaded: the events in their class colour (faint when \
+        rejected). Click or drag to seek.";
+    let response = egui_plot::PlotResponse { response: response.response.on_hover_text(response_help), ..response };
     let pointer = response.response.interact_pointer_pos();
     let clicked = response.response.clicked() || response.response.dragged();
     match (clicked, pointer) {

@@ -12,7 +12,11 @@ pub fn transport_ui(ui: &mut egui::Ui, review: &mut ReviewMode, session: Option<
     let last = review.frame_count(session).saturating_sub(1);
     ui.horizontal(|ui| {
         let playhead = &mut review.playhead;
-        if ui.button(if playhead.playing { "Pause" } else { "Play" }).clicked() {
+        if ui
+            .button(if playhead.playing { "Pause" } else { "Play" })
+            .on_hover_text("Play or pause at the chosen speed, in real time (Space)")
+            .clicked()
+        {
             if playhead.frame >= last {
                 playhead.frame = 0;
             }
@@ -32,31 +36,34 @@ pub fn transport_ui(ui: &mut egui::Ui, review: &mut ReviewMode, session: Option<
                 onsets
             })
             .unwrap_or_default();
-        if ui.button("|< event").on_hover_text("Previous event").clicked() {
+        if ui.button("|< event").on_hover_text("Previous event's onset (P or Page Up)").clicked() {
             if let Some(&f) = event_frames.iter().rev().find(|&&f| f < current) {
                 review.seek(session, f);
             }
         }
-        if ui.button("event >|").on_hover_text("Next event").clicked() {
+        if ui.button("event >|").on_hover_text("Next event's onset (N or Page Down)").clicked() {
             if let Some(&f) = event_frames.iter().find(|&&f| f > current) {
                 review.seek(session, f);
             }
         }
-        egui::ComboBox::from_id_salt("speed").selected_text(format!("{}×", review.playhead.speed)).width(60.0).show_ui(
-            ui,
-            |ui| {
+        egui::ComboBox::from_id_salt("speed")
+            .selected_text(format!("{}×", review.playhead.speed))
+            .width(60.0)
+            .show_ui(ui, |ui| {
                 for speed in SPEEDS {
                     ui.selectable_value(&mut review.playhead.speed, speed, format!("{speed}×"));
                 }
-            },
-        );
+            })
+            .response
+            .on_hover_text("Playback speed, × real time (frames are skipped, never slowed, to keep it)");
         let mut frame = review.playhead.frame;
         let slider = egui::Slider::new(&mut frame, 0..=last.max(1)).show_value(false).trailing_fill(true);
         ui.spacing_mut().slider_width = (ui.available_width() - 190.0).max(100.0);
-        if ui.add(slider).changed() {
+        if ui.add(slider).on_hover_text("Position in the video: drag to scrub (Home / End: start / end)").changed() {
             review.seek(session, frame);
         }
         let frame = review.playhead.frame;
-        ui.monospace(format!("{:7.2} s  f {}", review.time_of_frame(session, frame), frame));
+        ui.monospace(format!("{:7.2} s  f {}", review.time_of_frame(session, frame), frame))
+            .on_hover_text("Time of the frame shown, and its number (from 0, as in the exports)");
     });
 }
