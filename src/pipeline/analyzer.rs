@@ -229,6 +229,7 @@ impl Analyzer {
                 confidence: d.confidence,
                 detected: face.fresh,
                 motion: None,
+                moving: None,
                 probabilities: None,
             });
             // The session's face list is the summary itself, kept in id
@@ -366,13 +367,17 @@ impl Analyzer {
         let Some(state) = self.faces.get_mut(&face.id) else { return Ok(()) };
         let ready = state.signal.push(sample);
         let mut intervals = Vec::new();
+        // Judged against the baseline as it stood before the sample joined it.
+        let mut moving = Vec::with_capacity(ready.len());
         for s in &ready {
+            moving.push(state.spotter.is_moving(s));
             intervals.extend(state.spotter.push(*s));
         }
         self.timings.add(Stage::Spot, started.elapsed().as_secs_f32() * 1e3);
-        for s in ready {
+        for (s, moving) in ready.into_iter().zip(moving) {
             if let Some(f) = self.face_frame_mut(s.frame, face.id) {
                 f.motion = Some(s.expressive);
+                f.moving = moving;
             }
         }
         for interval in intervals {

@@ -89,6 +89,12 @@ pub struct FaceFrame {
     pub detected: bool,
     /// Facial-motion score of the spotter (head motion removed), when known.
     pub motion: Option<f32>,
+    /// The motion rose above the face's resting baseline (see
+    /// `Spotter::is_moving`); `None` while the baseline builds or in
+    /// sessions from before it was recorded. [`Session::is_moving`] adds
+    /// the frames inside the face's events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moving: Option<bool>,
     /// Per-frame class probabilities (flow from a reference ~0.5 s back).
     pub probabilities: Option<Vec<f32>>,
 }

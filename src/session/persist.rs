@@ -216,6 +216,22 @@ impl Session {
         self.frames.binary_search_by_key(&index, |f| f.index).ok()
     }
 
+    /// Whether face `face.face_id` moves at this frame: its motion is above
+    /// its resting baseline, or the frame lies inside one of its spotted
+    /// events (a rejected one too: the face moved, whatever it was).
+    /// `None` when neither is known.
+    pub fn is_moving(&self, frame: &FrameRecord, face: &FaceFrame) -> Option<bool> {
+        let in_event = self
+            .events
+            .iter()
+            .any(|e| e.face_id == face.face_id && (e.onset_frame..=e.offset_frame).contains(&frame.index));
+        if in_event {
+            Some(true)
+        } else {
+            face.moving
+        }
+    }
+
     /// Frames from `first` to `last` (inclusive) that were never analysed:
     /// dropped by a live session that fell behind, or missing from the
     /// source. Their motion is missing from an event that spans them.

@@ -21,6 +21,8 @@ fn face(face_id: u32, x: f32, detected: bool, motion: Option<f32>, probabilities
         confidence: 0.9876,
         detected,
         motion,
+        // Above its baseline where the motion is over 3.5 (frames 8 and 10).
+        moving: motion.map(|m| m > 3.5),
         probabilities,
     }
 }
@@ -302,6 +304,7 @@ fn frames_csv_has_openface_columns_and_one_row_per_face_per_frame() {
         "mouth_right_x",
         "mouth_right_y",
         "motion",
+        "moving",
         "p_negative",
         "p_positive",
         "p_surprise",
@@ -332,6 +335,13 @@ fn frames_csv_has_openface_columns_and_one_row_per_face_per_frame() {
     assert_eq!(r[column(header, "nose_x")], "60.00");
     assert_eq!(r[column(header, "mouth_right_y")], "135.00");
     assert_eq!(r[column(header, "motion")], "1.0000");
+    // `moving`: inside an event (frames 1-4 and 7-10 for face 1, 3-6 for
+    // face 2), else the spotter's flag, else unknown.
+    assert_eq!(r[column(header, "moving")], "1");
+    assert_eq!(find("6", "1")[column(header, "moving")], "0");
+    assert_eq!(find("5", "1")[column(header, "moving")], "");
+    assert_eq!(find("3", "2")[column(header, "moving")], "1");
+    assert_eq!(find("8", "2")[column(header, "moving")], "");
     assert_eq!(find("5", "1")[column(header, "y_0")], "204.00");
     assert_eq!(r[column(header, "p_positive")], "0.5000");
     let r = find("3", "2");
@@ -635,6 +645,7 @@ mod video {
                     confidence: 0.99,
                     detected: true,
                     motion: None,
+                    moving: None,
                     probabilities: None,
                 }],
             })

@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use super::MotionSample;
 
+/// A face "moves" (the class track is worth reading) when its motion rises
+/// this many robust SDs above its resting baseline: half the event
+/// threshold at the default sensitivity.
+pub const MOVING_SIGMAS: f32 = 3.0;
+
 /// Every duration in seconds, never frames.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -174,6 +179,20 @@ impl Spotter {
         out
     }
 
+    /// Whether `sample` (not pushed yet) rises above the face's resting
+    /// motion: by `MOVING_SIGMAS` robust SDs of the baseline (of the open
+    /// candidate's, during one) and by half the smallest event motion.
+    /// `None` until the baseline spans a second. Lower than the event
+    /// threshold: a reviewer should see where the face moves at all.
+    pub fn is_moving(&self, sample: &MotionSample) -> Option<bool> {
+        let (median, sigma) = match &self.active {
+            Some(candidate) => (candidate.median, candidate.sigma),
+            None => self.baseline_stats(sample.timestamp_s)?,
+        };
+        let rise = (MOVING_SIGMAS * sigma).max(0.5 * self.options.min_motion_px);
+        Some(sample.expressive > median + rise)
+    }
+
     /// Ends the stream: a candidate still open is judged on what it has.
     pub fn finish(&mut self) -> Vec<SpottedInterval> {
         self.active.take().map(|c| self.finish_candidate(c)).into_iter().flatten().collect()
@@ -288,6 +307,32 @@ mod tests {
         }
         found.extend(spotter.finish());
         (found, spotter)
+    }
+
+    #[test]
+    fn moving_marks_rises_well_below_an_event_and_nothing_at_rest() {
+        let mut spotter = Spotter::new(SpottingOptions::default());
+        let fps = 30.0;
+        let mut moving = Vec::new();
+        for frame in 0..(8.0 * fps) as u64 {
+            let t = frame as f64 / fps;
+            // A small movement of 0.1 px at 5 s: under the event threshold
+            // (6 SDs, 0.12 px at least), well over 3 SDs of the 0.006 px noise.
+            let sample = MotionSample {
+                frame,
+                timestamp_s: t,
+                expressive: noise(frame) + event(t, 5.0, 0.2, 0.2, 0.1),
+                eyes: 0.0,
+                head: 0.0,
+            };
+            moving.push((t, spotter.is_moving(&sample)));
+            assert!(spotter.push(sample).is_empty(), "the small movement is no event");
+        }
+        assert!(moving.iter().filter(|(t, _)| *t < 1.0).all(|(_, m)| m.is_none()), "no baseline yet");
+        let at_rest = moving.iter().filter(|(t, _)| (1.5..4.9).contains(t) || *t > 5.5);
+        assert!(at_rest.clone().all(|(_, m)| *m == Some(false)), "{:?}", at_rest.collect::<Vec<_>>());
+        let during = moving.iter().filter(|(t, _)| (5.12..5.3).contains(t));
+        assert!(during.clone().all(|(_, m)| *m == Some(true)), "{:?}", during.collect::<Vec<_>>());
     }
 
     #[test]

@@ -23,28 +23,53 @@ pub fn frame_at_time(t_s: f64, fps: f64, frame_count: u64) -> u64 {
     (index as u64).min(frame_count - 1)
 }
 
-/// One series per class: (time, probability) for `face_id`, thinned to
-/// about `SAMPLE_EVERY_S` apart.
-pub fn probability_series(frames: &[FrameRecord], classes: usize, face_id: u32) -> Vec<Vec<[f64; 2]>> {
-    let mut series = vec![Vec::new(); classes];
+/// One face's class track: per class, (time, probability) points thinned to
+/// about `SAMPLE_EVERY_S` apart, and the runs of them where the face moves.
+/// At rest the probabilities read noise (the flow holds nothing to
+/// classify), so the timeline draws them faint and the moving runs bold.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClassTrack {
+    pub all: Vec<Vec<[f64; 2]>>,
+    /// Per class, the runs where the face moved (each with one point of
+    /// rest on either side, so a short move still draws as a line).
+    pub moving: Vec<Vec<Vec<[f64; 2]>>>,
+}
+
+pub fn class_track(session: &Session, frames: &[FrameRecord], face_id: u32) -> ClassTrack {
+    let classes = session.class_names.len();
+    let mut all = vec![Vec::new(); classes];
+    // Whether each kept sample stands for a moving stretch (any frame since
+    // the sample before moved; unknown counts as moving, as in old sessions).
+    let mut sample_moving = Vec::new();
+    let mut moved_since_last = false;
     let mut last_t = f64::NEG_INFINITY;
     for record in frames {
-        let Some(probabilities) =
-            record.faces.iter().find(|f| f.face_id == face_id).and_then(|f| f.probabilities.as_ref())
-        else {
-            continue;
-        };
+        let Some(face) = record.faces.iter().find(|f| f.face_id == face_id) else { continue };
+        moved_since_last |= session.is_moving(record, face).unwrap_or(true);
+        let Some(probabilities) = face.probabilities.as_ref() else { continue };
         if record.timestamp_s - last_t < SAMPLE_EVERY_S * 0.95 {
             continue;
         }
         last_t = record.timestamp_s;
-        for (class, points) in series.iter_mut().enumerate() {
-            if let Some(&p) = probabilities.get(class) {
-                points.push([record.timestamp_s, f64::from(p)]);
-            }
+        for (class, points) in all.iter_mut().enumerate() {
+            points.push([record.timestamp_s, f64::from(probabilities.get(class).copied().unwrap_or(f32::NAN))]);
+        }
+        sample_moving.push(moved_since_last);
+        moved_since_last = false;
+    }
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, _) in sample_moving.iter().enumerate().filter(|(_, moving)| **moving) {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == i => *end = i,
+            _ => runs.push((i, i)),
         }
     }
-    series
+    let last = sample_moving.len().saturating_sub(1);
+    let moving = all
+        .iter()
+        .map(|points| runs.iter().map(|&(first, end)| points[first.saturating_sub(1)..=(end + 1).min(last)].to_vec()).collect())
+        .collect();
+    ClassTrack { all, moving }
 }
 
 /// The motion percentile drawn at the top of the plot.
@@ -77,7 +102,7 @@ pub fn motion_series(frames: &[FrameRecord], face_id: u32) -> Vec<[f64; 2]> {
 #[derive(Default)]
 pub struct TimelineLines {
     key: Option<(u64, Option<u32>, u64, u64)>,
-    series: Vec<Vec<[f64; 2]>>,
+    track: ClassTrack,
     motion: Vec<[f64; 2]>,
 }
 
@@ -93,7 +118,7 @@ impl TimelineLines {
         let first = session.frames.partition_point(|f| f.timestamp_s < view.0);
         let last = session.frames.partition_point(|f| f.timestamp_s <= view.1);
         let frames = &session.frames[first..last.max(first)];
-        self.series = face_id.map(|id| probability_series(frames, session.class_names.len(), id)).unwrap_or_default();
+        self.track = face_id.map(|id| class_track(session, frames, id)).unwrap_or_default();
         self.motion = face_id.map(|id| motion_series(frames, id)).unwrap_or_default();
     }
 }
@@ -111,7 +136,7 @@ pub fn timeline_ui(
     view: (f64, f64),
 ) -> Option<f64> {
     lines.update(session, revision, face_id, view);
-    let series = &lines.series;
+    let track = &lines.track;
     let motion = &lines.motion;
     let events: Vec<_> = session
         .events
@@ -158,17 +183,24 @@ pub fn timeline_ui(
                 let name = "motion (1 = this face's 98th percentile)";
                 plot.add(Line::new(name, PlotPoints::from(motion.clone())).color(grey).width(1.5));
             }
-            for (class, points) in series.iter().enumerate() {
-                let line = Line::new(session.class_name(class).into_owned(), PlotPoints::from(points.clone()))
-                    .color(class_colour(class))
-                    .width(1.5);
-                plot.add(line);
+            for (class, points) in track.all.iter().enumerate() {
+                // At rest: faint and thin, so no one reads a class into stillness.
+                let c = class_colour(class);
+                let faint = Color32::from_rgba_unmultiplied(c.r(), c.g(), c.b(), 60);
+                // Named only when nothing is bold, so the legend lists each class once.
+                let name = if track.moving[class].is_empty() { session.class_name(class).into_owned() } else { String::new() };
+                plot.add(Line::new(name, PlotPoints::from(points.clone())).color(faint).width(1.0));
+                for run in &track.moving[class] {
+                    let name = session.class_name(class).into_owned();
+                    plot.add(Line::new(name, PlotPoints::from(run.clone())).color(c).width(2.0));
+                }
             }
             plot.add(VLine::new("", playhead_s).color(playhead_colour).width(1.5));
         });
-    let response_help = "Each class's probability per frame (0-1, left axis); in grey the face's motion, scaled \
-        so that 1 is this face's 98th-percentile motion; shaded: the events in their class colour (faint when \
-        rejected). Click or drag to seek.";
+    let response_help = "Each class's probability per frame (0-1, left axis): bold where the face moves above its \
+        resting motion or is inside an event, faint at rest (there it reads noise); in grey the face's motion, \
+        scaled so that 1 is this face's 98th-percentile motion; shaded: the events in their class colour (faint \
+        when rejected). Click or drag to seek.";
     let response = egui_plot::PlotResponse { response: response.response.on_hover_text(response_help), ..response };
     let pointer = response.response.interact_pointer_pos();
     let clicked = response.response.clicked() || response.response.dragged();
@@ -207,6 +239,55 @@ mod tests {
         assert_eq!(series[50][1], 1.0, "an outlier is clipped at the top");
         assert!(series[10][1] > 0.5, "the rest is not flattened by it: {}", series[10][1]);
         assert!(motion_series(&session.frames, 7).is_empty(), "another face has no motion line");
+    }
+
+    #[test]
+    fn the_class_track_is_bold_only_where_the_face_moves() {
+        use crate::session::Event;
+        // 3 s at 30 fps, probabilities every frame; the spotter's flag says
+        // moving at 1.00-1.10 s, and an event covers frames 60-66.
+        let frames: Vec<FrameRecord> = (0..90u64)
+            .map(|index| FrameRecord {
+                index,
+                timestamp_s: index as f64 / 30.0,
+                faces: vec![FaceFrame {
+                    face_id: 3,
+                    moving: Some((30..=33).contains(&index)),
+                    probabilities: Some(vec![0.2, 0.3, 0.5]),
+                    ..FaceFrame::default()
+                }],
+            })
+            .collect();
+        let session = Session {
+            class_names: vec!["negative".into(), "positive".into(), "surprise".into()],
+            events: vec![Event { face_id: 3, onset_frame: 60, offset_frame: 66, ..Event::default() }],
+            frames: frames.clone(),
+            ..Session::default()
+        };
+        let track = class_track(&session, &frames, 3);
+        assert_eq!(track.all.len(), 3);
+        assert_eq!(track.all[0].len(), 30, "one point per 0.1 s");
+        let runs: Vec<(f64, f64)> = track.moving[2].iter().map(|r| (r[0][0], r[r.len() - 1][0])).collect();
+        // Samples every 3 frames: the move (frames 30-33) is the samples at
+        // frames 30 and 33, the event (60-66) those at 60, 63 and 66; each
+        // run has one sample of rest either side.
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert!(close(runs[0].0, 27.0 / 30.0) && close(runs[0].1, 36.0 / 30.0), "{runs:?}");
+        assert!(close(runs[1].0, 57.0 / 30.0) && close(runs[1].1, 69.0 / 30.0), "{runs:?}");
+        assert_eq!(track.moving[2][0][1][1], 0.5);
+        // An old session (no flag) reads as moving throughout.
+        let unknown: Vec<FrameRecord> = frames
+            .iter()
+            .cloned()
+            .map(|mut f| {
+                f.faces[0].moving = None;
+                f
+            })
+            .collect();
+        let old = class_track(&Session { frames: unknown.clone(), events: Vec::new(), ..session }, &unknown, 3);
+        assert_eq!(old.moving[0].len(), 1);
+        assert_eq!(old.moving[0][0].len(), 30);
     }
 
     #[test]

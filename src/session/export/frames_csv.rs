@@ -25,6 +25,9 @@ pub fn frames_csv_header(session: &Session) -> Vec<String> {
         columns.push(format!("{point}_y"));
     }
     columns.push("motion".into());
+    // 1 where the face moves above its resting baseline or is inside one of
+    // its events: where the class probabilities mean something.
+    columns.push("moving".into());
     columns.extend(probability_columns(session));
     columns
 }
@@ -82,6 +85,7 @@ fn face_row(session: &Session, frame: &FrameRecord, face: &FaceFrame, points68: 
     }
     cells.extend(face.landmarks.iter().flat_map(|p| [px(p[0]), px(p[1])]));
     cells.push(num(face.motion.map(f64::from), 4));
+    cells.push(session.is_moving(frame, face).map_or_else(String::new, |m| u8::from(m).to_string()));
     cells.extend(probability_cells(session, face.probabilities.as_deref()));
     cells
 }
