@@ -23,7 +23,7 @@ use opencv::imgproc;
 
 fn options() -> AnalysisOptions {
     AnalysisOptions {
-        weights: Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors"),
+        weights: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors")),
         ..AnalysisOptions::default()
     }
 }
