@@ -22,7 +22,8 @@ DEMO_OUT := target/demo
 SYNTH_SEEDS := 101 102 103 104 105 106 107 108 109 110
 SYNTH_DIR := target/eval-synth
 
-.PHONY: setup build test demo eval bench bench-pipeline bench-ui eval-spotting loso weights screenshots fuzz gpu-check
+.PHONY: setup build test demo eval bench bench-pipeline bench-ui eval-spotting loso weights screenshots fuzz gpu-check \
+	install install-files uninstall
 
 setup:
 	@bash scripts/setup.sh
@@ -113,3 +114,67 @@ fuzz: setup
 # is `bash scripts/gpu-check.sh run` with .gpu carried.
 gpu-check:
 	@bash scripts/gpu-check.sh prepare
+
+# Installed use: `make install` builds, then puts the binary in BINDIR, the
+# data files (weights with their config and card, the converted face
+# models, the astronaut photo, the demo clip) in DATAROOTDIR/glimpse, where
+# the binary looks for them (src/resources.rs), and a desktop entry and an
+# icon in place. PREFIX defaults to ~/.local, the XDG user folders; DESTDIR
+# stages a package. The binary still loads libtorch from set-up's venv in
+# the cache (an rpath, build.rs): that venv must stay.
+# The desktop entry's Exec names the binary by its full path: a desktop
+# session's PATH often lacks ~/.local/bin.
+# `make uninstall` (same variables) removes exactly those files, and the
+# folders of glimpse/ they leave empty; live sessions (glimpse/live) stay.
+PREFIX ?= $(HOME)/.local
+BINDIR ?= $(PREFIX)/bin
+DATAROOTDIR ?= $(PREFIX)/share
+GLIMPSE_DATADIR := $(DATAROOTDIR)/glimpse
+APPLICATIONS_DIR := $(DATAROOTDIR)/applications
+ICON_DIR := $(DATAROOTDIR)/icons/hicolor/scalable/apps
+SETUP_CACHE := $(GLIMPSE_CACHE)/v1
+MTCNN_MODEL := mtcnn-facenet-pytorch-2.6.0
+FACE_MESH_MODEL := face-mesh-mediapipe-0.10.21
+# Each data file as DESTINATION=SOURCE, the destination under glimpse/ (the
+# layout src/resources.rs searches), the converted models from set-up's cache.
+DATA_FILES := \
+	weights/epir-megc2019.safetensors=weights/epir-megc2019.safetensors \
+	weights/epir-megc2019.ron=weights/epir-megc2019.ron \
+	weights/README.md=weights/README.md \
+	models/$(MTCNN_MODEL)/pnet.safetensors=$(SETUP_CACHE)/$(MTCNN_MODEL)/pnet.safetensors \
+	models/$(MTCNN_MODEL)/rnet.safetensors=$(SETUP_CACHE)/$(MTCNN_MODEL)/rnet.safetensors \
+	models/$(MTCNN_MODEL)/onet.safetensors=$(SETUP_CACHE)/$(MTCNN_MODEL)/onet.safetensors \
+	models/$(FACE_MESH_MODEL)/face_mesh.safetensors=$(SETUP_CACHE)/$(FACE_MESH_MODEL)/face_mesh.safetensors \
+	models/$(FACE_MESH_MODEL)/graph.json=$(SETUP_CACHE)/$(FACE_MESH_MODEL)/graph.json \
+	images/astronaut.png=$(SETUP_CACHE)/assets-scikit-image-0.24.0/astronaut.png \
+	demo/astronaut-demo.mp4=assets/demo/astronaut-demo.mp4 \
+	demo/astronaut-demo.mp4.truth.json=assets/demo/astronaut-demo.mp4.truth.json
+DATA_FOLDERS := models/$(MTCNN_MODEL) models/$(FACE_MESH_MODEL) models weights images demo
+
+install: build
+	@$(MAKE) --no-print-directory install-files
+
+# The copying alone, of the binary already built (BIN): what `install` runs
+# after building, and what tests/install.rs runs into a temporary home.
+# Folders get 755 and files 644 (the binary 755) whatever the caller's umask.
+install-files:
+	@umask 022 && \
+	for pair in $(DATA_FILES); do source=$${pair#*=}; [ -f "$$source" ] || \
+		{ echo "$$source is missing: run 'make setup'" >&2; exit 1; }; done && \
+	install -D -m 755 $(BIN) $(DESTDIR)$(BINDIR)/glimpse && \
+	for pair in $(DATA_FILES); do \
+		install -D -m 644 "$${pair#*=}" "$(DESTDIR)$(GLIMPSE_DATADIR)/$${pair%%=*}" || exit 1; done && \
+	install -d $(DESTDIR)$(APPLICATIONS_DIR) && \
+	sed 's|^Exec=glimpse |Exec=$(BINDIR)/glimpse |' assets/glimpse.desktop \
+		> $(DESTDIR)$(APPLICATIONS_DIR)/glimpse.desktop && \
+	install -D -m 644 assets/glimpse.svg $(DESTDIR)$(ICON_DIR)/glimpse.svg && \
+	echo "installed $(DESTDIR)$(BINDIR)/glimpse, its data in $(DESTDIR)$(GLIMPSE_DATADIR)," \
+		"$(DESTDIR)$(APPLICATIONS_DIR)/glimpse.desktop and $(DESTDIR)$(ICON_DIR)/glimpse.svg"
+
+uninstall:
+	@rm -f $(DESTDIR)$(BINDIR)/glimpse $(DESTDIR)$(APPLICATIONS_DIR)/glimpse.desktop $(DESTDIR)$(ICON_DIR)/glimpse.svg
+	@for pair in $(DATA_FILES); do rm -f "$(DESTDIR)$(GLIMPSE_DATADIR)/$${pair%%=*}"; done
+	@for folder in $(DATA_FOLDERS); do [ ! -d "$(DESTDIR)$(GLIMPSE_DATADIR)/$$folder" ] || \
+		rmdir --ignore-fail-on-non-empty "$(DESTDIR)$(GLIMPSE_DATADIR)/$$folder"; done
+	@[ ! -d "$(DESTDIR)$(GLIMPSE_DATADIR)" ] || rmdir --ignore-fail-on-non-empty "$(DESTDIR)$(GLIMPSE_DATADIR)"
+	@echo "uninstalled glimpse from $(DESTDIR)$(PREFIX)"

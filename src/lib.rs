@@ -4,7 +4,7 @@
 //! `cli/` are the command-line edge; `ui` is the desktop app.
 //!
 //! The model and its training (`model`, with its benchmark, `train`, `device`,
-//! `files`) need only libtorch; everything that touches video, cameras or
+//! `files`, `resources`) need only libtorch; everything that touches video, cameras or
 //! a window is behind the default `app` feature.
 #![deny(clippy::unwrap_used)]
 
@@ -25,6 +25,7 @@ pub mod model;
 pub mod motion;
 #[cfg(feature = "app")]
 pub mod pipeline;
+pub mod resources;
 #[cfg(feature = "app")]
 pub mod session;
 #[cfg(feature = "app")]

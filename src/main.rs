@@ -12,8 +12,6 @@ use cli::analyze::{AnalyzeArgs, EvalSpottingArgs};
 use cli::app::AppArgs;
 #[cfg(feature = "app")]
 use cli::pipeline_args::PipelineArgs;
-#[cfg(feature = "app")]
-use cli::DEFAULT_WEIGHTS;
 use glimpse::device::{ChosenDevice, DeviceChoice, ThreadUse};
 
 mod cli;
@@ -78,12 +76,13 @@ enum BenchCommand {
     /// The window during a live session: UI frame time and capture → overlay
     /// latency, with a video played as the camera (needs a display: Xvfb will do).
     Ui {
-        #[arg(default_value = "assets/demo/astronaut-demo.mp4")]
-        clip: PathBuf,
+        /// The clip played as the camera (default: the installed demo clip).
+        clip: Option<PathBuf>,
         #[arg(long, default_value = "target/bench/ui.json")]
         out: PathBuf,
-        #[arg(long, default_value = DEFAULT_WEIGHTS)]
-        weights: PathBuf,
+        /// EPIR weights (default: the installed ones).
+        #[arg(long)]
+        weights: Option<PathBuf>,
     },
     #[cfg(feature = "app")]
     /// Per-stage time of the analysis pipeline on a video, end-to-end fps
@@ -146,10 +145,7 @@ fn run(cli: Cli) -> Result<()> {
     let flag = cli.device;
     let Some(command) = cli.command else {
         #[cfg(feature = "app")]
-        return cli::app::run(
-            AppArgs { weights: DEFAULT_WEIGHTS.into(), ..AppArgs::default() },
-            cli::app::choose_device(cli.device),
-        );
+        return cli::app::run(AppArgs::default(), cli::app::choose_device(cli.device));
         #[cfg(not(feature = "app"))]
         {
             use clap::CommandFactory;
@@ -177,6 +173,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Live(args) => cli::live::run_live(args, chosen_device(flag, ThreadUse::Pipeline)?),
         #[cfg(feature = "app")]
         Command::Bench(BenchCommand::Ui { clip, out, weights }) => {
+            let clip = cli::given_or_located(clip, glimpse::resources::Resource::DemoClip)?;
             cli::app::bench_ui(clip, out, weights, cli::app::choose_device(flag))
         }
         #[cfg(feature = "app")]

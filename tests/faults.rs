@@ -18,7 +18,10 @@ fn manifest_dir() -> &'static Path {
 }
 
 fn options() -> AnalysisOptions {
-    AnalysisOptions { weights: manifest_dir().join("weights/epir-megc2019.safetensors"), ..AnalysisOptions::default() }
+    AnalysisOptions {
+        weights: Some(manifest_dir().join("weights/epir-megc2019.safetensors")),
+        ..AnalysisOptions::default()
+    }
 }
 
 fn glimpse_in(prefix: &[&str], args: &[&str]) -> (Option<i32>, String, String) {

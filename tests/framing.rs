@@ -6,12 +6,14 @@
 //! per frame for each detector variant and writes
 //! `reports/framing-detection.json`:
 //! `cargo test --release --test framing -- --ignored --nocapture`.
+mod common;
+
 use std::time::Instant;
 
 use glimpse::capture::Frame;
 use glimpse::face::{FaceBox, FaceDetection, FaceDetector, FaceError, HaarDetector, Mtcnn, MtcnnOptions};
 use glimpse::pipeline::{analyze, AnalysisOptions, FaceFinder, Progress};
-use glimpse::synth::{default_astronaut_path, generate, load_astronaut, Framing, Synth, SynthSpec};
+use glimpse::synth::{generate, load_astronaut, Framing, Synth, SynthSpec};
 use opencv::core::Mat;
 use serde::Serialize;
 
@@ -41,7 +43,7 @@ fn tight(grey: bool) -> Framing {
 
 /// The clip's frames and its face's box at rest.
 fn render(spec: &SynthSpec) -> (Vec<Mat>, FaceBox) {
-    let photo = load_astronaut(&default_astronaut_path()).unwrap_or_else(|e| panic!("{e}"));
+    let photo = load_astronaut(&common::astronaut_path()).unwrap_or_else(|e| panic!("{e}"));
     let synth = Synth::new(spec, &photo, "framing.mp4").unwrap_or_else(|e| panic!("{spec:?}: {e}"));
     let frames = (0..synth.truth.frames).map(|i| synth.frame(i).expect("render frame")).collect();
     (frames, synth.truth.faces[0].bbox)
@@ -128,9 +130,9 @@ fn a_face_past_the_frame_edges_goes_through_the_whole_pipeline() {
         framing: placed(0.9, (0.5, 0.55)),
         ..SynthSpec::default()
     };
-    generate(&spec, &default_astronaut_path(), &clip, &mut |_, _| {}).unwrap_or_else(|e| panic!("synth: {e}"));
+    generate(&spec, &common::astronaut_path(), &clip, &mut |_, _| {}).unwrap_or_else(|e| panic!("synth: {e}"));
     let weights = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors");
-    let options = AnalysisOptions { weights, ..AnalysisOptions::default() };
+    let options = AnalysisOptions { weights: Some(weights), ..AnalysisOptions::default() };
     let analysis = analyze(&clip, &options, tch::Device::Cpu, &mut |_: Progress| true)
         .unwrap_or_else(|e| panic!("analysing a face past the frame edges: {e}"));
     let session = &analysis.session;
@@ -166,7 +168,8 @@ struct Cell {
 
 fn mtcnn(pad_fraction: f32, dense_large_scales: bool) -> Mtcnn {
     let options = MtcnnOptions { pad_fraction, dense_large_scales, ..MtcnnOptions::default() };
-    Mtcnn::load(&Mtcnn::default_dir(), options, tch::Device::Cpu).unwrap_or_else(|e| panic!("MTCNN: {e}"))
+    Mtcnn::load(&common::resource(glimpse::resources::Resource::MtcnnModel), options, tch::Device::Cpu)
+        .unwrap_or_else(|e| panic!("MTCNN: {e}"))
 }
 
 /// MTCNN, and the Haar cascade on frames where MTCNN finds nothing: the

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use glimpse::capture;
 use glimpse::pipeline::{analyze, AnalysisOptions, Progress};
 use glimpse::synth::score::{load_truth, score_session};
-use glimpse::synth::{default_astronaut_path, generate, truth_path, Framing, SynthSpec};
+use glimpse::synth::{generate, truth_path, Framing, SynthSpec};
 use opencv::core::Size;
 use opencv::prelude::*;
 use opencv::videoio;
@@ -73,7 +73,7 @@ fn clip(dir: &Path, face_width: f64, seed: u64, encoding: Encoding) -> PathBuf {
     let stem = format!("w{:02.0}-s{seed}", face_width * 100.0);
     let rendered = dir.join(format!("{stem}.mp4"));
     if !rendered.is_file() {
-        generate(&spec(face_width, seed), &default_astronaut_path(), &rendered, &mut |_, _| {})
+        generate(&spec(face_width, seed), &common::astronaut_path(), &rendered, &mut |_, _| {})
             .unwrap_or_else(|e| panic!("synth: {e}"));
     }
     let (path, fourcc) = match encoding {
@@ -103,7 +103,7 @@ struct Row {
 fn measure(dir: &Path, face_width: f64, seed: u64, encoding: Encoding) -> Row {
     let path = clip(dir, face_width, seed, encoding);
     let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors");
-    let options = AnalysisOptions { weights, ..AnalysisOptions::default() };
+    let options = AnalysisOptions { weights: Some(weights), ..AnalysisOptions::default() };
     let analysis = analyze(&path, &options, tch::Device::Cpu, &mut |_: Progress| true)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let truth = load_truth(&truth_path(&path)).expect("truth");

@@ -13,7 +13,7 @@ use glimpse::pipeline::{analyze, Analysis, AnalysisOptions, PipelineError, Progr
 use glimpse::session::Session;
 use glimpse::spotting::eval::{iou, Interval, MEGC_IOU};
 use glimpse::synth::score::{pool, score_session, ClipScores};
-use glimpse::synth::{default_astronaut_path, generate, GroundTruth, SynthSpec};
+use glimpse::synth::{generate, GroundTruth, SynthSpec};
 use opencv::core::{Mat, MatTraitConst, Scalar, Size, Vector, CV_8UC3};
 use opencv::prelude::{VideoCaptureTrait, VideoCaptureTraitConst, VideoWriterTrait, VideoWriterTraitConst};
 use opencv::{imgcodecs, videoio};
@@ -23,7 +23,10 @@ fn manifest_dir() -> &'static Path {
 }
 
 fn options() -> AnalysisOptions {
-    AnalysisOptions { weights: manifest_dir().join("weights/epir-megc2019.safetensors"), ..AnalysisOptions::default() }
+    AnalysisOptions {
+        weights: Some(manifest_dir().join("weights/epir-megc2019.safetensors")),
+        ..AnalysisOptions::default()
+    }
 }
 
 fn run_analysis(path: &Path, options: &AnalysisOptions) -> Result<Analysis, PipelineError> {
@@ -44,7 +47,7 @@ fn strong_spec(seed: u64) -> SynthSpec {
 }
 
 fn synth(spec: &SynthSpec, clip: &Path) -> GroundTruth {
-    generate(spec, &default_astronaut_path(), clip, &mut |_, _| {})
+    generate(spec, &common::astronaut_path(), clip, &mut |_, _| {})
         .unwrap_or_else(|e| panic!("generating {}: {e}", clip.display()))
 }
 
@@ -279,7 +282,7 @@ fn bad_inputs_give_clear_errors_naming_the_file() {
         Mat::new_rows_cols_with_default(48, 64, CV_8UC3, Scalar::all(80.0)).expect("frame")
     });
     let weights = dir.join("nowhere.safetensors");
-    let no_weights = AnalysisOptions { weights: weights.clone(), ..options() };
+    let no_weights = AnalysisOptions { weights: Some(weights.clone()), ..options() };
     assert_clear_error(
         &clip,
         &no_weights,

@@ -98,7 +98,7 @@ fn rotated_phone_videos_are_read_as_shown() {
     }
     // Through the whole pipeline: the demo's face and its four events.
     let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors");
-    let options = AnalysisOptions { weights, ..AnalysisOptions::default() };
+    let options = AnalysisOptions { weights: Some(weights), ..AnalysisOptions::default() };
     let analysis = analyze(&dir.join("rot90.mp4"), &options, tch::Device::Cpu, &mut |_: Progress| true)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(analysis.session.faces.len(), 1, "{:?}", analysis.session.faces);

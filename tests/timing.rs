@@ -122,7 +122,7 @@ fn a_variable_rate_clip_keeps_its_times_and_its_annotated_video_in_step() {
     assert!(source.warnings().is_empty(), "dropped frames are no damage: {:?}", source.warnings());
 
     let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors");
-    let options = AnalysisOptions { weights, ..AnalysisOptions::default() };
+    let options = AnalysisOptions { weights: Some(weights), ..AnalysisOptions::default() };
     let session = analyze(&clip, &options, tch::Device::Cpu, &mut |_: Progress| true).expect("analyse").session;
     let video = dir.join("vfr.annotated.avi");
     write_annotated_video(&session, &video, &mut |_, _| {}).expect("annotated video");

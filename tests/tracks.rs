@@ -17,19 +17,19 @@ use glimpse::pipeline::cuts::{CutDetector, CutOptions, FrameChange};
 use glimpse::pipeline::{analyze, AnalysisOptions, Progress};
 use glimpse::session::Session;
 use glimpse::synth::scenes::{presets, Scene, SceneSpec, SceneTruth};
-use glimpse::synth::{default_astronaut_path, load_astronaut, Synth, SynthSpec};
+use glimpse::synth::{load_astronaut, Synth, SynthSpec};
 use opencv::core::Mat;
 use opencv::imgproc;
 
 fn options() -> AnalysisOptions {
     AnalysisOptions {
-        weights: Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors"),
+        weights: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors")),
         ..AnalysisOptions::default()
     }
 }
 
 fn scene(spec: &SceneSpec) -> Scene {
-    let photo = load_astronaut(&default_astronaut_path()).expect("astronaut photo (make setup)");
+    let photo = load_astronaut(&common::astronaut_path()).expect("astronaut photo (make setup)");
     Scene::new(spec, &photo).expect("scene")
 }
 
@@ -230,7 +230,7 @@ fn cuts_in(frames: u64, fps: f64, frame: impl Fn(u64) -> Mat) -> (Vec<u64>, Fram
 /// ignored test below runs the full 640x480 20-s mp4 clips.
 #[test]
 fn the_synthetic_clips_have_no_false_cuts() {
-    let photo = load_astronaut(&default_astronaut_path()).expect("astronaut photo (make setup)");
+    let photo = load_astronaut(&common::astronaut_path()).expect("astronaut photo (make setup)");
     let mut false_cuts = 0;
     for seed in 101..=110 {
         let spec =
@@ -265,7 +265,7 @@ fn the_evaluation_clips_have_no_false_cuts() {
     for seed in 101..=110 {
         let clip = dir.join(format!("clip{seed}.mp4"));
         let spec = SynthSpec { seconds: 20.0, seed, ..SynthSpec::default() };
-        glimpse::synth::generate(&spec, &default_astronaut_path(), &clip, &mut |_, _| {}).expect("generate");
+        glimpse::synth::generate(&spec, &common::astronaut_path(), &clip, &mut |_, _| {}).expect("generate");
         let mut capture =
             opencv::videoio::VideoCapture::from_file(clip.to_str().expect("utf-8"), opencv::videoio::CAP_FFMPEG)
                 .expect("open");
@@ -288,7 +288,12 @@ fn the_evaluation_clips_have_no_false_cuts() {
 #[test]
 #[ignore]
 fn print_appearance_distances() {
-    let mut mtcnn = Mtcnn::load(&Mtcnn::default_dir(), MtcnnOptions::default(), tch::Device::Cpu).expect("mtcnn");
+    let mut mtcnn = Mtcnn::load(
+        &common::resource(glimpse::resources::Resource::MtcnnModel),
+        MtcnnOptions::default(),
+        tch::Device::Cpu,
+    )
+    .expect("mtcnn");
     let mut views: Vec<(String, usize, FaceDescriptor)> = Vec::new();
     for (name, spec) in [
         ("crossing", presets::crossing(5.0)),

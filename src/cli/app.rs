@@ -6,8 +6,6 @@ use anyhow::{bail, Context, Result};
 use glimpse::device::{ChosenDevice, DeviceChoice, ThreadUse};
 use glimpse::pipeline::AnalysisOptions;
 
-use super::DEFAULT_WEIGHTS;
-
 #[derive(clap::Args, Default)]
 pub struct AppArgs {
     /// A video to analyse, or a session (.ron/.json) to review.
@@ -19,9 +17,9 @@ pub struct AppArgs {
     /// Close the window after the screenshots (for scripted runs).
     #[arg(long, requires = "screenshot_dir")]
     pub exit_after_analysis: bool,
-    /// EPIR weights (the config RON beside them).
-    #[arg(long, default_value = DEFAULT_WEIGHTS)]
-    pub weights: PathBuf,
+    /// EPIR weights (the config RON beside them; default: the installed ones).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
     /// Offer this video as a live source, played at its own pace as if it
     /// were a camera (to try the live view without one).
     #[arg(long)]
@@ -49,7 +47,7 @@ pub fn run(args: AppArgs, device: ChosenDevice) -> Result<()> {
     Ok(())
 }
 
-pub fn bench_ui(clip: PathBuf, out: PathBuf, weights: PathBuf, device: ChosenDevice) -> Result<()> {
+pub fn bench_ui(clip: PathBuf, out: PathBuf, weights: Option<PathBuf>, device: ChosenDevice) -> Result<()> {
     if !clip.is_file() {
         bail!("{}: no such file", clip.display());
     }

@@ -7,12 +7,15 @@ use glimpse::train::metrics::scores_by_subset;
 use glimpse::train::protocol::subset_order;
 use glimpse::train::Dataset;
 
-use super::{write_json, DEFAULT_DATA, DEFAULT_WEIGHTS};
+use glimpse::resources::Resource;
+
+use super::{given_or_located, write_json, DEFAULT_DATA};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    #[arg(long, default_value = DEFAULT_WEIGHTS)]
-    weights: PathBuf,
+    /// EPIR weights (the config RON beside them; default: the installed ones).
+    #[arg(long)]
+    weights: Option<PathBuf>,
     #[arg(long, default_value = DEFAULT_DATA)]
     data: PathBuf,
     /// Also write the scores as JSON here.
@@ -22,6 +25,7 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs, device: tch::Device) -> Result<()> {
     let EvalArgs { weights, data, out } = args;
+    let weights = given_or_located(weights, Resource::EpirWeights)?;
     let model = EpirModel::load(&weights, device)?;
     let dataset = Dataset::load(&data, &model.config.class_names)?;
     let mut outcomes = Vec::with_capacity(dataset.samples.len());

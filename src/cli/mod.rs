@@ -1,10 +1,11 @@
 //! The command line's subcommands, one file each; `main.rs` holds the
 //! process set-up and the dispatch. Each subcommand parses its arguments,
 //! calls the library and reports; errors get their context here (`anyhow`).
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use glimpse::files::write_atomic;
+use glimpse::resources::Resource;
 
 /// `println!` that a closed stdout (`glimpse analyze a.mp4 b.mp4 | head -1`)
 /// cannot stop: the analyses and their files matter more than the
@@ -31,7 +32,6 @@ pub mod synth;
 pub mod train;
 
 pub const DEFAULT_DATA: &str = "../shared/data/megc2019-composite";
-pub const DEFAULT_WEIGHTS: &str = "weights/epir-megc2019.safetensors";
 
 /// Writes `value` as pretty JSON, atomically, and says so.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
@@ -44,6 +44,15 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not {what}", path.display()))
+}
+
+/// The file the user named, else `resource` where `glimpse::resources`
+/// finds it (never in the working folder).
+pub fn given_or_located(given: Option<PathBuf>, resource: Resource) -> Result<PathBuf> {
+    match given {
+        Some(path) => Ok(path),
+        None => Ok(glimpse::resources::locate(resource)?),
+    }
 }
 
 /// The command as a user would retype it (program name without its path).

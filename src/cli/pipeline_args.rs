@@ -6,23 +6,21 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use glimpse::pipeline::{AnalysisOptions, DetectorKind, LandmarkKind};
 
-use super::DEFAULT_WEIGHTS;
-
 /// Options shared by every command that runs the analysis pipeline.
 #[derive(clap::Args, Clone)]
 pub struct PipelineArgs {
-    /// EPIR weights (the config RON beside them).
-    #[arg(long, default_value = DEFAULT_WEIGHTS)]
-    pub weights: PathBuf,
+    /// EPIR weights (the config RON beside them; default: the installed ones).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DetectorKind::Mtcnn)]
     pub detector: DetectorKind,
-    /// MTCNN weights folder (default: the set-up cache).
+    /// MTCNN weights folder (default: $GLIMPSE_MTCNN, else the installed one).
     #[arg(long)]
     pub mtcnn: Option<PathBuf>,
     /// Landmarks: the face mesh's 68 points (default) or the detector's five.
     #[arg(long, value_enum, default_value_t = LandmarkKind::Mesh)]
     pub landmarks: LandmarkKind,
-    /// Converted Face Mesh folder (default: the set-up cache).
+    /// Converted Face Mesh folder (default: $GLIMPSE_FACE_MESH, else the installed one).
     #[arg(long)]
     pub mesh: Option<PathBuf>,
     /// Frame rate of image-folder inputs (they carry no timestamps).
@@ -43,6 +41,8 @@ pub struct PipelineArgs {
 }
 
 impl PipelineArgs {
+    /// The options, with every data file they need found (a missing one
+    /// fails here, naming where it was looked for, before any video is read).
     pub fn options(&self) -> Result<AnalysisOptions> {
         if !(self.detect_every > 0.0 && self.detect_every.is_finite()) {
             bail!("--detect-every must be a positive number of seconds, got {}", self.detect_every);
@@ -68,6 +68,6 @@ impl PipelineArgs {
             }
             options.spotting = options.spotting.with_sensitivity(sensitivity);
         }
-        Ok(options)
+        Ok(options.located()?)
     }
 }

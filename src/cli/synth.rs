@@ -52,7 +52,7 @@ pub struct SynthArgs {
     /// Grey frames.
     #[arg(long)]
     grey: bool,
-    /// The astronaut photo (default: $GLIMPSE_ASTRONAUT or the set-up cache).
+    /// The astronaut photo (default: $GLIMPSE_ASTRONAUT, else the installed one).
     #[arg(long)]
     astronaut: Option<PathBuf>,
 }
@@ -113,7 +113,10 @@ pub fn run(args: SynthArgs) -> Result<()> {
         seed: args.seed,
         framing: Framing { face_width: args.face_width, face_center, tight_crop: args.tight_crop, grey: args.grey },
     };
-    let astronaut = args.astronaut.unwrap_or_else(synth::default_astronaut_path);
+    let astronaut = match args.astronaut {
+        Some(path) => path,
+        None => glimpse::resources::locate(glimpse::resources::Resource::AstronautPhoto)?,
+    };
     let started = Instant::now();
     let truth = synth::generate(&spec, &astronaut, &args.out, &mut |done, total| {
         if done == total || done % 300 == 0 {

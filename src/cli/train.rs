@@ -11,7 +11,12 @@ use glimpse::train::ship::{train_and_ship, CardInputs};
 use glimpse::train::{run_loso, Dataset, LosoReport, LosoSettings, TrainOptions};
 
 use super::eval::load_config;
-use super::{command_line, read_json, write_json, DEFAULT_DATA, DEFAULT_WEIGHTS};
+use super::{command_line, read_json, write_json, DEFAULT_DATA};
+
+/// Where `make weights` writes the shipped weights: the source tree's
+/// `weights/`, as the working folder is the source tree there (an output,
+/// so relative to the working folder like any other output path).
+const SOURCE_TREE_WEIGHTS: &str = "weights/epir-megc2019.safetensors";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Protocol {
@@ -57,7 +62,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "reports/loso-megc2019.json")]
     out: PathBuf,
     /// `--protocol all`: where the weights go (the config RON goes beside them).
-    #[arg(long, default_value = DEFAULT_WEIGHTS)]
+    #[arg(long, default_value = SOURCE_TREE_WEIGHTS)]
     weights_out: PathBuf,
     /// `--protocol all`: LOSO report whose scores go into the model card.
     #[arg(long)]

@@ -17,7 +17,7 @@
 //! 40 px) facenet-pytorch itself gives box (180.3, 60.7)-(268.4, 172.2),
 //! score 0.999996; this port gives (179.2, 62.3)-(267.0, 173.7), score
 //! 0.99976, landmarks within 1.1 px of facenet's (tested below).
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Rect, Size};
 use opencv::imgproc;
@@ -90,15 +90,6 @@ pub struct Mtcnn {
 }
 
 impl Mtcnn {
-    /// `$GLIMPSE_MTCNN` if set, else `$GLIMPSE_CACHE` (or `~/.cache/glimpse`)
-    /// + `/v1/mtcnn-facenet-pytorch-2.6.0`, where set-up puts the weights.
-    pub fn default_dir() -> PathBuf {
-        if let Some(dir) = std::env::var_os("GLIMPSE_MTCNN").filter(|d| !d.is_empty()) {
-            return PathBuf::from(dir);
-        }
-        cache_root().join("v1").join("mtcnn-facenet-pytorch-2.6.0")
-    }
-
     /// Reads `pnet.safetensors`, `rnet.safetensors` and `onet.safetensors`
     /// from `dir`, checking every tensor's name and shape.
     pub fn load(dir: &Path, options: MtcnnOptions, device: Device) -> Result<Self, FaceError> {
@@ -285,14 +276,6 @@ impl FaceDetector for Mtcnn {
     fn name(&self) -> &'static str {
         "mtcnn"
     }
-}
-
-fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("GLIMPSE_CACHE").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    home.join(".cache").join("glimpse")
 }
 
 fn validate(o: &MtcnnOptions) -> Result<(), FaceError> {
@@ -524,9 +507,9 @@ fn nms(boxes: &[Candidate], threshold: f32, overlap: Overlap) -> Vec<usize> {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    //! Shared by the face tests: the astronaut photo and the weights, from
-    //! the env vars set-up writes or the default cache paths, failing loudly
-    //! when absent.
+    //! Shared by the face tests: the astronaut photo and the weights, where
+    //! `resources` finds them (set-up's cache for a test binary), failing
+    //! loudly when absent.
     use std::path::PathBuf;
 
     use opencv::core::Mat;
@@ -534,12 +517,14 @@ pub(crate) mod test_support {
     use opencv::prelude::*;
 
     use super::{Mtcnn, MtcnnOptions};
+    use crate::resources::{locate, Resource};
 
     pub fn astronaut_path() -> PathBuf {
-        match std::env::var_os("GLIMPSE_ASTRONAUT").filter(|d| !d.is_empty()) {
-            Some(p) => PathBuf::from(p),
-            None => super::cache_root().join("v1/assets-scikit-image-0.24.0/astronaut.png"),
-        }
+        locate(Resource::AstronautPhoto).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn mtcnn_dir() -> PathBuf {
+        locate(Resource::MtcnnModel).unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn astronaut() -> Mat {
@@ -551,7 +536,7 @@ pub(crate) mod test_support {
     }
 
     pub fn mtcnn(options: MtcnnOptions) -> Mtcnn {
-        let dir = Mtcnn::default_dir();
+        let dir = mtcnn_dir();
         Mtcnn::load(&dir, options, tch::Device::Cpu).unwrap_or_else(|e| {
             panic!("MTCNN weights not usable in {} (run set-up or set GLIMPSE_MTCNN): {e}", dir.display())
         })
@@ -560,6 +545,8 @@ pub(crate) mod test_support {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use opencv::core::{Scalar, CV_8UC3};
     use opencv::prelude::*;
 
@@ -670,7 +657,7 @@ mod tests {
     #[test]
     fn wrong_weights_name_the_file_tensor_and_shapes() {
         let dir = temp_dir("wrong");
-        let source = Mtcnn::default_dir();
+        let source = super::test_support::mtcnn_dir();
         for net in ["pnet", "onet"] {
             let from = source.join(format!("{net}.safetensors"));
             std::fs::copy(&from, dir.join(format!("{net}.safetensors")))

@@ -102,7 +102,10 @@ pub struct Analyzer {
 
 impl Analyzer {
     pub fn new(options: AnalysisOptions, source: &SourceInfo, device: tch::Device) -> Result<Self, PipelineError> {
-        let model = EpirModel::load(&options.weights, device)?;
+        let weights = options.weights_path()?;
+        let model = EpirModel::load(&weights, device)?;
+        // The session's settings name the weights file actually used.
+        let options = AnalysisOptions { weights: Some(weights), ..options };
         let finder = FaceFinder::new(&options, device)?;
         let side = options.spotting_side;
         let regions = FaceRegions::from_landmarks(&canonical_landmarks(side as f32), side as usize, side as usize);

@@ -31,17 +31,14 @@ impl FaceFinder {
     pub fn new(options: &AnalysisOptions, device: tch::Device) -> Result<Self, PipelineError> {
         let detector: Box<dyn FaceDetector> = match options.detector {
             DetectorKind::Mtcnn => {
-                let dir = options.mtcnn_dir.clone().unwrap_or_else(Mtcnn::default_dir);
+                let dir = options.mtcnn_path()?;
                 let mtcnn_options = MtcnnOptions { min_face_px: options.min_face_px, ..MtcnnOptions::default() };
                 Box::new(Mtcnn::load(&dir, mtcnn_options, device)?)
             }
             DetectorKind::Haar => Box::new(HaarDetector::load(&HaarDetector::default_path())?),
         };
         let mesh = match options.landmarks {
-            LandmarkKind::Mesh => {
-                let dir = options.mesh_dir.clone().unwrap_or_else(FaceMesh::default_dir);
-                Some(FaceMesh::load(&dir, device)?)
-            }
+            LandmarkKind::Mesh => Some(FaceMesh::load(&options.mesh_path()?, device)?),
             LandmarkKind::Detector => None,
         };
         Ok(Self { detector, mesh, detect_every_s: options.detect_every_s, last_detection_s: None })
@@ -103,7 +100,8 @@ mod tests {
     use crate::face::FaceBox;
 
     fn mesh() -> FaceMesh {
-        FaceMesh::load(&FaceMesh::default_dir(), tch::Device::Cpu).expect("face mesh (run set-up)")
+        let dir = crate::resources::locate(crate::resources::Resource::FaceMeshModel).expect("face mesh (run set-up)");
+        FaceMesh::load(&dir, tch::Device::Cpu).expect("face mesh")
     }
 
     #[test]

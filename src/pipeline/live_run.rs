@@ -446,7 +446,7 @@ pub(crate) mod testing {
 
     pub fn start(open: OpenFeed, settings: LiveSettings) -> AnalysisRun {
         let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors");
-        let options = AnalysisOptions { weights, ..AnalysisOptions::default() };
+        let options = AnalysisOptions { weights: Some(weights), ..AnalysisOptions::default() };
         AnalysisRun::start(RunSource::Live { open, settings }, options, tch::Device::Cpu, || {}).expect("worker starts")
     }
 }

@@ -31,6 +31,8 @@ pub enum PipelineError {
     Motion(#[from] crate::motion::MotionError),
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Resource(#[from] crate::resources::NotFound),
     #[error("{path}: OpenCV")]
     OpenCv {
         path: PathBuf,

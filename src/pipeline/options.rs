@@ -1,6 +1,8 @@
 //! How an analysis is run. Every duration is in seconds.
 use std::path::PathBuf;
 
+use crate::resources::{self, NotFound, Resource};
+
 use serde::{Deserialize, Serialize};
 
 use crate::spotting::SpottingOptions;
@@ -56,12 +58,13 @@ pub struct AnalysisOptions {
     /// and 1 on the CPU, where batching gains nothing and would only delay
     /// the probabilities. Live sessions always use 1.
     pub track_batch: Option<usize>,
-    /// EPIR weights (the config RON beside them).
-    pub weights: PathBuf,
-    /// MTCNN weights folder (default: the set-up cache).
+    /// EPIR weights (the config RON beside them); `None`: the shipped ones,
+    /// found by `resources`.
+    pub weights: Option<PathBuf>,
+    /// MTCNN weights folder; `None`: the installed one, found by `resources`.
     pub mtcnn_dir: Option<PathBuf>,
     pub landmarks: LandmarkKind,
-    /// Converted Face Mesh folder (default: the set-up cache).
+    /// Converted Face Mesh folder; `None`: the installed one, found by `resources`.
     pub mesh_dir: Option<PathBuf>,
     /// Frame rate of image folders (they carry no timestamps).
     pub folder_fps: Option<f64>,
@@ -80,7 +83,7 @@ impl Default for AnalysisOptions {
             spotting: SpottingOptions::default(),
             track_hz: 10.0,
             track_batch: None,
-            weights: PathBuf::from("weights/epir-megc2019.safetensors"),
+            weights: None,
             mtcnn_dir: None,
             landmarks: LandmarkKind::Mesh,
             mesh_dir: None,
@@ -90,6 +93,34 @@ impl Default for AnalysisOptions {
 }
 
 impl AnalysisOptions {
+    /// The EPIR weights: the ones given, else the shipped ones.
+    pub fn weights_path(&self) -> Result<PathBuf, NotFound> {
+        given_or_located(&self.weights, Resource::EpirWeights)
+    }
+
+    pub fn mtcnn_path(&self) -> Result<PathBuf, NotFound> {
+        given_or_located(&self.mtcnn_dir, Resource::MtcnnModel)
+    }
+
+    pub fn mesh_path(&self) -> Result<PathBuf, NotFound> {
+        given_or_located(&self.mesh_dir, Resource::FaceMeshModel)
+    }
+
+    /// These options with the data files this run needs found and named,
+    /// so a missing one fails before any work and reports name the files used.
+    pub fn located(self) -> Result<Self, NotFound> {
+        let weights = Some(self.weights_path()?);
+        let mtcnn_dir = match self.detector {
+            DetectorKind::Mtcnn => Some(self.mtcnn_path()?),
+            DetectorKind::Haar => self.mtcnn_dir.clone(),
+        };
+        let mesh_dir = match self.landmarks {
+            LandmarkKind::Mesh => Some(self.mesh_path()?),
+            LandmarkKind::Detector => self.mesh_dir.clone(),
+        };
+        Ok(Self { weights, mtcnn_dir, mesh_dir, ..self })
+    }
+
     /// The track batch for `device` (see `track_batch`).
     pub fn track_batch_for(&self, device: tch::Device) -> usize {
         self.track_batch.unwrap_or(if device.is_cuda() { 32 } else { 1 }).max(1)
@@ -122,7 +153,7 @@ impl AnalysisOptions {
             ("max_onset_to_apex_s", s.max_onset_to_apex_s.to_string()),
             ("track_hz", self.track_hz.to_string()),
             ("track_batch", self.track_batch.map_or_else(|| "auto".to_string(), |b| b.to_string())),
-            ("weights", self.weights.display().to_string()),
+            ("weights", self.weights.as_ref().map_or_else(|| "shipped".to_string(), |w| w.display().to_string())),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -134,4 +165,8 @@ impl AnalysisOptions {
 /// of `SpottingOptions::with_sensitivity`.
 pub fn sensitivity_of(threshold_sigmas: f32) -> f32 {
     (1.0 - threshold_sigmas / 12.0).clamp(0.0, 1.0)
+}
+
+fn given_or_located(given: &Option<PathBuf>, resource: Resource) -> Result<PathBuf, NotFound> {
+    given.clone().map_or_else(|| resources::locate(resource), Ok)
 }

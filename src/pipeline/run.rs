@@ -359,8 +359,10 @@ mod tests {
     #[test]
     fn cancelling_stops_the_worker_and_keeps_the_session_so_far() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let options =
-            AnalysisOptions { weights: root.join("weights/epir-megc2019.safetensors"), ..AnalysisOptions::default() };
+        let options = AnalysisOptions {
+            weights: Some(root.join("weights/epir-megc2019.safetensors")),
+            ..AnalysisOptions::default()
+        };
         let run = start(root.join("assets/demo/astronaut-demo.mp4"), options);
         let timeout = Duration::from_secs(120);
         let (mut updates, mut copy) = (0, Session::default());
@@ -418,7 +420,7 @@ mod tests {
         }
         std::fs::write(folder.join("frame030.png"), b"not a png").expect("break one frame");
         let options = AnalysisOptions {
-            weights: root.join("weights/epir-megc2019.safetensors"),
+            weights: Some(root.join("weights/epir-megc2019.safetensors")),
             folder_fps: Some(30.0),
             ..AnalysisOptions::default()
         };

@@ -252,18 +252,6 @@ pub enum SynthError {
     },
 }
 
-/// `$GLIMPSE_ASTRONAUT`, else `($GLIMPSE_CACHE or ~/.cache/glimpse)/v1/assets-scikit-image-0.24.0/astronaut.png`.
-pub fn default_astronaut_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("GLIMPSE_ASTRONAUT").filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let cache = std::env::var_os("GLIMPSE_CACHE")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/glimpse"));
-    cache.join("v1/assets-scikit-image-0.24.0/astronaut.png")
-}
-
 /// Reads the astronaut photo as BGR 8-bit and checks it is the 512×512 one
 /// the landmarks were measured on.
 pub fn load_astronaut(path: &Path) -> Result<Mat, SynthError> {

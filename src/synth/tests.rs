@@ -7,7 +7,7 @@ use opencv::{video, videoio};
 use super::*;
 
 fn photo() -> Mat {
-    let path = default_astronaut_path();
+    let path = crate::face::mtcnn::test_support::astronaut_path();
     load_astronaut(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -201,7 +201,7 @@ fn read_back(path: &Path) -> (u64, f64, i32, i32) {
 #[test]
 fn written_clips_read_back_with_the_right_frames_rate_and_size() {
     let dir = scratch("write");
-    let astronaut = default_astronaut_path();
+    let astronaut = crate::face::mtcnn::test_support::astronaut_path();
     for (name, fps) in [("clip.mp4", 30.0), ("clip.avi", 25.0)] {
         let spec = SynthSpec {
             width: 320,

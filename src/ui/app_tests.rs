@@ -28,7 +28,7 @@ fn window(scratch: &Path) -> Harness<'static, Window> {
         Window { app: None, frame: eframe::Frame::_new_kittest() },
     );
     let options = AnalysisOptions {
-        weights: Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors"),
+        weights: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors")),
         ..AnalysisOptions::default()
     };
     let launch = AppLaunch { options, live_dir: Some(scratch.join("live")), ..AppLaunch::default() };

@@ -16,6 +16,16 @@ pub fn shared_data() -> PathBuf {
     dir
 }
 
+/// A data file where `glimpse::resources` finds it (for a test binary:
+/// set-up's cache or the source tree), failing loudly when absent.
+pub fn resource(resource: glimpse::resources::Resource) -> PathBuf {
+    glimpse::resources::locate(resource).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn astronaut_path() -> PathBuf {
+    resource(glimpse::resources::Resource::AstronautPhoto)
+}
+
 /// A fresh, empty directory under the system temp dir.
 pub fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("glimpse-test-{tag}-{}", std::process::id()));

@@ -20,7 +20,7 @@
 //! and a presence logit (MediaPipe applies a sigmoid and keeps the face at
 //! 0.5).
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Scalar, Size, BORDER_REPLICATE};
 use opencv::imgproc;
@@ -530,20 +530,6 @@ pub struct FaceMesh {
 }
 
 impl FaceMesh {
-    /// `$GLIMPSE_FACE_MESH` if set, else `$GLIMPSE_CACHE` (or
-    /// `~/.cache/glimpse`) + `/v1/face-mesh-mediapipe-0.10.21`, where set-up
-    /// puts the converted model.
-    pub fn default_dir() -> PathBuf {
-        if let Some(dir) = std::env::var_os("GLIMPSE_FACE_MESH").filter(|d| !d.is_empty()) {
-            return PathBuf::from(dir);
-        }
-        let root = match std::env::var_os("GLIMPSE_CACHE").filter(|d| !d.is_empty()) {
-            Some(dir) => PathBuf::from(dir),
-            None => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".cache").join("glimpse"),
-        };
-        root.join("v1").join("face-mesh-mediapipe-0.10.21")
-    }
-
     /// Reads `face_mesh.safetensors` and `graph.json` from `dir`; refuses
     /// weights whose names or shapes differ from the network, and a graph
     /// whose operators differ from the ones the network runs.

@@ -1,4 +1,5 @@
 use std::error::Error as _;
+use std::path::PathBuf;
 
 use opencv::prelude::*;
 use serde::Deserialize;
@@ -35,8 +36,13 @@ fn case<'a>(r: &'a Reference, name: &str) -> &'a Case {
     r.cases.iter().find(|c| c.name == name).expect("case in reference.json")
 }
 
+/// Where `resources` finds the converted model (set-up's cache for a test binary).
+fn mesh_dir() -> PathBuf {
+    crate::resources::locate(crate::resources::Resource::FaceMeshModel).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn mesh() -> FaceMesh {
-    let dir = FaceMesh::default_dir();
+    let dir = mesh_dir();
     FaceMesh::load(&dir, Device::Cpu).unwrap_or_else(|e| {
         panic!("face mesh not usable in {} (run set-up or set GLIMPSE_FACE_MESH): {e}", dir.display())
     })
@@ -170,7 +176,7 @@ fn tflite_same_padding_puts_the_odd_pixel_after() {
 }
 
 fn graph() -> Graph {
-    let path = FaceMesh::default_dir().join(GRAPH_FILE);
+    let path = mesh_dir().join(GRAPH_FILE);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{} (run set-up): {e}", path.display()));
     serde_json::from_str(&text).expect("graph.json parses")
 }
@@ -231,7 +237,7 @@ fn missing_files_name_the_path() {
     let message = FaceMesh::load(&dir, Device::Cpu).err().map(|e| format!("{e}: {:?}", e.source())).unwrap_or_default();
     assert!(message.contains(&dir.join(GRAPH_FILE).display().to_string()), "{message}");
 
-    std::fs::copy(FaceMesh::default_dir().join(GRAPH_FILE), dir.join(GRAPH_FILE)).expect("copy graph");
+    std::fs::copy(mesh_dir().join(GRAPH_FILE), dir.join(GRAPH_FILE)).expect("copy graph");
     let message = FaceMesh::load(&dir, Device::Cpu).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains(&dir.join(WEIGHTS_FILE).display().to_string()), "{message}");
     assert!(message.contains("not found"), "{message}");
@@ -241,7 +247,7 @@ fn missing_files_name_the_path() {
 #[test]
 fn wrong_weights_name_the_file_tensor_and_shapes() {
     let dir = scratch("wrong");
-    let source = FaceMesh::default_dir();
+    let source = mesh_dir();
     std::fs::copy(source.join(GRAPH_FILE), dir.join(GRAPH_FILE)).expect("copy graph");
     let mut tensors = Tensor::read_safetensors(source.join(WEIGHTS_FILE)).expect("read weights");
     tensors.retain(|(name, _)| name != "conv2d_31.bias");
