@@ -8,6 +8,8 @@ use glimpse::device::{configure_threads, machine_description, ThreadUse};
 use glimpse::model::bench::ModelBench;
 use glimpse::train::protocol::scores_table;
 use glimpse::train::ship::{train_and_ship, CardInputs};
+use glimpse::train::fold_store::{FoldStore, Recipe};
+use glimpse::train::split::Subjects;
 use glimpse::train::{run_loso, Dataset, LosoReport, LosoSettings, TrainOptions};
 
 use super::eval::load_config;
@@ -58,6 +60,17 @@ pub struct TrainArgs {
     /// LOSO: run only the first N folds (sorted by dataset/subject).
     #[arg(long)]
     folds: Option<usize>,
+    /// LOSO: every subject, or the development third alone (every recipe
+    /// choice is made there; the other subjects are never used for one).
+    #[arg(long, value_enum, default_value_t = Subjects::All)]
+    subjects: Subjects,
+    /// LOSO: finished folds go here as they finish, in a folder per recipe,
+    /// and a rerun of the same recipe trains only the folds not there yet.
+    #[arg(long, default_value = "reports/loso-folds")]
+    folds_dir: PathBuf,
+    /// LOSO: neither read nor write stored folds.
+    #[arg(long)]
+    no_store: bool,
     /// LOSO report JSON.
     #[arg(long, default_value = "reports/loso-megc2019.json")]
     out: PathBuf,
@@ -118,8 +131,19 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
             let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
             let jobs = args.jobs.unwrap_or(if device.is_cuda() { 1 } else { cores });
             configure_threads(device, ThreadUse::Training { parallel_jobs: jobs });
+            let store = if args.no_store {
+                None
+            } else {
+                let recipe = Recipe::new(&config, &options, args.subjects, &dataset);
+                let store = FoldStore::open(&args.folds_dir, &recipe)
+                    .with_context(|| format!("the fold store in {}", args.folds_dir.display()))?;
+                eprintln!("folds stored in {} (a rerun skips the finished ones)", store.dir.display());
+                Some(store)
+            };
             let settings = LosoSettings {
                 config: &config,
+                subjects: args.subjects,
+                store: store.as_ref(),
                 options: &options,
                 device,
                 jobs,

@@ -160,3 +160,69 @@ mod tests {
         assert_eq!((scores.uf1, scores.uar, scores.accuracy), (1.0, 1.0, 1.0));
     }
 }
+
+/// A 95 % interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Bootstrap resamples behind every interval reported.
+pub const BOOTSTRAP_RESAMPLES: usize = 2000;
+
+/// 95 % percentile-bootstrap intervals of the pooled UF1 and UAR over
+/// subjects: `subjects` holds each subject's (truth, predicted) pairs, and
+/// each resample draws as many subjects with replacement and pools them.
+/// Subjects, not samples, are the unit: samples of one person are not
+/// independent.
+pub fn bootstrap_over_subjects(subjects: &[Vec<(usize, usize)>], classes: usize, seed: u64) -> (Interval, Interval) {
+    let mut rng = crate::train::augment::Rng::new(seed);
+    let (mut uf1s, mut uars) = (Vec::with_capacity(BOOTSTRAP_RESAMPLES), Vec::with_capacity(BOOTSTRAP_RESAMPLES));
+    if subjects.is_empty() {
+        let nan = Interval { low: f64::NAN, high: f64::NAN };
+        return (nan, nan);
+    }
+    for _ in 0..BOOTSTRAP_RESAMPLES {
+        let mut confusion = Confusion::new(classes);
+        for _ in 0..subjects.len() {
+            for &(truth, predicted) in &subjects[rng.below(subjects.len())] {
+                confusion.add(truth, predicted);
+            }
+        }
+        let scores = confusion.scores();
+        uf1s.push(scores.uf1);
+        uars.push(scores.uar);
+    }
+    (percentile_interval(&mut uf1s), percentile_interval(&mut uars))
+}
+
+fn percentile_interval(values: &mut [f64]) -> Interval {
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    Interval { low: at(0.025), high: at(0.975) }
+}
+
+#[cfg(test)]
+mod bootstrap_tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_holds_the_pooled_score_narrows_with_subjects_and_repeats() {
+        // Each subject: 4 samples, 3 right.
+        let subject = |k: usize| vec![(k % 3, k % 3), ((k + 1) % 3, (k + 1) % 3), (2, 2), (0, 1)];
+        let few: Vec<_> = (0..6).map(subject).collect();
+        let many: Vec<_> = (0..60).map(subject).collect();
+        let pooled = Confusion::from_pairs(3, many.iter().flatten().copied()).scores().uf1;
+        let (uf1_few, _) = bootstrap_over_subjects(&few, 3, 7);
+        let (uf1_many, uar_many) = bootstrap_over_subjects(&many, 3, 7);
+        assert!(uf1_many.low <= pooled && pooled <= uf1_many.high, "{uf1_many:?} vs {pooled}");
+        assert!(uf1_many.high - uf1_many.low < uf1_few.high - uf1_few.low, "{uf1_many:?} {uf1_few:?}");
+        assert!(uar_many.low > 0.5 && uar_many.high <= 1.0, "{uar_many:?}");
+        assert_eq!(bootstrap_over_subjects(&many, 3, 7), (uf1_many, uar_many), "same seed, same interval");
+        // Identical subjects: no spread at all.
+        let same: Vec<_> = (0..10).map(|_| subject(0)).collect();
+        let (uf1, _) = bootstrap_over_subjects(&same, 3, 1);
+        assert_eq!(uf1.low, uf1.high);
+    }
+}

@@ -2,9 +2,11 @@
 pub mod augment;
 pub mod card;
 pub mod dataset;
+pub mod fold_store;
 pub mod metrics;
 pub mod protocol;
 pub mod ship;
+pub mod split;
 pub mod trainer;
 
 pub use dataset::{DataError, Dataset, Sample};

@@ -4,7 +4,7 @@
 //! scored on the held-out subject. The papers' optimistic protocol (for each
 //! subject, the epoch that scored best on that very subject) is computed from
 //! the same runs and reported separately, labelled as such.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use super::dataset::{Dataset, Sample};
-use super::metrics::{scores_by_subset, Scores};
+use super::fold_store::FoldStore;
+use super::metrics::{bootstrap_over_subjects, scores_by_subset, Interval, Scores};
+use super::split::{development_folds, Subjects};
 use super::trainer::{train, TrainError, TrainOptions, TrainedModel};
 use crate::model::EpirConfig;
 
@@ -45,8 +47,21 @@ pub struct LosoReport {
     pub samples: usize,
     pub subjects: usize,
     pub folds_run: usize,
+    /// The subjects trained and scored on (`development`: recipe choices).
+    #[serde(default)]
+    pub subjects_used: Subjects,
     /// Scores of the honest protocol: `full` and one entry per source set.
     pub honest: BTreeMap<String, Scores>,
+    /// 95 % bootstrap intervals over subjects of the honest UF1 and UAR,
+    /// per subset.
+    #[serde(default)]
+    pub honest_intervals: BTreeMap<String, ScoreIntervals>,
+    /// A run over all subjects scored on the held-out ones alone (those
+    /// never used for a recipe choice), with their intervals.
+    #[serde(default)]
+    pub honest_held_out: BTreeMap<String, Scores>,
+    #[serde(default)]
+    pub honest_held_out_intervals: BTreeMap<String, ScoreIntervals>,
     /// Honest scores of the same models without the test-time mirror (only
     /// when the config uses it).
     #[serde(default)]
@@ -73,8 +88,19 @@ pub struct LosoReport {
     pub folds: Vec<FoldResult>,
 }
 
+/// 95 % intervals of a subset's scores.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScoreIntervals {
+    pub uf1: Interval,
+    pub uar: Interval,
+}
+
 pub struct LosoSettings<'a> {
     pub config: &'a EpirConfig,
+    pub subjects: Subjects,
+    /// Finished folds of this recipe: read back instead of trained, and
+    /// each new one written as it finishes.
+    pub store: Option<&'a FoldStore>,
     pub options: &'a TrainOptions,
     pub device: Device,
     /// Folds trained at once (each on its own thread).
@@ -93,7 +119,17 @@ pub fn run_loso(
 ) -> Result<LosoReport, TrainError> {
     let started = Instant::now();
     let all_folds = dataset.folds();
-    let folds: Vec<(&String, &Vec<usize>)> = all_folds.iter().take(settings.max_folds.unwrap_or(usize::MAX)).collect();
+    let development = development_folds(&all_folds);
+    // Development runs train and score among the development subjects only.
+    let pool: BTreeSet<String> = match settings.subjects {
+        Subjects::All => all_folds.keys().cloned().collect(),
+        Subjects::Development => development.clone(),
+    };
+    let folds: Vec<(&String, &Vec<usize>)> = all_folds
+        .iter()
+        .filter(|(key, _)| pool.contains(*key))
+        .take(settings.max_folds.unwrap_or(usize::MAX))
+        .collect();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -109,17 +145,29 @@ pub fn run_loso(
                     break;
                 }
                 let (key, test_indices) = folds[index];
-                match run_fold(dataset, key, test_indices, settings, index as u64) {
-                    Ok(result) => {
+                let stored = settings.store.map(|store| store.load(key)).transpose().map(Option::flatten);
+                let outcome = match stored {
+                    Ok(Some(result)) => Ok((result, true)),
+                    Ok(None) => run_fold(dataset, key, test_indices, &pool, settings, index as u64).and_then(|result| {
+                        if let Some(store) = settings.store {
+                            store.save(&result)?;
+                        }
+                        Ok((result, false))
+                    }),
+                    Err(e) => Err(TrainError::FoldStore(e)),
+                };
+                match outcome {
+                    Ok((result, was_stored)) => {
                         let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
                         let correct = result.truth.iter().zip(&result.predicted).filter(|(t, p)| t == p).count();
                         progress(&format!(
-                            "fold {finished:>2}/{} {key:<14} {correct:>2}/{:<2} correct  loss {:.3} -> {:.3}  {:.1}s",
+                            "fold {finished:>2}/{} {key:<14} {correct:>2}/{:<2} correct  loss {:.3} -> {:.3}  {:.1}s{}",
                             folds.len(),
                             result.truth.len(),
                             result.losses.first().copied().unwrap_or(f64::NAN),
                             result.losses.last().copied().unwrap_or(f64::NAN),
                             result.seconds,
+                            if was_stored { "  (stored: not trained again)" } else { "" },
                         ));
                         lock(&results)[index] = Some(result);
                     }
@@ -136,11 +184,25 @@ pub fn run_loso(
         return Err(err);
     }
     let folds: Vec<FoldResult> = lock(&results).drain(..).flatten().collect();
+    let classes = dataset.class_names.len();
+    let held_out: Vec<FoldResult> = match settings.subjects {
+        Subjects::All => folds.iter().filter(|f| !development.contains(&f.fold)).cloned().collect(),
+        Subjects::Development => Vec::new(),
+    };
+    let seed = settings.options.seed;
     Ok(LosoReport {
+        subjects_used: settings.subjects,
+        honest_intervals: intervals_by_subset(&folds, classes, seed),
+        honest_held_out: if held_out.is_empty() {
+            BTreeMap::new()
+        } else {
+            score_subsets(&held_out, classes, |f| &f.predicted)
+        },
+        honest_held_out_intervals: intervals_by_subset(&held_out, classes, seed),
         protocol: "leave-one-subject-out; honest = last epoch of a fixed schedule".into(),
         data: dataset.root.display().to_string(),
         samples: dataset.samples.len(),
-        subjects: all_folds.len(),
+        subjects: pool.len(),
         folds_run: folds.len(),
         honest: score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted),
         honest_without_test_time_mirror: if settings.config.test_time_mirror {
@@ -172,16 +234,44 @@ pub fn run_loso(
     })
 }
 
+/// Honest UF1/UAR intervals per subset (`full` and each source set), each
+/// subject's predictions resampled as one unit.
+fn intervals_by_subset(folds: &[FoldResult], classes: usize, seed: u64) -> BTreeMap<String, ScoreIntervals> {
+    let mut subsets: BTreeMap<String, Vec<Vec<(usize, usize)>>> = BTreeMap::new();
+    for fold in folds {
+        let pairs: Vec<(usize, usize)> = fold.truth.iter().copied().zip(fold.predicted.iter().copied()).collect();
+        subsets.entry("full".into()).or_default().push(pairs.clone());
+        if let Some(dataset) = fold.datasets.first() {
+            subsets.entry(dataset.clone()).or_default().push(pairs);
+        }
+    }
+    subsets
+        .into_iter()
+        .map(|(name, subjects)| {
+            let (uf1, uar) = bootstrap_over_subjects(&subjects, classes, seed);
+            (name, ScoreIntervals { uf1, uar })
+        })
+        .collect()
+}
+
 fn run_fold(
     dataset: &Dataset,
     key: &str,
     test_indices: &[usize],
+    pool: &BTreeSet<String>,
     settings: &LosoSettings<'_>,
     fold_index: u64,
 ) -> Result<FoldResult, TrainError> {
     let started = Instant::now();
     let test: Vec<&Sample> = test_indices.iter().map(|&i| &dataset.samples[i]).collect();
-    let train_set: Vec<&Sample> = dataset.samples.iter().filter(|s| s.fold_key() != key).collect();
+    let train_set: Vec<&Sample> = dataset
+        .samples
+        .iter()
+        .filter(|s| {
+            let fold = s.fold_key();
+            fold != key && pool.contains(&fold)
+        })
+        .collect();
     let seed = settings.options.seed.wrapping_mul(1_000_003).wrapping_add(fold_index);
     let TrainedModel { losses, held_out_predictions, held_out_unmirrored, .. } =
         train(settings.config, &train_set, &test, settings.options, seed, settings.device)?;
@@ -242,18 +332,24 @@ pub fn subset_order(scores: &BTreeMap<String, Scores>) -> Vec<(&String, &Scores)
     rows
 }
 
-/// A plain-text table of a report's scores.
+/// A plain-text table of a report's scores, with the honest ones' 95 %
+/// bootstrap intervals over subjects.
 pub fn scores_table(report: &LosoReport) -> String {
     let mut out = String::new();
-    out.push_str("subset     protocol                 UF1     UAR     acc     n\n");
-    for (label, scores) in [
-        ("honest (last epoch)", &report.honest),
-        ("honest, no TT mirror", &report.honest_without_test_time_mirror),
-        ("optimistic (best/subj)", &report.optimistic_best_epoch_per_subject),
+    out.push_str("subset     protocol                 UF1     UAR     acc     n    UF1 95 % CI       UAR 95 % CI\n");
+    let none = BTreeMap::new();
+    for (label, scores, intervals) in [
+        ("honest (last epoch)", &report.honest, &report.honest_intervals),
+        ("honest, held-out subj.", &report.honest_held_out, &report.honest_held_out_intervals),
+        ("honest, no TT mirror", &report.honest_without_test_time_mirror, &none),
+        ("optimistic (best/subj)", &report.optimistic_best_epoch_per_subject, &none),
     ] {
         for (name, s) in subset_order(scores) {
+            let ci = intervals.get(name).map_or_else(String::new, |i| {
+                format!("  [{:.3}, {:.3}]  [{:.3}, {:.3}]", i.uf1.low, i.uf1.high, i.uar.low, i.uar.high)
+            });
             out.push_str(&format!(
-                "{name:<10} {label:<22} {:.4}  {:.4}  {:.4}  {}\n",
+                "{name:<10} {label:<22} {:.4}  {:.4}  {:.4}  {:<4}{ci}\n",
                 s.uf1, s.uar, s.accuracy, s.samples
             ));
         }

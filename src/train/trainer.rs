@@ -97,6 +97,8 @@ pub enum TrainError {
     NoTrainingSamples,
     #[error("training diverged at epoch {epoch}: the loss is {loss}")]
     Diverged { epoch: usize, loss: f64 },
+    #[error("fold store: {0}")]
+    FoldStore(#[from] super::fold_store::FoldStoreError),
 }
 
 pub struct TrainedModel {
