@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use eframe::egui;
 
 use super::document::Document;
-use super::files::{output_stem, Files, Picked};
+use super::files::{Files, Picked};
 use super::live_panel::{live_panel_ui, CameraList, LiveAction, LivePanel, LiveSource, LiveView};
 use super::live_session::{open_live_source, LiveEnded};
 use super::menu::{menu_bar, MenuAction, MenuState};
@@ -54,6 +54,8 @@ pub struct GlimpseApp {
     /// Screen rectangles of the parts the screenshots and the timeline PNG crop.
     pub(super) timeline_rect: Option<egui::Rect>,
     pub(super) events_rect: Option<egui::Rect>,
+    /// The timeline's plot alone (no transport bar): the timeline PNG.
+    timeline_plot_rect: Option<egui::Rect>,
     /// The last stats of a live session that has just ended (the UI bench
     /// takes them).
     pub(super) live_ended: Option<LiveStats>,
@@ -96,6 +98,7 @@ impl GlimpseApp {
             live_panel,
             timeline_rect: None,
             events_rect: None,
+            timeline_plot_rect: None,
             live_ended: None,
             ctx: ctx.clone(),
         };
@@ -154,6 +157,7 @@ impl GlimpseApp {
             match Session::load(path) {
                 Ok(session) => {
                     let source = PathBuf::from(&session.source.path);
+                    self.files.session_file = (ext == "ron").then(|| path.to_path_buf());
                     self.enter_review();
                     let Self { mode: Mode::Review(review), notices, doc, .. } = self else { return };
                     review.analysis = None;
@@ -168,6 +172,7 @@ impl GlimpseApp {
             return;
         }
         self.enter_review();
+        self.files.session_file = None;
         let Self { mode: Mode::Review(review), notices, doc, .. } = self else { return };
         review.open_video(path, wake, notices);
         doc.set_session(None);
@@ -256,6 +261,7 @@ impl GlimpseApp {
             (Some(error), None) => self.notices.error(format!("the live session could not start: {error}")),
             (None, _) => {}
         }
+        self.files.session_file = saved.as_ref().and_then(|s| s.as_ref().ok()).cloned();
         match &saved {
             Some(Ok(path)) => self.notices.notice(format!("live session saved: {}", path.display())),
             Some(Err(e)) => {
@@ -279,8 +285,8 @@ impl GlimpseApp {
 
     fn on_menu(&mut self, action: MenuAction) {
         let wake = self.wake();
-        let stem = match &self.mode {
-            Mode::Review(review) => review.video.as_ref().and_then(|v| output_stem(&v.path)),
+        let video = match &self.mode {
+            Mode::Review(review) => review.video.as_ref().map(|v| v.path.clone()),
             Mode::Live(_) => None,
         };
         match action {
@@ -288,16 +294,14 @@ impl GlimpseApp {
             MenuAction::OpenByPath => {
                 self.files.path_entry.get_or_insert_with(String::new);
             }
-            MenuAction::Save | MenuAction::Export(_) => {
-                let (Some(session), Some(stem)) = (self.doc.session.clone(), stem) else { return };
-                match action {
-                    MenuAction::Export(format) => self.files.export(session, format, stem, wake, &mut self.notices),
-                    _ => self.files.save(session, stem, wake, &mut self.notices),
-                }
-            }
-            MenuAction::TimelinePng => {
-                let Some((dir, stem)) = stem else { return };
-                self.files.export_timeline_png(&self.ctx, dir.join(format!("{stem}.timeline.png")));
+            MenuAction::Save
+            | MenuAction::Export(_)
+            | MenuAction::TimelinePng
+            | MenuAction::ExportAll
+            | MenuAction::PickExportFolder
+            | MenuAction::TypeExportFolder => {
+                let session = self.doc.session.as_ref();
+                self.files.on_menu(action, session, video.as_deref(), &self.settings, &self.ctx, &mut self.notices)
             }
             MenuAction::StartLive => self.start_live(),
             MenuAction::Reanalyse => {
@@ -372,14 +376,12 @@ impl eframe::App for GlimpseApp {
                 Err(e) => self.notices.error(e),
             }
         }
-        if self.files.poll_job(&mut self.notices) {
+        if self.files.poll(ctx, self.timeline_plot_rect, &mut self.settings, &mut self.notices) {
             self.doc.dirty = false;
         }
         if let Some(picked) = self.files.poll_dialog() {
             self.open_picked(picked);
         }
-        let wake = self.wake();
-        self.files.poll_timeline_png(ctx, self.timeline_rect, wake, &mut self.notices);
         self.live_panel.cameras.poll();
         let dropped = ctx.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
         if let Some(path) = dropped {
@@ -401,8 +403,7 @@ impl eframe::App for GlimpseApp {
             let state = MenuState {
                 live_panel: &mut self.live_panel.visible,
                 device: &self.device,
-                can_save: self.doc.session.is_some() && self.files.job.is_none(),
-                can_write_png: !self.files.png_pending(),
+                can_save: self.doc.session.is_some() && self.files.idle(),
                 live_running,
                 can_reanalyse: video.is_some() && !analysing,
                 live_dir,
@@ -460,7 +461,7 @@ impl eframe::App for GlimpseApp {
         });
         egui::Panel::bottom("timeline").resizable(true).min_size(210.0).default_size(230.0).show(ui, |ui| {
             self.timeline_rect = Some(ui.max_rect());
-            timeline_panel(ui, &mut self.doc, &mut self.mode);
+            self.timeline_plot_rect = timeline_panel(ui, &mut self.doc, &mut self.mode);
         });
         egui::CentralPanel::default().show(ui, |ui| match &self.mode {
             Mode::Live(live) => live.draw(ui, self.doc.session.as_ref(), &self.settings),
@@ -469,6 +470,7 @@ impl eframe::App for GlimpseApp {
         if let Some(picked) = self.files.path_entry_window(&ctx) {
             self.open_picked(picked);
         }
+        self.files.windows(&ctx, &mut self.settings, &mut self.notices);
         self.save_settings_if_changed(&ctx);
     }
 

@@ -196,7 +196,8 @@ mod tests {
 
     #[test]
     fn the_legend_says_what_each_box_colour_means() {
-        let lines: Vec<(&str, (f64, f64, f64))> = BoxMeaning::ALL.iter().map(|m| (m.legend_text(), m.colour())).collect();
+        let lines: Vec<(&str, (f64, f64, f64))> =
+            BoxMeaning::ALL.iter().map(|m| (m.legend_text(), m.colour())).collect();
         // BGR: green for confirmed, yellow for every other face.
         assert_eq!(lines, [("confirmed event", (0.0, 220.0, 0.0)), ("face / unconfirmed event", (0.0, 220.0, 255.0))]);
     }

@@ -124,7 +124,8 @@ mod tests {
             VideoWriter::new_with_backend(name, videoio::CAP_FFMPEG, fourcc, RATE, size, true).expect("writer");
         assert!(writer.is_opened().expect("opened"), "no MJPG writer");
         for _ in 0..FRAMES {
-            let mut image = Mat::new_size_with_default(size, CV_8UC3, Scalar::new(90.0, 100.0, 110.0, 0.0)).expect("mat");
+            let mut image =
+                Mat::new_size_with_default(size, CV_8UC3, Scalar::new(90.0, 100.0, 110.0, 0.0)).expect("mat");
             imgproc::rectangle(&mut image, face, Scalar::new(150.0, 160.0, 170.0, 0.0), -1, imgproc::LINE_8, 0)
                 .expect("draw");
             writer.write(&image).expect("write");
@@ -133,8 +134,7 @@ mod tests {
     }
 
     fn session_of(clip: &Path, size: Size, face: Rect) -> Session {
-        let bbox =
-            FaceBox { x: face.x as f32, y: face.y as f32, width: face.width as f32, height: face.height as f32 };
+        let bbox = FaceBox { x: face.x as f32, y: face.y as f32, width: face.width as f32, height: face.height as f32 };
         let frames = (0..FRAMES)
             .map(|index| FrameRecord {
                 index,
