@@ -203,7 +203,7 @@ mod tests {
         std::fs::write(&own, "loaded from here").expect("write");
         let save = ExportPlan::new(&[ExportKind::SaveSession], &dir, "clip");
         assert!(save.existing(Some(&own)).is_empty());
-        assert_eq!(save.existing(None), [own.clone()]);
+        assert_eq!(save.existing(None), std::slice::from_ref(&own));
         // The RON export of the same name is a copy: it is asked about.
         let export = ExportPlan::new(&[ExportKind::Data(ExportFormat::Ron)], &dir, "clip");
         assert_eq!(export.existing(Some(&own)), [own]);

@@ -361,10 +361,11 @@ mod tests {
         session: Session,
         video: PathBuf,
         saves: usize,
+        /// Where the timeline's plot would be on screen.
+        timeline: Option<egui::Rect>,
     }
 
-    /// The File menu and the file work as the app wires them (there is no
-    /// timeline on screen here).
+    /// The File menu and the file work as the app wires them.
     fn harness(video: PathBuf, session: Session) -> Harness<'static, State> {
         let state = State {
             files: Files::default(),
@@ -373,11 +374,12 @@ mod tests {
             session,
             video,
             saves: 0,
+            timeline: None,
         };
         Harness::builder().with_size(egui::vec2(1000.0, 700.0)).build_ui_state(
             |ui, s: &mut State| {
                 let ctx = ui.ctx().clone();
-                if s.files.poll(&ctx, None, &mut s.settings, &mut s.notices) {
+                if s.files.poll(&ctx, s.timeline, &mut s.settings, &mut s.notices) {
                     s.saves += 1;
                 }
                 let device = ChosenDevice { device: tch::Device::Cpu, line: "cpu".into(), flag: None, problem: None };
@@ -419,6 +421,17 @@ mod tests {
         harness.run();
     }
 
+    /// File ▸ Export ▸ Export all, stepping no further than the click, so
+    /// that `until_idle` sees the screenshot request.
+    fn export_all(harness: &mut Harness<'static, State>) {
+        harness.get_by_label("File").click();
+        harness.run();
+        harness.get_by_label("Export").click();
+        harness.run();
+        harness.get_by_label("Export all").click();
+        harness.step();
+    }
+
     /// File ▸ Export ▸ Type folder path…, `folder`, Use this folder.
     fn type_folder(harness: &mut Harness<'static, State>, folder: &Path) {
         export_menu(harness, "Type folder path…");
@@ -430,12 +443,35 @@ mod tests {
         harness.run();
     }
 
+    /// Steps until the file work is done, answering screenshot requests as
+    /// the window would (the harness renders none): the window's picture
+    /// is grey with the timeline's rectangle red.
     fn until_idle(harness: &mut Harness<'static, State>) {
         let started = Instant::now();
         while !harness.state().files.idle() {
             assert!(started.elapsed() < Duration::from_secs(60), "the export never finished");
             std::thread::sleep(Duration::from_millis(10));
             harness.step();
+            let requests: Vec<egui::ScreenshotCallback> = harness
+                .output()
+                .viewport_output
+                .values()
+                .flat_map(|viewport| &viewport.commands)
+                .filter_map(|command| match command {
+                    egui::ViewportCommand::Screenshot(callback) => Some(callback.clone()),
+                    _ => None,
+                })
+                .collect();
+            for request in requests {
+                let [w, h] = [1000, 700];
+                let mut image = egui::ColorImage::filled([w, h], egui::Color32::from_gray(40));
+                if let Some(rect) = harness.state().timeline {
+                    for y in rect.top() as usize..rect.bottom() as usize {
+                        image.pixels[y * w..(y + 1) * w].fill(egui::Color32::from_rgb(250, 0, 0));
+                    }
+                }
+                request.complete(Arc::new(image));
+            }
         }
         harness.step();
     }
@@ -519,10 +555,9 @@ mod tests {
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
-    /// Export all writes every format, one job after another, into the
-    /// export folder typed in the menu, and sums up what it wrote. (No
-    /// window renders here, so the timeline PNG is reported as not
-    /// written; `jobs` tests the PNG itself.)
+    /// Export all writes every format and the timeline's plot, one job
+    /// after another, into the export folder typed in the menu, and sums
+    /// up what it wrote.
     #[test]
     fn export_all_writes_every_format_into_the_typed_folder_and_says_what_it_wrote() {
         use opencv::prelude::*;
@@ -553,6 +588,8 @@ mod tests {
             ..session.source
         };
         let mut harness = harness(video, session);
+        let plot = egui::Rect::from_min_max(egui::pos2(0.0, 450.0), egui::pos2(1000.0, 650.0));
+        harness.state_mut().timeline = Some(plot);
 
         // A folder that is not there is refused in the box.
         let nowhere = dir.join("nowhere");
@@ -564,22 +601,23 @@ mod tests {
         type_folder(&mut harness, &out);
         assert_eq!(harness.state().settings.export_dir.as_deref(), Some(out.as_path()));
 
-        export_menu(&mut harness, "Export all");
+        export_all(&mut harness);
         until_idle(&mut harness);
         let mut expected: Vec<String> = ExportFormat::ALL.iter().map(|f| format!("clip{}", f.suffix())).collect();
+        expected.push("clip.timeline.png".into());
         expected.sort();
         assert_eq!(names_in(&out), expected);
         let texts = harness.state().notices.texts();
         let summary = texts.iter().find(|t| t.starts_with("exported ")).expect("a summary");
-        assert!(
-            summary.starts_with(&format!("exported 6 of 7 files to {}: clip.frames.csv", out.display())),
-            "{summary}"
-        );
-        assert!(summary.ends_with("clip.annotated.mp4 (H.264)"), "{summary}");
-        assert_eq!(
-            harness.state().notices.errors(),
-            ["export timeline PNG (1/7) failed: the timeline is not on screen"]
-        );
+        let listed = "clip.timeline.png, clip.frames.csv, clip.intervals.csv, clip.session.json, \
+                      clip.session.ron, clip.eaf, clip.annotated.mp4 (H.264)";
+        assert_eq!(*summary, format!("exported 7 of 7 files to {}: {listed}", out.display()));
+        assert!(harness.state().notices.errors().is_empty(), "{:?}", harness.state().notices.errors());
+        // The plot's rectangle of the window, and nothing above it.
+        let png = opencv::imgcodecs::imread(out.join("clip.timeline.png").to_str().expect("utf-8"), 1).expect("png");
+        assert_eq!((png.cols(), png.rows()), (1000, 200));
+        let corner = *png.at_2d::<opencv::core::Vec3b>(0, 0).expect("pixel");
+        assert_eq!(corner, opencv::core::Vec3b::from([0, 0, 250]), "BGR red");
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }
