@@ -277,9 +277,10 @@ fn a_full_disk_during_the_video_export_keeps_the_earlier_video() {
     assert_eq!(code, Some(0), "{stderr}");
     let video = out.join("astronaut-demo.annotated.mp4");
     let before = std::fs::read(&video).expect("video");
-    assert!(before.len() > 300_000, "the video is bigger than the limit below ({} bytes)", before.len());
+    // H.264 (where FFmpeg has it): about 250 kB for the demo clip.
+    assert!(before.len() > 200_000, "the video is bigger than the limit below ({} bytes)", before.len());
     let (code, _, stderr) = glimpse_in(
-        &["prlimit", "--fsize=262144"],
+        &["prlimit", "--fsize=131072"],
         &["analyze", DEMO, "--out", s(&out), "--export", "video", "--force"],
     );
     assert_eq!(code, Some(1), "{stderr}");

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use glimpse::pipeline::batch::{expand_inputs, parse_shard, plan, summary_table, take_shard, Outcome, Planned, Status};
 use glimpse::pipeline::{analyze, Analysis, AnalysisOptions, Progress};
 use glimpse::session::deidentify::{deidentified, deidentified_stem, kept_face};
-use glimpse::session::export::{export_path, write_all_with_progress, write_deidentified_video, ExportFormat};
+use glimpse::session::export::{export_path, write_all_with_progress, write_deidentified_video, ExportFormat, Written};
 use glimpse::session::Session;
 
 use glimpse::synth::score::{by_amplitude, load_truth, pool, score_session, ClipScores};
@@ -169,8 +169,9 @@ fn analyze_one(
         Some(sharing) => write_deidentified(session, formats, item, sharing),
     }
     .with_context(|| format!("exporting the analysis of {}", input.display()))?;
-    for path in written {
-        eprintln!("wrote {}", path.display());
+    // "wrote …annotated.mp4 (H.264)": the video's codec decides where it plays.
+    for file in written {
+        eprintln!("wrote {file}");
     }
     Ok(Outcome {
         input: input.display().to_string(),
@@ -191,15 +192,15 @@ fn write_deidentified(
     formats: &[ExportFormat],
     item: &Planned,
     sharing: Sharing,
-) -> Result<Vec<PathBuf>, glimpse::session::export::ExportError> {
+) -> Result<Vec<Written>, glimpse::session::export::ExportError> {
     let shared = deidentified(session);
     let data: Vec<ExportFormat> = formats.iter().copied().filter(|&f| f != ExportFormat::Video).collect();
     let mut written = write_all_with_progress(&shared, &data, &item.dir, &item.stem, &mut |_, _| {})?;
     if formats.contains(&ExportFormat::Video) {
         let path = export_path(&item.dir, &item.stem, ExportFormat::Video);
         let keep = kept_face(session, sharing.keep_face);
-        write_deidentified_video(session, &path, keep, &mut progress_bar("export video"))?;
-        written.push(path);
+        let codec = write_deidentified_video(session, &path, keep, &mut progress_bar("export video"))?;
+        written.push(Written { path, codec: Some(codec) });
     }
     Ok(written)
 }

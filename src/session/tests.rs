@@ -512,7 +512,7 @@ fn write_all_writes_every_data_format_under_the_stem() {
     let formats = ExportFormat::parse_list("csv,intervals,json,ron,eaf").expect("list");
     let written = write_all(&s, &formats, &dir, "clip").expect("export");
     let names: Vec<String> =
-        written.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+        written.iter().map(|w| w.path.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
     assert_eq!(names, ["clip.frames.csv", "clip.intervals.csv", "clip.session.json", "clip.session.ron", "clip.eaf"]);
     let mut on_disk: Vec<String> = fs::read_dir(&dir)
         .expect("list")

@@ -10,7 +10,7 @@ use eframe::egui;
 
 use super::autosave::{default_autosave_dir, ReviewAutosave};
 use super::document::Document;
-use super::files::{output_stem, Files, Picked};
+use super::files::{Files, Picked};
 use super::live_panel::{live_panel_ui, CameraList, LiveAction, LivePanel, LiveSource, LiveView};
 use super::live_session::{open_live_source, LiveEnded};
 use super::menu::{menu_bar, MenuAction, MenuState};
@@ -57,6 +57,8 @@ pub struct GlimpseApp {
     /// Screen rectangles of the parts the screenshots and the timeline PNG crop.
     pub(super) timeline_rect: Option<egui::Rect>,
     pub(super) events_rect: Option<egui::Rect>,
+    /// The timeline's plot alone (no transport bar): the timeline PNG.
+    timeline_plot_rect: Option<egui::Rect>,
     /// The last stats of a live session that has just ended (the UI bench
     /// takes them).
     pub(super) live_ended: Option<LiveStats>,
@@ -108,6 +110,7 @@ impl GlimpseApp {
             live_panel,
             timeline_rect: None,
             events_rect: None,
+            timeline_plot_rect: None,
             live_ended: None,
             autosave: ReviewAutosave::new(default_autosave_dir()),
             question: None,
@@ -194,7 +197,7 @@ impl GlimpseApp {
         let Some(question) = self.question.take() else { return };
         match (question, answer) {
             (Question::Unsaved(next), Answer::Save) => {
-                if self.files.job.is_some() {
+                if !self.files.idle() {
                     self.notices.notice("wait for the running save or export to finish, then try again");
                     self.question = Some(Question::Unsaved(next));
                 } else if self.save_session() {
@@ -216,16 +219,18 @@ impl GlimpseApp {
     /// Starts saving the session beside its video; `false` (and a notice)
     /// when there is nothing to save or nowhere to name it after.
     fn save_session(&mut self) -> bool {
-        let stem = match &self.mode {
-            Mode::Review(review) => review.video.as_ref().and_then(|v| output_stem(&v.path)),
+        let video = match &self.mode {
+            Mode::Review(review) => review.video.as_ref().map(|v| v.path.clone()),
             Mode::Live(_) => None,
         };
-        let (Some(session), Some(stem)) = (self.doc.session.clone(), stem) else {
+        let (Some(session), Some(video)) = (self.doc.session.as_ref(), video) else {
             self.notices.error("cannot save: no session, or no video to name its file after");
             return false;
         };
-        self.files.save(session, stem, self.wake(), &mut self.notices);
-        self.files.job.is_some()
+        let (settings, ctx) = (&self.settings, &self.ctx);
+        self.files.on_menu(MenuAction::Save, Some(session), Some(&video), settings, ctx, &mut self.notices);
+        // Running, or waiting on the question about a file already there.
+        !self.files.idle()
     }
 
     fn reanalyse(&mut self) {
@@ -291,6 +296,7 @@ impl GlimpseApp {
             match Session::load(path) {
                 Ok(session) => {
                     let source = PathBuf::from(&session.source.path);
+                    self.files.session_file = (ext == "ron").then(|| path.to_path_buf());
                     self.enter_review();
                     let Self { mode: Mode::Review(review), notices, doc, .. } = self else { return };
                     review.analysis = None;
@@ -312,6 +318,7 @@ impl GlimpseApp {
             return;
         }
         self.enter_review();
+        self.files.session_file = None;
         let Self { mode: Mode::Review(review), notices, doc, .. } = self else { return };
         review.open_video(path, wake, notices);
         doc.set_session(None);
@@ -409,6 +416,7 @@ impl GlimpseApp {
             (Some(error), None) => self.notices.error(format!("the live session could not start: {error}")),
             (None, _) => {}
         }
+        self.files.session_file = saved.as_ref().and_then(|s| s.as_ref().ok()).cloned();
         match &saved {
             Some(Ok(path)) => self.notices.notice(format!("live session saved: {}", path.display())),
             Some(Err(e)) => {
@@ -432,8 +440,8 @@ impl GlimpseApp {
 
     fn on_menu(&mut self, action: MenuAction) {
         let wake = self.wake();
-        let stem = match &self.mode {
-            Mode::Review(review) => review.video.as_ref().and_then(|v| output_stem(&v.path)),
+        let video = match &self.mode {
+            Mode::Review(review) => review.video.as_ref().map(|v| v.path.clone()),
             Mode::Live(_) => None,
         };
         match action {
@@ -444,13 +452,13 @@ impl GlimpseApp {
             MenuAction::Save => {
                 self.save_session();
             }
-            MenuAction::Export(format) => {
-                let (Some(session), Some(stem)) = (self.doc.session.clone(), stem) else { return };
-                self.files.export(session, format, stem, wake, &mut self.notices);
-            }
-            MenuAction::TimelinePng => {
-                let Some((dir, stem)) = stem else { return };
-                self.files.export_timeline_png(&self.ctx, dir.join(format!("{stem}.timeline.png")));
+            MenuAction::Export(_)
+            | MenuAction::TimelinePng
+            | MenuAction::ExportAll
+            | MenuAction::PickExportFolder
+            | MenuAction::TypeExportFolder => {
+                let session = self.doc.session.as_ref();
+                self.files.on_menu(action, session, video.as_deref(), &self.settings, &self.ctx, &mut self.notices)
             }
             MenuAction::StartLive => self.start_live(),
             MenuAction::Reanalyse => self.reanalyse(),
@@ -549,7 +557,7 @@ impl eframe::App for GlimpseApp {
             }
         }
         self.guard_close(ctx);
-        if self.files.poll_job(&mut self.notices) {
+        if self.files.poll(ctx, self.timeline_plot_rect, &mut self.settings, &mut self.notices) {
             self.doc.dirty = false;
             if let Some(key) = self.autosave_key() {
                 self.autosave.remove(&key);
@@ -557,16 +565,14 @@ impl eframe::App for GlimpseApp {
             if let Some(next) = self.after_save.take() {
                 self.go_on(next);
             }
-        } else if self.files.job.is_none() {
-            // The save failed (its error is shown): nothing is replaced.
+        } else if self.files.idle() {
+            // The save failed or was cancelled (and said so): nothing is replaced.
             self.after_save = None;
         }
         self.autosave_reviews();
         if let Some(picked) = self.files.poll_dialog() {
             self.open_picked(picked);
         }
-        let wake = self.wake();
-        self.files.poll_timeline_png(ctx, self.timeline_rect, wake, &mut self.notices);
         self.live_panel.cameras.poll();
         let dropped = ctx.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
         if let Some(path) = dropped {
@@ -588,8 +594,7 @@ impl eframe::App for GlimpseApp {
             let state = MenuState {
                 live_panel: &mut self.live_panel.visible,
                 device: &self.device,
-                can_save: self.doc.session.is_some() && self.files.job.is_none(),
-                can_write_png: !self.files.png_pending(),
+                can_save: self.doc.session.is_some() && self.files.idle(),
                 live_running,
                 can_reanalyse: video.is_some() && !analysing,
                 live_dir,
@@ -647,7 +652,7 @@ impl eframe::App for GlimpseApp {
         });
         egui::Panel::bottom("timeline").resizable(true).min_size(210.0).default_size(230.0).show(ui, |ui| {
             self.timeline_rect = Some(ui.max_rect());
-            timeline_panel(ui, &mut self.doc, &mut self.mode);
+            self.timeline_plot_rect = timeline_panel(ui, &mut self.doc, &mut self.mode);
         });
         egui::CentralPanel::default().show(ui, |ui| match &self.mode {
             Mode::Live(live) => live.draw(ui, self.doc.session.as_ref(), &self.settings),
@@ -665,6 +670,7 @@ impl eframe::App for GlimpseApp {
                 self.on_answer(answer);
             }
         }
+        self.files.windows(&ctx, &mut self.settings, &mut self.notices);
         self.save_settings_if_changed(&ctx);
     }
 

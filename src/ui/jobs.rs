@@ -1,16 +1,16 @@
 //! Saving and exporting off the UI thread: the annotated video takes
 //! seconds to minutes, and even a RON save fsyncs. Each job works on its
 //! own copy of the session, so reviewing can go on meanwhile.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crossbeam_channel::{bounded, Receiver};
 
-use crate::session::export::{write_export_with_progress, ExportFormat};
+use crate::session::export::{write_export_with_progress, ExportFormat, Written};
 use crate::session::Session;
 
 pub enum JobMessage {
     Progress { done: u64, total: u64 },
-    Done { path: PathBuf },
+    Done { written: Written },
     Failed { error: String },
 }
 
@@ -31,7 +31,6 @@ impl FileJob {
         let path = path.to_path_buf();
         Self::spawn(format!("export {}", format.name()), wake, move |report| {
             write_export_with_progress(&session, format, &path, &mut |done, total| report(done, total))
-                .map(|()| path)
                 .map_err(|e| crate::error_text::error_chain(&e))
         })
     }
@@ -46,7 +45,7 @@ impl FileJob {
         let path = path.to_path_buf();
         Self::spawn("export timeline PNG".into(), wake, move |_| {
             super::screenshot::write_png(&image, crop, &path)
-                .map(|()| path)
+                .map(|()| Written { path, codec: None })
                 .map_err(|e| crate::error_text::error_chain(&e))
         })
     }
@@ -54,14 +53,17 @@ impl FileJob {
     pub fn save_session(session: Session, path: &Path, wake: impl Fn() + Send + 'static) -> std::io::Result<Self> {
         let path = path.to_path_buf();
         Self::spawn("save session".into(), wake, move |_| {
-            session.save_ron(&path).map(|()| path).map_err(|e| crate::error_text::error_chain(&e))
+            session
+                .save_ron(&path)
+                .map(|()| Written { path, codec: None })
+                .map_err(|e| crate::error_text::error_chain(&e))
         })
     }
 
     fn spawn(
         what: String,
         wake: impl Fn() + Send + 'static,
-        work: impl FnOnce(&mut dyn FnMut(u64, u64)) -> Result<PathBuf, String> + Send + 'static,
+        work: impl FnOnce(&mut dyn FnMut(u64, u64)) -> Result<Written, String> + Send + 'static,
     ) -> std::io::Result<Self> {
         // Progress is sent with try_send and may be dropped when the UI is
         // behind; the final message is always delivered.
@@ -77,7 +79,7 @@ impl FileJob {
                 }
             };
             let message = match work(&mut report) {
-                Ok(path) => JobMessage::Done { path },
+                Ok(written) => JobMessage::Done { written },
                 Err(error) => JobMessage::Failed { error },
             };
             let _ = sender.send(message);
@@ -108,11 +110,11 @@ mod tests {
         let session = Session { class_names: vec!["negative".into()], complete: true, ..Session::default() };
         let ron = dir.join("clip.session.ron");
         let saved = FileJob::save_session(session.clone(), &ron, || {}).expect("thread");
-        assert!(matches!(finish(&saved), JobMessage::Done { path } if path == ron));
+        assert!(matches!(finish(&saved), JobMessage::Done { written } if written.path == ron));
         assert_eq!(Session::load(&ron).expect("loads back"), session);
         let csv = dir.join("clip.intervals.csv");
         let exported = FileJob::export(session, ExportFormat::Intervals, &csv, || {}).expect("thread");
-        assert!(matches!(finish(&exported), JobMessage::Done { path } if path == csv));
+        assert!(matches!(finish(&exported), JobMessage::Done { written } if written.path == csv));
         assert!(csv.is_file());
     }
 
@@ -141,7 +143,7 @@ mod tests {
         let path = dir.join("clip.timeline.png");
         let crop = Rect::from_min_max(pos2(0.0, 60.0), pos2(200.0, 100.0));
         let job = FileJob::png(std::sync::Arc::new(image), Some(crop), &path, || {}).expect("job");
-        assert!(matches!(finish(&job), JobMessage::Done { path: written } if written == path));
+        assert!(matches!(finish(&job), JobMessage::Done { written } if written.path == path));
         let png = opencv::imgcodecs::imread(path.to_str().expect("utf-8"), opencv::imgcodecs::IMREAD_COLOR)
             .expect("reads back");
         assert_eq!((png.cols(), png.rows()), (200, 40));

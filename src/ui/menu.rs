@@ -3,6 +3,7 @@
 //! asked; the app carries it out.
 use eframe::egui;
 
+use super::export_folder::folder_label;
 use super::settings::{Settings, Theme};
 use crate::device::{ChosenDevice, DeviceChoice};
 use crate::session::export::ExportFormat;
@@ -15,6 +16,9 @@ pub enum MenuAction {
     Save,
     Export(ExportFormat),
     TimelinePng,
+    ExportAll,
+    PickExportFolder,
+    TypeExportFolder,
     StartLive,
     Reanalyse,
     ApplyTheme,
@@ -25,9 +29,8 @@ pub struct MenuState<'a> {
     pub settings: &'a mut Settings,
     pub live_panel: &'a mut bool,
     pub device: &'a ChosenDevice,
-    /// A session to save and no file job running.
+    /// A session to save and no save or export running.
     pub can_save: bool,
-    pub can_write_png: bool,
     pub live_running: bool,
     pub can_reanalyse: bool,
     pub live_dir: String,
@@ -56,6 +59,18 @@ pub fn menu_bar(ui: &mut egui::Ui, state: MenuState) -> Option<MenuAction> {
                 action = Some(MenuAction::Save);
             }
             ui.menu_button("Export", |ui| {
+                if let Some(asked) = export_folder_ui(ui, state.settings) {
+                    action = Some(asked);
+                }
+                ui.separator();
+                if ui
+                    .add_enabled(state.can_save, egui::Button::new("Export all"))
+                    .on_hover_text("Every format below, the annotated video and the timeline, one after another")
+                    .clicked()
+                {
+                    action = Some(MenuAction::ExportAll);
+                }
+                ui.separator();
                 for format in ExportFormat::ALL {
                     let label = match format {
                         ExportFormat::Csv => "Per-frame CSV",
@@ -71,8 +86,8 @@ pub fn menu_bar(ui: &mut egui::Ui, state: MenuState) -> Option<MenuAction> {
                     }
                 }
                 if ui
-                    .add_enabled(state.can_save && state.can_write_png, egui::Button::new("Timeline (.png)"))
-                    .on_hover_text(".timeline.png: the timeline as on screen")
+                    .add_enabled(state.can_save, egui::Button::new("Timeline (.png)"))
+                    .on_hover_text(".timeline.png: the timeline's plot as on screen")
                     .clicked()
                 {
                     action = Some(MenuAction::TimelinePng);
@@ -99,6 +114,23 @@ pub fn menu_bar(ui: &mut egui::Ui, state: MenuState) -> Option<MenuAction> {
         ui.separator();
         ui.label(state.title);
     });
+    action
+}
+
+/// The export folder: which it is, and the ways to change it (the typed
+/// path works where no desktop portal shows the dialog).
+fn export_folder_ui(ui: &mut egui::Ui, settings: &mut Settings) -> Option<MenuAction> {
+    let mut action = None;
+    ui.label(format!("Folder: {}", folder_label(settings.export_dir.as_deref())));
+    if ui.button("Choose folder…").clicked() {
+        action = Some(MenuAction::PickExportFolder);
+    }
+    if ui.button("Type folder path…").on_hover_text("No desktop portal needed").clicked() {
+        action = Some(MenuAction::TypeExportFolder);
+    }
+    if ui.add_enabled(settings.export_dir.is_some(), egui::Button::new("Beside the video")).clicked() {
+        settings.export_dir = None;
+    }
     action
 }
 

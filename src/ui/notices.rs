@@ -30,6 +30,12 @@ impl Notices {
         }
     }
 
+    /// Every notice and error so far, oldest first.
+    #[cfg(test)]
+    pub fn texts(&self) -> Vec<&str> {
+        self.items.iter().map(|(_, m)| m.as_str()).collect()
+    }
+
     /// The errors so far, oldest first.
     pub fn errors(&self) -> Vec<&str> {
         self.items.iter().filter(|(e, _)| *e).map(|(_, m)| m.as_str()).collect()

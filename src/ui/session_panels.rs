@@ -121,8 +121,10 @@ fn not_spotted_ui(ui: &mut egui::Ui, session: &Session) {
         );
 }
 
-/// The timeline, under the transport bar when reviewing; scrolling when live.
-pub fn timeline_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode) {
+/// The timeline, under the transport bar when reviewing; scrolling when
+/// live. Returns the plot's own rectangle (without the transport bar),
+/// which the timeline PNG shows.
+pub fn timeline_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode) -> Option<egui::Rect> {
     let session = doc.session.as_ref();
     let (playhead_s, view) = match mode {
         Mode::Live(_) => {
@@ -135,12 +137,15 @@ pub fn timeline_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode) {
             (review.time_of_frame(session, review.playhead.frame), (0.0, review.duration_s(session)))
         }
     };
-    let Some(session) = &doc.session else { return };
-    let clicked = timeline_ui(ui, session, doc.revision, &mut doc.timeline_lines, doc.selected_face, playhead_s, view);
-    if let (Some(t), Mode::Review(review)) = (clicked, mode) {
+    let session = doc.session.as_ref()?;
+    let plot = ui.scope(|ui| {
+        timeline_ui(ui, session, doc.revision, &mut doc.timeline_lines, doc.selected_face, playhead_s, view)
+    });
+    if let (Some(t), Mode::Review(review)) = (plot.inner, mode) {
         let (fps, count) = (review.fps(Some(session)), review.frame_count(Some(session)));
         review.jump(Some(session), frame_at_time(t, fps, count));
     }
+    Some(plot.response.rect)
 }
 
 #[cfg(test)]
@@ -315,5 +320,43 @@ mod tests {
         run(vec![("threshold_sigmas".to_string(), "3.6000001".to_string())], 0.5)
             .get_by_label("analysed at sensitivity 0.70 (settings: 0.50)");
         assert_eq!(crate::pipeline::sensitivity_of(6.0), 0.5, "the default threshold is sensitivity 0.5");
+    }
+
+    /// The timeline PNG shows the plot alone: the rectangle the panel
+    /// returns lies below the transport bar, none of whose controls it holds.
+    #[test]
+    fn the_timeline_plot_rect_leaves_out_the_playback_controls() {
+        use crate::session::{FrameRecord, SourceMeta};
+        use crate::ui::review::{Playhead, ReviewMode};
+        let session = Session {
+            source: SourceMeta { measured_fps: 30.0, frame_count: 90, duration_s: 3.0, ..SourceMeta::default() },
+            class_names: vec!["negative".into(), "positive".into(), "surprise".into()],
+            frames: (0..90)
+                .map(|index| FrameRecord { index, timestamp_s: index as f64 / 30.0, faces: vec![] })
+                .collect(),
+            complete: true,
+            ..Session::default()
+        };
+        let mut doc = Document::default();
+        doc.set_session(Some(session));
+        let review = ReviewMode { video: None, playhead: Playhead::default(), analysis: None, progress: None };
+        let state = (State { doc, mode: Mode::Review(review), notices: Notices::default(), ended: None }, None);
+        // The transport's speed combo and seek slider have no accessible
+        // names yet (not this test's concern).
+        let mut harness =
+            Harness::builder().with_size(egui::vec2(900.0, 260.0)).with_accessibility_check(false).build_ui_state(
+                |ui, (state, plot): &mut (State, Option<egui::Rect>)| {
+                    *plot = timeline_panel(ui, &mut state.doc, &mut state.mode);
+                },
+                state,
+            );
+        harness.run();
+        let plot = harness.state().1.expect("a plot rect");
+        let panel = harness.ctx.content_rect();
+        assert!(plot.height() > 100.0 && plot.height() < panel.height() - 20.0, "plot {plot:?} in {panel:?}");
+        for control in ["Play", "< frame", "frame >", "|< event", "event >|"] {
+            let rect = harness.get_by_label(control).rect();
+            assert!(!plot.intersects(rect) && rect.bottom() <= plot.top(), "{control} at {rect:?}, plot {plot:?}");
+        }
     }
 }

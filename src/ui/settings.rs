@@ -37,6 +37,8 @@ pub struct Settings {
     pub record_live: bool,
     /// Where live sessions go (default: ~/.local/share/glimpse/live).
     pub live_dir: Option<PathBuf>,
+    /// Where File ▸ Export writes (default: beside the video).
+    pub export_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -51,6 +53,7 @@ impl Default for Settings {
             camera: CameraRequest::default(),
             record_live: true,
             live_dir: None,
+            export_dir: None,
         }
     }
 }
@@ -162,6 +165,7 @@ mod tests {
             camera: CameraRequest { index: 2, width: 1280, height: 720, fps: 60, prefer_mjpeg: false },
             record_live: false,
             live_dir: Some(PathBuf::from("/data/live")),
+            export_dir: Some(PathBuf::from("/data/exports")),
         };
         save_settings(&settings, &path).expect("save");
         assert_eq!(load_settings(&path), LoadedSettings { settings, warning: None });

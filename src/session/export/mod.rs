@@ -9,9 +9,11 @@
 mod eaf;
 mod frames_csv;
 mod intervals_csv;
+mod legend;
 mod session_json;
 mod session_ron;
 pub mod video;
+mod video_codec;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -25,6 +27,7 @@ pub use eaf::{eaf_string, eaf_string_dated, iso8601_utc};
 pub use frames_csv::{frames_csv_header, frames_csv_string};
 pub use intervals_csv::{intervals_csv_header, intervals_csv_string};
 pub use video::{write_annotated_video, write_deidentified_video};
+pub use video_codec::VideoCodec;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExportFormat {
@@ -138,13 +141,31 @@ pub enum ExportError {
     },
 }
 
+/// A file an export wrote, with the codec where it is a video.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Written {
+    pub path: PathBuf,
+    pub codec: Option<VideoCodec>,
+}
+
+impl fmt::Display for Written {
+    /// "path", or "path (H.264)" for a video.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        match self.codec {
+            Some(codec) => write!(f, " ({codec})"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Where `format` is written for `stem` in `out_dir`.
 pub fn export_path(out_dir: &Path, stem: &str, format: ExportFormat) -> PathBuf {
     out_dir.join(format!("{stem}{}", format.suffix()))
 }
 
 /// Writes one export to `path`.
-pub fn write_export(session: &Session, format: ExportFormat, path: &Path) -> Result<(), ExportError> {
+pub fn write_export(session: &Session, format: ExportFormat, path: &Path) -> Result<Written, ExportError> {
     write_export_with_progress(session, format, path, &mut |_, _| {})
 }
 
@@ -155,7 +176,7 @@ pub fn write_export_with_progress(
     format: ExportFormat,
     path: &Path,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<(), ExportError> {
+) -> Result<Written, ExportError> {
     let text = match format {
         ExportFormat::Csv => frames_csv_string(session),
         ExportFormat::Intervals => intervals_csv_string(session),
@@ -164,10 +185,13 @@ pub fn write_export_with_progress(
         // A de-identified document carries no date.
         ExportFormat::Eaf if session.deidentified => eaf_string_dated(session, 0),
         ExportFormat::Eaf => eaf_string(session),
-        ExportFormat::Video => return write_annotated_video(session, path, progress),
+        ExportFormat::Video => {
+            let codec = write_annotated_video(session, path, progress)?;
+            return Ok(Written { path: path.to_path_buf(), codec: Some(codec) });
+        }
     };
     write_atomic(path, text.as_bytes())?;
-    Ok(())
+    Ok(Written { path: path.to_path_buf(), codec: None })
 }
 
 /// Writes every format in `formats` to `out_dir` under `stem`; returns the
@@ -177,7 +201,7 @@ pub fn write_all(
     formats: &[ExportFormat],
     out_dir: &Path,
     stem: &str,
-) -> Result<Vec<PathBuf>, ExportError> {
+) -> Result<Vec<Written>, ExportError> {
     write_all_with_progress(session, formats, out_dir, stem, &mut |_, _| {})
 }
 
@@ -188,12 +212,11 @@ pub fn write_all_with_progress(
     out_dir: &Path,
     stem: &str,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<Vec<PathBuf>, ExportError> {
+) -> Result<Vec<Written>, ExportError> {
     let mut written = Vec::with_capacity(formats.len());
     for &format in formats {
         let path = export_path(out_dir, stem, format);
-        write_export_with_progress(session, format, &path, progress)?;
-        written.push(path);
+        written.push(write_export_with_progress(session, format, &path, progress)?);
     }
     Ok(written)
 }

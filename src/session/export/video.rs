@@ -1,7 +1,7 @@
 //! `stem.annotated.mp4`: the source re-decoded, with each face's box, ID and
-//! landmarks, the timestamp, and while one of its events is on (onset to
-//! offset inclusive) the event's class and the EPIR attention heatmap over
-//! the face. Written at the source's rate, not the rate the analysis ran at,
+//! landmarks, the timestamp, a legend for the box colours, and while one
+//! of its events is on (onset to offset inclusive) the event's class and
+//! the EPIR attention heatmap over the face. Written at the source's rate, not the rate the analysis ran at,
 //! so the video plays in real time and lines up with the source.
 //!
 //! Session frames and decoded frames are matched by index; a source that no
@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 
 use opencv::core::{self, Mat, MatTrait, MatTraitConst, Point, Rect, Scalar, Size};
 use opencv::imgproc;
-use opencv::videoio::{VideoWriter, VideoWriterTrait, VideoWriterTraitConst};
+use opencv::videoio::VideoWriterTrait;
 
+use super::legend::{BoxMeaning, Legend};
+use super::video_codec::{codecs_for, open_writer, VideoCodec};
 use super::ExportError;
 use crate::capture::{self, SourceKind};
 use crate::face::Similarity;
@@ -22,8 +24,6 @@ use crate::session::model::{Event, FaceFrame, ReviewStatus, Session};
 /// Weight of the heatmap over the face (0.4: the face stays readable).
 const HEATMAP_ALPHA: f64 = 0.4;
 
-const GREEN: (f64, f64, f64) = (0.0, 220.0, 0.0);
-const YELLOW: (f64, f64, f64) = (0.0, 220.0, 255.0);
 const WHITE: (f64, f64, f64) = (255.0, 255.0, 255.0);
 
 fn bgr((b, g, r): (f64, f64, f64)) -> Scalar {
@@ -31,13 +31,14 @@ fn bgr((b, g, r): (f64, f64, f64)) -> Scalar {
 }
 
 /// Renders the annotated video to `path` (container from its extension:
-/// .mp4/.m4v/.mov/.mkv with mp4v, .avi with MJPG), atomically.
+/// .mp4/.m4v/.mov/.mkv in H.264 where there is an encoder, else MPEG-4
+/// Part 2; .avi in Motion JPEG), atomically; returns the codec used.
 /// `progress(done, total)` is called after every frame.
 pub fn write_annotated_video(
     session: &Session,
     path: &Path,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<(), ExportError> {
+) -> Result<VideoCodec, ExportError> {
     render(session, path, FacesShown::All, progress)
 }
 
@@ -50,7 +51,7 @@ pub fn write_deidentified_video(
     path: &Path,
     keep_face: Option<u32>,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<(), ExportError> {
+) -> Result<VideoCodec, ExportError> {
     render(session, path, FacesShown::Only(keep_face), progress)
 }
 
@@ -67,9 +68,10 @@ fn render(
     path: &Path,
     shown: FacesShown,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<(), ExportError> {
+) -> Result<VideoCodec, ExportError> {
     let video_err = |problem: String| ExportError::Video { path: path.to_path_buf(), problem };
-    let fourcc = fourcc_for(path)?;
+    // An unsupported extension is refused before the source is decoded.
+    codecs_for(path)?;
     let source_path = PathBuf::from(&session.source.path);
     let source_err = |problem: String| ExportError::Source { path: source_path.clone(), problem };
     if session.source.path.is_empty() {
@@ -98,16 +100,15 @@ fn render(
     let expected = expected_frames(session);
     let mut overlays = Overlays::new(session, height);
     overlays.shown = shown;
+    overlays.legend = Legend::place(session, width, height, overlays.line_height())
+        .map_err(|source| ExportError::VideoOpenCv { path: path.to_path_buf(), source })?;
     let out_fps = output_fps(session);
 
+    let mut used = None;
     let result = write_atomic_with(path, |tmp: &Path| -> Result<(), ExportError> {
         let tmp_err = |source| ExportError::VideoOpenCv { path: path.to_path_buf(), source };
-        let tmp_name = tmp.to_str().ok_or_else(|| video_err("the path is not valid UTF-8".into()))?;
-        let mut writer =
-            VideoWriter::new(tmp_name, fourcc, out_fps, Size::new(width, height), true).map_err(tmp_err)?;
-        if !writer.is_opened().map_err(tmp_err)? {
-            return Err(video_err("OpenCV cannot open a video writer for it (codec or container unsupported)".into()));
-        }
+        let (mut writer, codec) = open_writer(tmp, path, out_fps, Size::new(width, height))?;
+        used = Some(codec);
         let mut done = 0u64;
         // Frames go out at a constant rate; each is written into the slots
         // from its own time to the next frame's, so a variable-rate source
@@ -167,7 +168,8 @@ fn render(
     result.map_err(|e| match e {
         AtomicWithError::Io(e) => ExportError::Write(e),
         AtomicWithError::Writer(e) => e,
-    })
+    })?;
+    used.ok_or_else(|| video_err("no video writer was opened".into()))
 }
 
 /// Hides a face: its box and a fifth of its size around it, cut to the
@@ -236,22 +238,6 @@ fn expected_frames(session: &Session) -> u64 {
     }
 }
 
-fn fourcc_for(path: &Path) -> Result<i32, ExportError> {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
-    let code = match ext.as_str() {
-        "mp4" | "m4v" | "mov" | "mkv" => ['m', 'p', '4', 'v'],
-        "avi" => ['M', 'J', 'P', 'G'],
-        _ => {
-            return Err(ExportError::Video {
-                path: path.to_path_buf(),
-                problem: format!("unsupported video extension {ext:?} (use .mp4 or .avi)"),
-            })
-        }
-    };
-    VideoWriter::fourcc(code[0], code[1], code[2], code[3])
-        .map_err(|source| ExportError::VideoOpenCv { path: path.to_path_buf(), source })
-}
-
 /// What to draw, prepared once: events by face, and text sizes for the
 /// picture's height.
 struct Overlays<'a> {
@@ -261,6 +247,8 @@ struct Overlays<'a> {
     font_scale: f64,
     thickness: i32,
     shown: FacesShown,
+    /// Left out where the frame is too small for it.
+    legend: Option<Legend>,
 }
 
 impl<'a> Overlays<'a> {
@@ -269,7 +257,12 @@ impl<'a> Overlays<'a> {
         // Readable at 120 px and at 1080 px alike.
         let font_scale = (f64::from(height) / 720.0).clamp(0.3, 1.5);
         let thickness = if height >= 720 { 2 } else { 1 };
-        Self { session, events, font_scale, thickness, shown: FacesShown::All }
+        Self { session, events, font_scale, thickness, shown: FacesShown::All, legend: None }
+    }
+
+    /// The height of a line of text (the timestamp's baseline).
+    fn line_height(&self) -> i32 {
+        (28.0 * self.font_scale).round() as i32
     }
 
     fn draw(&self, image: &mut Mat, index: u64, timestamp_s: f64) -> opencv::Result<()> {
@@ -281,8 +274,11 @@ impl<'a> Overlays<'a> {
                 }
             }
         }
-        let line = (28.0 * self.font_scale).round() as i32;
-        self.text(image, &format!("{timestamp_s:.3} s"), Point::new(4, line.max(10)), WHITE)
+        self.text(image, &format!("{timestamp_s:.3} s"), Point::new(4, self.line_height().max(10)), WHITE)?;
+        match &self.legend {
+            Some(legend) => legend.draw(image),
+            None => Ok(()),
+        }
     }
 
     fn draw_face(&self, image: &mut Mat, face: &FaceFrame, index: u64, points: &[[f32; 2]]) -> opencv::Result<()> {
@@ -304,7 +300,12 @@ impl<'a> Overlays<'a> {
                 None => {}
             }
         }
-        let colour = if active.iter().any(|e| e.review.status == ReviewStatus::Confirmed) { GREEN } else { YELLOW };
+        let meaning = if active.iter().any(|e| e.review.status == ReviewStatus::Confirmed) {
+            BoxMeaning::Confirmed
+        } else {
+            BoxMeaning::Face
+        };
+        let colour = meaning.colour();
         imgproc::rectangle(image, rect, bgr(colour), self.thickness, imgproc::LINE_8, 0)?;
         // 68 points get smaller dots than five, so they do not hide the face.
         let dot = if points.len() > 5 { 1.0 } else { 2.0 };
@@ -320,7 +321,7 @@ impl<'a> Overlays<'a> {
                 0,
             )?;
         }
-        let line = (28.0 * self.font_scale).round() as i32;
+        let line = self.line_height();
         let above = (rect.y - 4).max(line);
         self.text(image, &format!("face {}", face.face_id), Point::new(rect.x.max(0), above), colour)?;
         let mut y = (rect.y + rect.height + line).min(size.height - 2);
