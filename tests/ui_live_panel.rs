@@ -39,6 +39,7 @@ fn harness_with(cameras: Vec<CameraDevice>, view: Option<LiveView>) -> Harness<'
                 Some(&file),
                 &state.cameras,
                 state.view.as_ref(),
+                None,
             ) {
                 state.clicked.push(action);
             }

@@ -10,9 +10,11 @@ use eframe::egui;
 
 use super::document::Document;
 use super::files::{output_stem, Files, Picked};
+use super::layout::{fit_to_screen, PanelHeights};
 use super::live_panel::{live_panel_ui, CameraList, LiveAction, LivePanel, LiveSource, LiveView};
 use super::live_session::{open_live_source, LiveEnded};
 use super::menu::{menu_bar, MenuAction, MenuState};
+use super::notice_area::{notice_area, NoticeAction};
 use super::notices::Notices;
 use super::recovery::Recovery;
 use super::review::ReviewMode;
@@ -48,12 +50,16 @@ pub struct GlimpseApp {
     pub(super) doc: Document,
     pub(super) mode: Mode,
     pub(super) notices: Notices,
-    files: Files,
+    pub(super) files: Files,
     pub(super) live_panel: LivePanel,
     recovery: Recovery,
     /// Screen rectangles of the parts the screenshots and the timeline PNG crop.
     pub(super) timeline_rect: Option<egui::Rect>,
     pub(super) events_rect: Option<egui::Rect>,
+    pub(super) video_rect: Option<egui::Rect>,
+    /// The window has been checked against the screen (once, when the
+    /// platform first says how big the screen is).
+    pub(super) fitted_to_screen: bool,
     /// The last stats of a live session that has just ended (the UI bench
     /// takes them).
     pub(super) live_ended: Option<LiveStats>,
@@ -80,6 +86,7 @@ impl GlimpseApp {
             file: launch.live_file,
             cameras: CameraList::default(),
             dir_override: launch.live_dir,
+            last_end: None,
         };
         let mut app = Self {
             saved_settings: settings.clone(),
@@ -96,6 +103,8 @@ impl GlimpseApp {
             live_panel,
             timeline_rect: None,
             events_rect: None,
+            video_rect: None,
+            fitted_to_screen: false,
             live_ended: None,
             ctx: ctx.clone(),
         };
@@ -210,6 +219,7 @@ impl GlimpseApp {
                 view.review_speed = speed;
                 self.mode = Mode::Live(view);
                 self.live_panel.visible = true;
+                self.live_panel.last_end = None;
             }
             Err(e) => self.notices.error(format!("cannot start the live worker: {e}")),
         }
@@ -247,8 +257,19 @@ impl GlimpseApp {
 
     /// The live session is over and saved: it stays for review, over its recording.
     fn end_live(&mut self, ended: LiveEnded) {
-        let LiveEnded { session, saved, recording, failure, stats, unsaved_reviews } = ended;
+        let LiveEnded { session, saved, recording, failure, stats, unsaved_reviews, source_ended } = ended;
         self.enter_review();
+        self.live_panel.last_end = Some(
+            match (&failure, source_ended) {
+                (Some(_), _) => "The session stopped on an error.",
+                (None, true) => "The clip ended; so did the session.",
+                (None, false) => "The session was stopped.",
+            }
+            .into(),
+        );
+        if source_ended && failure.is_none() {
+            self.notices.notice("the clip ended: the live session is over");
+        }
         match (failure, &session) {
             (Some(error), Some(_)) => {
                 self.notices.error(format!("the live session stopped: {error} (the frames analysed so far are kept)"))
@@ -329,6 +350,20 @@ impl GlimpseApp {
         match ChosenDevice::choose(self.settings.device, None, ThreadUse::Pipeline) {
             Ok(chosen) => self.device = chosen,
             Err(e) => self.notices.error(format!("{e}; still on {}", self.device.line)),
+        }
+    }
+
+    /// A window larger than the screen (the platform says how big once the
+    /// window is open) is shrunk to fit, status line included.
+    fn fit_to_screen(&mut self, ctx: &egui::Context) {
+        if self.fitted_to_screen {
+            return;
+        }
+        let (monitor, inner) = ctx.input(|i| (i.viewport().monitor_size, i.viewport().inner_rect));
+        let Some(monitor) = monitor else { return };
+        self.fitted_to_screen = true;
+        if let Some(size) = inner.and_then(|inner| fit_to_screen(inner.size(), monitor)) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
         }
     }
 
@@ -447,25 +482,44 @@ impl eframe::App for GlimpseApp {
                 };
                 let panel = &mut self.live_panel;
                 let file = panel.file.as_ref();
+                let last_end = panel.last_end.as_deref();
                 if let Some(action) =
-                    live_panel_ui(ui, &mut self.settings, &mut panel.source, file, &panel.cameras, view)
+                    live_panel_ui(ui, &mut self.settings, &mut panel.source, file, &panel.cameras, view, last_end)
                 {
                     self.handle_live_action(action);
                 }
             });
         }
-        egui::Panel::bottom("events").resizable(true).min_size(150.0).default_size(200.0).show(ui, |ui| {
-            self.events_rect = Some(ui.max_rect());
-            events_panel(ui, &mut self.doc, &mut self.mode);
-        });
-        egui::Panel::bottom("timeline").resizable(true).min_size(210.0).default_size(230.0).show(ui, |ui| {
-            self.timeline_rect = Some(ui.max_rect());
-            timeline_panel(ui, &mut self.doc, &mut self.mode);
-        });
-        egui::CentralPanel::default().show(ui, |ui| match &self.mode {
+        // The panels under the video take shares of what the menu and the
+        // status line leave, so the video keeps room in a small window.
+        let heights = PanelHeights::share(ui.available_rect_before_wrap().height());
+        egui::Panel::bottom("events")
+            .resizable(true)
+            .size_range(heights.events)
+            .default_size(heights.events_default)
+            .show(ui, |ui| {
+                self.events_rect = Some(ui.max_rect());
+                events_panel(ui, &mut self.doc, &mut self.mode);
+            });
+        egui::Panel::bottom("timeline")
+            .resizable(true)
+            .size_range(heights.timeline)
+            .default_size(heights.timeline_default)
+            .show(ui, |ui| {
+                self.timeline_rect = Some(ui.max_rect());
+                timeline_panel(ui, &mut self.doc, &mut self.mode);
+            });
+        let central = egui::CentralPanel::default().show(ui, |ui| match &self.mode {
             Mode::Live(live) => live.draw(ui, self.doc.session.as_ref(), &self.settings),
             Mode::Review(review) => review.video_view(ui, self.doc.session.as_ref(), &self.settings),
         });
+        self.video_rect = Some(central.response.rect);
+        if notice_area(&ctx, central.response.rect, &mut self.notices, self.files.dialog_open_for())
+            == Some(NoticeAction::OpenByPath)
+        {
+            self.files.path_entry.get_or_insert_with(String::new);
+        }
+        self.fit_to_screen(&ctx);
         if let Some(picked) = self.files.path_entry_window(&ctx) {
             self.open_picked(picked);
         }

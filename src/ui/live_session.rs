@@ -38,6 +38,8 @@ pub struct LiveEnded {
     pub stats: LiveStats,
     /// Verdicts given while the session was being saved.
     pub unsaved_reviews: bool,
+    /// The source ended by itself (a clip played to its end), not by Stop.
+    pub source_ended: bool,
 }
 
 /// The feed for `source` and its name for the panel.
@@ -105,6 +107,7 @@ impl LiveView {
                 RunMessage::Warning(warning) => notices.error(warning),
                 RunMessage::Finished(finished) => {
                     let finished = *finished;
+                    self.source_ended = !self.stopping;
                     return self.save(finished.session, finished.live, None, ctx);
                 }
                 RunMessage::Failed { error, session, live } => {
@@ -183,7 +186,15 @@ impl LiveView {
         recording: Option<Result<u64, String>>,
         failure: Option<String>,
     ) -> LiveEnded {
-        LiveEnded { session, saved, recording, failure, stats: self.stats, unsaved_reviews: false }
+        LiveEnded {
+            session,
+            saved,
+            recording,
+            failure,
+            stats: self.stats,
+            unsaved_reviews: false,
+            source_ended: self.source_ended,
+        }
     }
 
     /// At exit: the session is stopped and saved before the process ends

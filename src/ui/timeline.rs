@@ -132,7 +132,7 @@ pub fn timeline_ui(
         .allow_boxed_zoom(false)
         .allow_double_click_reset(false)
         .show_crosshair(false)
-        .height(ui.available_height().max(120.0))
+        .height(ui.available_height().max(60.0))
         // The x range follows `view` (it grows during an analysis and
         // scrolls in a live session): auto bounds over what is drawn, which
         // lies within the view, plus the view's ends.
