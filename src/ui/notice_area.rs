@@ -10,6 +10,8 @@ use super::notices::{colour, Notices};
 /// After this long without a dialog, the area says how else to open a file.
 pub const DIALOG_SILENT_AFTER: Duration = Duration::from_secs(4);
 const MARGIN: f32 = 8.0;
+/// Wide enough for a path; narrow enough to leave most of the frame's top.
+const MAX_WIDTH: f32 = 600.0;
 
 pub const OPENING_DIALOG: &str = "Opening the file dialog…";
 pub const NO_DIALOG_YET: &str = "No file dialog yet? Without a desktop portal none appears: \
@@ -21,7 +23,7 @@ pub enum NoticeAction {
     OpenByPath,
 }
 
-/// Draws the area along the top of `over` (the video's panel).
+/// Draws the area at the top centre of `over` (the video's panel).
 pub fn notice_area(
     ctx: &egui::Context,
     over: egui::Rect,
@@ -38,10 +40,10 @@ pub fn notice_area(
     }
     let shown: Vec<(usize, bool, String)> = shown.into_iter().map(|(i, n)| (i, n.is_error, n.text.clone())).collect();
     let (mut action, mut dismiss) = (None, None);
-    let width = (over.width() - 2.0 * MARGIN).max(0.0);
+    let width = (over.width() - 2.0 * MARGIN).clamp(0.0, MAX_WIDTH);
     egui::Area::new(egui::Id::unique("glimpse-notice-area"))
         .order(egui::Order::Foreground)
-        .fixed_pos(over.left_top() + egui::vec2(MARGIN, MARGIN))
+        .fixed_pos(egui::pos2(over.center().x - width / 2.0, over.top() + MARGIN))
         .constrain_to(over)
         .show(ctx, |ui| {
             ui.set_max_width(width);
