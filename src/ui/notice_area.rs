@@ -42,7 +42,9 @@ pub fn notice_area(
     let (mut action, mut dismiss) = (None, None);
     let width = (over.width() - 2.0 * MARGIN).clamp(0.0, MAX_WIDTH);
     egui::Area::new(egui::Id::unique("glimpse-notice-area"))
-        .order(egui::Order::Foreground)
+        // Above the panels, among the windows: the Open by path box opened
+        // from here comes up over it, not under.
+        .order(egui::Order::Middle)
         .fixed_pos(egui::pos2(over.center().x - width / 2.0, over.top() + MARGIN))
         .constrain_to(over)
         .show(ctx, |ui| {

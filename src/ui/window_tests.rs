@@ -195,7 +195,13 @@ fn a_dialog_that_does_not_appear_is_reported_over_the_video_with_other_ways_to_o
     harness.get_by_label("Open by path…").click();
     steps(&mut harness, 2);
     assert_eq!(harness.state().app().files.path_entry.as_deref(), Some(""), "the Open by path box is open");
-    harness.get_by_label("Open by path");
+    // The box is above the notice area: a click reaches its field.
+    harness.get_by_role(Role::TextInput).click();
+    steps(&mut harness, 1);
+    harness.get_by_role(Role::TextInput).type_text("/nowhere/interview.mp4");
+    steps(&mut harness, 2);
+    let typed = harness.state().app().files.path_entry.clone();
+    assert_eq!(typed.as_deref(), Some("/nowhere/interview.mp4"), "the box's field took the text");
     answer.send(None).expect("the dialog thread waits");
     step_until(&mut harness, |w| w.app().files.dialog_open_for().is_none(), "the dialog's answer never came");
     steps(&mut harness, 2);
