@@ -40,9 +40,7 @@ fn window(size: Vec2, launch: AppLaunch) -> Harness<'static, Window> {
     static CONFIG: Once = Once::new();
     CONFIG.call_once(|| std::env::set_var("XDG_CONFIG_HOME", crate::files::scratch_dir("ui-window-config")));
     let state = Window { launch: Some(launch), app: None, frame: eframe::Frame::_new_kittest() };
-    // The panels' own tests check accessible names; the transport's speed
-    // menu and seek slider have none yet, which is not what is tested here.
-    let mut harness = Harness::builder().with_size(size).with_accessibility_check(false).build_ui_state(
+    let mut harness = Harness::builder().with_size(size).build_ui_state(
         |ui, window: &mut Window| {
             let ctx = ui.ctx().clone();
             if let Some(launch) = window.launch.take() {
