@@ -15,6 +15,8 @@ struct State {
     source: LiveSource,
     cameras: CameraList,
     clicked: Vec<LiveAction>,
+    /// How the last session ended.
+    last_end: Option<String>,
 }
 
 fn harness(cameras: Vec<CameraDevice>) -> Harness<'static, State> {
@@ -28,6 +30,7 @@ fn harness_with(cameras: Vec<CameraDevice>, view: Option<LiveView>) -> Harness<'
         source: LiveSource::Camera,
         cameras: CameraList::known(cameras),
         clicked: Vec::new(),
+        last_end: None,
     };
     Harness::builder().with_size(eframe::egui::vec2(420.0, 600.0)).build_ui_state(
         |ui, state: &mut State| {
@@ -39,6 +42,7 @@ fn harness_with(cameras: Vec<CameraDevice>, view: Option<LiveView>) -> Harness<'
                 Some(&file),
                 &state.cameras,
                 state.view.as_ref(),
+                state.last_end.as_deref(),
             ) {
                 state.clicked.push(action);
             }
@@ -100,4 +104,34 @@ fn a_lost_camera_is_said_and_offers_a_retry() {
     harness.get_by_label("Retry").click();
     harness.run();
     assert_eq!(harness.state().clicked, vec![LiveAction::Retry]);
+}
+
+/// A session that ended by itself (its clip played out) while the user
+/// aimed at Stop: the line saying so takes the row where Pause and Stop
+/// were, so a click there does nothing; Start is below it.
+#[test]
+fn after_a_session_ends_a_click_where_stop_was_does_not_start_another() {
+    let mut harness = harness_with(Vec::new(), Some(LiveView::new(None, "interview.mp4".into())));
+    let (pause, stop) = (harness.get_by_label("Pause").rect(), harness.get_by_label("Stop").rect());
+    harness.state_mut().view = None;
+    harness.state_mut().last_end = Some("The clip ended; so did the session.".into());
+    harness.run();
+    let start = harness.get_by_label("Start live session").rect();
+    assert!(start.top() >= stop.bottom(), "Start at {start:?}, Stop was at {stop:?}");
+    for pos in [pause.center(), stop.center()] {
+        harness.event(eframe::egui::Event::PointerMoved(pos));
+        for pressed in [true, false] {
+            harness.event(eframe::egui::Event::PointerButton {
+                pos,
+                button: eframe::egui::PointerButton::Primary,
+                pressed,
+                modifiers: eframe::egui::Modifiers::default(),
+            });
+        }
+        harness.run();
+    }
+    assert_eq!(harness.state().clicked, Vec::new(), "a click where Pause or Stop were did something");
+    harness.get_by_label("Start live session").click();
+    harness.run();
+    assert_eq!(harness.state().clicked, vec![LiveAction::Start]);
 }

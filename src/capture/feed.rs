@@ -27,6 +27,14 @@ pub enum FeedEvent {
 pub trait FrameProducer {
     fn info(&self) -> SourceInfo;
     fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError>;
+    /// Whether the source can wait while the session is paused: a recording
+    /// can, a camera cannot (it delivers the present or nothing).
+    fn can_hold(&self) -> bool {
+        false
+    }
+    /// The source was held for `held`: a paced one moves its clock on by
+    /// as much, so it goes on at its pace instead of catching up in a burst.
+    fn held_for(&mut self, _held: Duration) {}
 }
 
 impl FrameProducer for Box<dyn FrameSource> {
@@ -44,6 +52,12 @@ impl FrameProducer for Box<dyn FrameProducer> {
     }
     fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
         self.as_mut().next_frame()
+    }
+    fn can_hold(&self) -> bool {
+        self.as_ref().can_hold()
+    }
+    fn held_for(&mut self, held: Duration) {
+        self.as_mut().held_for(held);
     }
 }
 
@@ -73,6 +87,14 @@ impl<P: FrameProducer> FrameProducer for Paced<P> {
         }
         Ok(Some(frame))
     }
+    fn can_hold(&self) -> bool {
+        true
+    }
+    fn held_for(&mut self, held: Duration) {
+        if let Some((wall_start, _)) = &mut self.started {
+            *wall_start += held;
+        }
+    }
 }
 
 impl FrameProducer for CameraSource {
@@ -87,6 +109,9 @@ impl FrameProducer for CameraSource {
 pub struct LiveFeed {
     events: Receiver<FeedEvent>,
     stop: Arc<AtomicBool>,
+    /// Set while the session is paused; only a source that `can_hold` obeys.
+    hold: Arc<AtomicBool>,
+    can_hold: bool,
     dropped: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
     info: SourceInfo,
@@ -103,10 +128,11 @@ impl LiveFeed {
     {
         let (tx, events) = bounded::<FeedEvent>(capacity.max(1));
         let drain = events.clone();
-        let (opened_tx, opened_rx) = bounded::<Result<SourceInfo, CaptureError>>(1);
+        let (opened_tx, opened_rx) = bounded::<Result<(SourceInfo, bool), CaptureError>>(1);
         let stop = Arc::new(AtomicBool::new(false));
+        let hold = Arc::new(AtomicBool::new(false));
         let dropped = Arc::new(AtomicU64::new(0));
-        let (stop_flag, drop_count) = (stop.clone(), dropped.clone());
+        let (stop_flag, hold_flag, drop_count) = (stop.clone(), hold.clone(), dropped.clone());
         let thread = std::thread::Builder::new()
             .name("glimpse-capture".into())
             .spawn(move || {
@@ -117,10 +143,26 @@ impl LiveFeed {
                         return;
                     }
                 };
-                if opened_tx.send(Ok(source.info())).is_err() {
+                let can_hold = source.can_hold();
+                if opened_tx.send(Ok((source.info(), can_hold))).is_err() {
                     return;
                 }
-                while !stop_flag.load(Ordering::Relaxed) {
+                // Waits while the feed is held; `false` once told to stop.
+                let wait_while_held = |source: &mut P| {
+                    if !can_hold || !hold_flag.load(Ordering::Relaxed) {
+                        return !stop_flag.load(Ordering::Relaxed);
+                    }
+                    let since = Instant::now();
+                    while hold_flag.load(Ordering::Relaxed) {
+                        if stop_flag.load(Ordering::Relaxed) {
+                            return false;
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    source.held_for(since.elapsed());
+                    !stop_flag.load(Ordering::Relaxed)
+                };
+                while wait_while_held(&mut source) {
                     let frame = match source.next_frame() {
                         Ok(Some(frame)) => frame,
                         Ok(None) => {
@@ -132,6 +174,11 @@ impl LiveFeed {
                             return;
                         }
                     };
+                    // A frame read as the hold began waits for the release
+                    // rather than being queued (and perhaps dropped) unseen.
+                    if !wait_while_held(&mut source) {
+                        return;
+                    }
                     match tx.try_send(FeedEvent::Frame { frame, captured_at: Instant::now() }) {
                         Ok(()) => {}
                         Err(TrySendError::Full(event)) => {
@@ -153,7 +200,7 @@ impl LiveFeed {
             Err(CaptureError::Camera { index: 0, problem: "the capture thread stopped while opening".into() })
         });
         match opened {
-            Ok(info) => Ok(Self { events, stop, dropped, thread: Some(thread), info }),
+            Ok((info, can_hold)) => Ok(Self { events, stop, hold, can_hold, dropped, thread: Some(thread), info }),
             Err(e) => {
                 let _ = thread.join();
                 Err(e)
@@ -174,6 +221,17 @@ impl LiveFeed {
             // sends Ended or Failed); report it as an end.
             Err(RecvTimeoutError::Disconnected) => Some(FeedEvent::Ended),
         }
+    }
+
+    /// Whether `hold` pauses the source itself (a recording played as a camera).
+    pub fn can_hold(&self) -> bool {
+        self.can_hold
+    }
+
+    /// Holds the source where it is (`true`) or lets it go on; a camera
+    /// ignores it.
+    pub fn hold(&self, on: bool) {
+        self.hold.store(on, Ordering::Relaxed);
     }
 
     /// Frames dropped so far because the consumer fell behind.
@@ -246,6 +304,42 @@ mod tests {
         // milliseconds decoding takes.
         let span = arrivals[30].duration_since(arrivals[0]).as_secs_f64();
         assert!((0.95..1.2).contains(&span), "30 frames took {span:.3} s");
+        assert_eq!(feed.dropped(), 0);
+    }
+
+    /// A held clip stops where it is: nothing arrives while it is held, and
+    /// after the release it goes on from the next frame at its own pace.
+    #[test]
+    fn a_held_paced_file_waits_and_goes_on_from_the_same_frame() {
+        let clip = demo_clip();
+        let feed = LiveFeed::start(move || capture::open(&clip, None).map(Paced::new), 2, || {}).expect("feed");
+        assert!(feed.can_hold());
+        let frame_index = |event: Option<FeedEvent>| match event {
+            Some(FeedEvent::Frame { frame, .. }) => Some(frame.index),
+            _ => None,
+        };
+        let mut last = 0;
+        for _ in 0..10 {
+            last = frame_index(feed.next(Duration::from_secs(10))).expect("a frame");
+        }
+        feed.hold(true);
+        // The frame being paced when the hold began may still come.
+        while let Some(index) = frame_index(feed.next(Duration::from_millis(100))) {
+            last = index;
+        }
+        assert_eq!(frame_index(feed.next(Duration::from_millis(600))), None, "nothing arrives while held");
+        feed.hold(false);
+        let released = Instant::now();
+        let mut next = Vec::new();
+        while next.len() < 16 {
+            next.push(frame_index(feed.next(Duration::from_secs(10))).expect("a frame after the release"));
+        }
+        let expected: Vec<u64> = (last + 1..last + 17).collect();
+        assert_eq!(next, expected, "no frame skipped across the hold");
+        // 15 periods of the 30 fps clip after the first: half a second,
+        // not a burst catching up on the 0.7 s held.
+        let span = released.elapsed().as_secs_f64();
+        assert!((0.45..0.9).contains(&span), "16 frames took {span:.3} s");
         assert_eq!(feed.dropped(), 0);
     }
 

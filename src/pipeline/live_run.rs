@@ -269,6 +269,24 @@ impl Worker {
                 }
                 continue;
             };
+            if self.paused && feed.can_hold() {
+                // A clip waits where it is: nothing plays unrecorded, and
+                // Resume goes on from the frame it stopped at.
+                match commands.recv_timeout(Duration::from_millis(200)) {
+                    Ok(command) => {
+                        if !self.obey(command) {
+                            return None;
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => {
+                        // Again, in case the window's queue was full.
+                        let stats = self.stats();
+                        self.out.update(Default::default(), Some(LiveFrame { preview: None, stats }));
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                }
+                continue;
+            }
             match feed.next(Duration::from_millis(50)) {
                 None => {}
                 Some(FeedEvent::Frame { frame, captured_at }) => {
@@ -293,13 +311,24 @@ impl Worker {
     /// Carries out a command; `false` when the session is to end.
     fn obey(&mut self, command: RunCommand) -> bool {
         match command {
-            RunCommand::Pause => self.paused = true,
-            RunCommand::Resume => self.paused = false,
+            RunCommand::Pause | RunCommand::Resume => {
+                self.paused = matches!(command, RunCommand::Pause);
+                if let Some(feed) = &self.feed {
+                    feed.hold(self.paused);
+                }
+                // The rate is measured afresh after a held clip's gap.
+                self.arrivals.clear();
+                // A held clip sends no frames, so the window learns of the
+                // pause from this.
+                let stats = self.stats();
+                self.out.update(Default::default(), Some(LiveFrame { preview: None, stats }));
+            }
             RunCommand::Stop | RunCommand::Cancel => return false,
             RunCommand::Retry => {
                 if self.feed.is_none() {
                     match start_feed(&self.open) {
                         Ok(feed) => {
+                            feed.hold(self.paused);
                             self.feed = Some(feed);
                             self.send(RunMessage::SourceBack);
                         }

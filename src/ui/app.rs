@@ -11,9 +11,11 @@ use eframe::egui;
 use super::autosave::{default_autosave_dir, ReviewAutosave};
 use super::document::Document;
 use super::files::{Files, Picked};
+use super::layout::{fit_to_screen, PanelHeights};
 use super::live_panel::{live_panel_ui, CameraList, LiveAction, LivePanel, LiveSource, LiveView};
 use super::live_session::{open_live_source, LiveEnded};
 use super::menu::{menu_bar, MenuAction, MenuState};
+use super::notice_area::{notice_area, NoticeAction};
 use super::notices::Notices;
 use super::recovery::Recovery;
 use super::review::ReviewMode;
@@ -51,7 +53,7 @@ pub struct GlimpseApp {
     pub(super) doc: Document,
     pub(super) mode: Mode,
     pub(super) notices: Notices,
-    files: Files,
+    pub(super) files: Files,
     pub(super) live_panel: LivePanel,
     recovery: Recovery,
     /// Screen rectangles of the parts the screenshots and the timeline PNG crop.
@@ -59,6 +61,10 @@ pub struct GlimpseApp {
     pub(super) events_rect: Option<egui::Rect>,
     /// The timeline's plot alone (no transport bar): the timeline PNG.
     timeline_plot_rect: Option<egui::Rect>,
+    pub(super) video_rect: Option<egui::Rect>,
+    /// The window has been checked against the screen (once, when the
+    /// platform first says how big the screen is).
+    pub(super) fitted_to_screen: bool,
     /// The last stats of a live session that has just ended (the UI bench
     /// takes them).
     pub(super) live_ended: Option<LiveStats>,
@@ -94,6 +100,7 @@ impl GlimpseApp {
             file: launch.live_file,
             cameras: CameraList::default(),
             dir_override: launch.live_dir,
+            last_end: None,
         };
         let mut app = Self {
             saved_settings: settings.clone(),
@@ -111,6 +118,8 @@ impl GlimpseApp {
             timeline_rect: None,
             events_rect: None,
             timeline_plot_rect: None,
+            video_rect: None,
+            fitted_to_screen: false,
             live_ended: None,
             autosave: ReviewAutosave::new(default_autosave_dir()),
             question: None,
@@ -370,6 +379,7 @@ impl GlimpseApp {
                 view.review_speed = speed;
                 self.mode = Mode::Live(view);
                 self.live_panel.visible = true;
+                self.live_panel.last_end = None;
             }
             Err(e) => self.notices.error(format!("cannot start the live worker: {e}")),
         }
@@ -407,8 +417,19 @@ impl GlimpseApp {
 
     /// The live session is over and saved: it stays for review, over its recording.
     fn end_live(&mut self, ended: LiveEnded) {
-        let LiveEnded { session, saved, recording, failure, stats, unsaved_reviews } = ended;
+        let LiveEnded { session, saved, recording, failure, stats, unsaved_reviews, source_ended } = ended;
         self.enter_review();
+        self.live_panel.last_end = Some(
+            match (&failure, source_ended) {
+                (Some(_), _) => "The session stopped on an error.",
+                (None, true) => "The clip ended; so did the session.",
+                (None, false) => "The session was stopped.",
+            }
+            .into(),
+        );
+        if source_ended && failure.is_none() {
+            self.notices.notice("the clip ended: the live session is over");
+        }
         match (failure, &session) {
             (Some(error), Some(_)) => {
                 self.notices.error(format!("the live session stopped: {error} (the frames analysed so far are kept)"))
@@ -513,6 +534,20 @@ impl GlimpseApp {
         };
         if let Err(e) = autosave.tick(&key, doc.revision, reviewed) {
             self.notices.error(e);
+        }
+    }
+
+    /// A window larger than the screen (the platform says how big once the
+    /// window is open) is shrunk to fit, status line included.
+    fn fit_to_screen(&mut self, ctx: &egui::Context) {
+        if self.fitted_to_screen {
+            return;
+        }
+        let (monitor, inner) = ctx.input(|i| (i.viewport().monitor_size, i.viewport().inner_rect));
+        let Some(monitor) = monitor else { return };
+        self.fitted_to_screen = true;
+        if let Some(size) = inner.and_then(|inner| fit_to_screen(inner.size(), monitor)) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
         }
     }
 
@@ -639,25 +674,44 @@ impl eframe::App for GlimpseApp {
                 };
                 let panel = &mut self.live_panel;
                 let file = panel.file.as_ref();
+                let last_end = panel.last_end.as_deref();
                 if let Some(action) =
-                    live_panel_ui(ui, &mut self.settings, &mut panel.source, file, &panel.cameras, view)
+                    live_panel_ui(ui, &mut self.settings, &mut panel.source, file, &panel.cameras, view, last_end)
                 {
                     self.handle_live_action(action);
                 }
             });
         }
-        egui::Panel::bottom("events").resizable(true).min_size(150.0).default_size(200.0).show(ui, |ui| {
-            self.events_rect = Some(ui.max_rect());
-            events_panel(ui, &mut self.doc, &mut self.mode, self.settings.sensitivity);
-        });
-        egui::Panel::bottom("timeline").resizable(true).min_size(210.0).default_size(230.0).show(ui, |ui| {
-            self.timeline_rect = Some(ui.max_rect());
-            self.timeline_plot_rect = timeline_panel(ui, &mut self.doc, &mut self.mode);
-        });
-        egui::CentralPanel::default().show(ui, |ui| match &self.mode {
+        // The panels under the video take shares of what the menu and the
+        // status line leave, so the video keeps room in a small window.
+        let heights = PanelHeights::share(ui.available_rect_before_wrap().height());
+        egui::Panel::bottom("events")
+            .resizable(true)
+            .size_range(heights.events)
+            .default_size(heights.events_default)
+            .show(ui, |ui| {
+                self.events_rect = Some(ui.max_rect());
+                events_panel(ui, &mut self.doc, &mut self.mode, self.settings.sensitivity);
+            });
+        egui::Panel::bottom("timeline")
+            .resizable(true)
+            .size_range(heights.timeline)
+            .default_size(heights.timeline_default)
+            .show(ui, |ui| {
+                self.timeline_rect = Some(ui.max_rect());
+                self.timeline_plot_rect = timeline_panel(ui, &mut self.doc, &mut self.mode);
+            });
+        let central = egui::CentralPanel::default().show(ui, |ui| match &self.mode {
             Mode::Live(live) => live.draw(ui, self.doc.session.as_ref(), &self.settings),
             Mode::Review(review) => review.video_view(ui, self.doc.session.as_ref(), &self.settings),
         });
+        self.video_rect = Some(central.response.rect);
+        if notice_area(&ctx, central.response.rect, &mut self.notices, self.files.dialog_open_for())
+            == Some(NoticeAction::OpenByPath)
+        {
+            self.files.path_entry.get_or_insert_with(String::new);
+        }
+        self.fit_to_screen(&ctx);
         if let Some(picked) = self.files.path_entry_window(&ctx) {
             self.open_picked(picked);
         }

@@ -72,7 +72,9 @@ pub fn event_list_ui(ui: &mut egui::Ui, session: &Session, selected: Option<u32>
         ui.label(if session.complete { "No events spotted." } else { "No events yet…" });
         return out;
     }
-    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+    // Both ways: in a narrow window the review controls at the row's end
+    // are a horizontal scroll away, never cut off.
+    egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
         egui::Grid::new("events").striped(true).num_columns(9).spacing([10.0, 4.0]).show(ui, |ui| {
             let mut class_heading = None;
             for heading in ["#", "face", "onset", "apex", "offset", "class", "confidence", "review", "note"] {

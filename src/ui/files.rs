@@ -22,12 +22,18 @@ use crate::session::Session;
 /// up (a backend that cannot take one must not stall "Export all").
 const SCREENSHOT_WAIT: Duration = Duration::from_secs(5);
 
+/// The open dialog, asked for and not yet answered.
+pub struct DialogWait {
+    answer: Receiver<Option<PathBuf>>,
+    pub(super) since: Instant,
+}
+
 #[derive(Default)]
 pub struct Files {
     pub job: Option<FileJob>,
     /// What the running job writes.
     job_kind: Option<ExportKind>,
-    dialog: Option<Receiver<Option<PathBuf>>>,
+    pub(super) dialog: Option<DialogWait>,
     /// The "Open by path" box, while it is open.
     pub path_entry: Option<String>,
     /// The timeline PNG being made: written when the screenshot comes back.
@@ -61,26 +67,47 @@ pub enum Picked {
 
 impl Files {
     pub fn pick_file(&mut self, folder: Option<PathBuf>, wake: impl Fn() + Send + 'static, notices: &mut Notices) {
-        let (sender, receiver) = crossbeam_channel::bounded(1);
-        // The dialog blocks its caller, so it gets its own thread.
-        let spawned = std::thread::Builder::new().name("glimpse-file-dialog".into()).spawn(move || {
+        let pick = move || {
             let mut dialog = rfd::FileDialog::new()
                 .set_title("Open a video or a Glimpse session")
                 .add_filter("Videos and sessions", &["mp4", "avi", "mov", "mkv", "m4v", "webm", "ron", "json"]);
             if let Some(folder) = folder {
                 dialog = dialog.set_directory(folder);
             }
-            let _ = sender.send(dialog.pick_file());
+            dialog.pick_file()
+        };
+        self.pick_with(pick, wake, notices);
+    }
+
+    /// Runs `pick` (a dialog) on its own thread, as it blocks its caller;
+    /// the window shows the wait (`dialog_open_for`) until it answers.
+    pub(super) fn pick_with(
+        &mut self,
+        pick: impl FnOnce() -> Option<PathBuf> + Send + 'static,
+        wake: impl Fn() + Send + 'static,
+        notices: &mut Notices,
+    ) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let (sender, answer) = crossbeam_channel::bounded(1);
+        let spawned = std::thread::Builder::new().name("glimpse-file-dialog".into()).spawn(move || {
+            let _ = sender.send(pick());
             wake();
         });
         match spawned {
-            Ok(_) => self.dialog = Some(receiver),
+            Ok(_) => self.dialog = Some(DialogWait { answer, since: Instant::now() }),
             Err(e) => notices.error(format!("cannot open the file dialog: {e}")),
         }
     }
 
+    /// How long the open dialog has been asked for without an answer.
+    pub fn dialog_open_for(&self) -> Option<Duration> {
+        self.dialog.as_ref().map(|d| d.since.elapsed())
+    }
+
     pub fn poll_dialog(&mut self) -> Option<Picked> {
-        let picked = self.dialog.as_ref()?.try_recv().ok()?;
+        let picked = self.dialog.as_ref()?.answer.try_recv().ok()?;
         self.dialog = None;
         Some(match picked {
             Some(path) => Picked::Path(path),

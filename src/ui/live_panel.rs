@@ -37,6 +37,8 @@ pub struct LivePanel {
     pub cameras: CameraList,
     /// Where live sessions go this run (over the settings).
     pub dir_override: Option<PathBuf>,
+    /// How the last session ended, shown where its Pause and Stop were.
+    pub last_end: Option<String>,
 }
 
 impl LivePanel {
@@ -72,6 +74,8 @@ pub struct LiveView {
     /// The source failed; the text says why. Retry reconnects.
     pub lost: Option<String>,
     pub stopping: bool,
+    /// The source ended by itself (a clip played to its end), not by Stop.
+    pub source_ended: bool,
     pub source_name: String,
     /// Capture time of the frame on screen, if it arrived this UI frame.
     pub fresh_capture: Option<Instant>,
@@ -92,6 +96,7 @@ impl LiveView {
             device: None,
             lost: None,
             stopping: false,
+            source_ended: false,
             source_name,
             fresh_capture: None,
         }
@@ -147,7 +152,8 @@ impl CameraList {
     }
 }
 
-/// The live panel; returns what was clicked.
+/// The live panel; returns what was clicked. `last_end` says how the
+/// last session ended.
 pub fn live_panel_ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
@@ -155,6 +161,7 @@ pub fn live_panel_ui(
     live_file: Option<&PathBuf>,
     cameras: &CameraList,
     view: Option<&LiveView>,
+    last_end: Option<&str>,
 ) -> Option<LiveAction> {
     let mut action = None;
     ui.heading("Live session");
@@ -258,6 +265,15 @@ pub fn live_panel_ui(
             live_stats_ui(ui, view);
         }
         None => {
+            if let Some(last_end) = last_end {
+                // In the row where Pause and Stop were, at least as tall:
+                // a click meant for Stop as the session ended on its own
+                // lands here, not on Start.
+                ui.horizontal_wrapped(|ui| {
+                    ui.set_min_height(ui.spacing().interact_size.y + ui.spacing().item_spacing.y);
+                    ui.label(RichText::new(last_end).strong());
+                });
+            }
             if ui.button(RichText::new("Start live session").strong()).clicked() {
                 action = Some(LiveAction::Start);
             }

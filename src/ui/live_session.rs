@@ -3,8 +3,9 @@
 //! and at the end saving the session (off the UI thread) with them.
 use std::path::PathBuf;
 
-use eframe::egui::{self, Color32};
+use eframe::egui;
 
+use super::colours::{BANNER_PLATE, BANNER_TEXT};
 use super::document::Document;
 use super::live_panel::{LiveSource, LiveView};
 use super::notices::Notices;
@@ -37,6 +38,8 @@ pub struct LiveEnded {
     pub stats: LiveStats,
     /// Verdicts given while the session was being saved.
     pub unsaved_reviews: bool,
+    /// The source ended by itself (a clip played to its end), not by Stop.
+    pub source_ended: bool,
 }
 
 /// The feed for `source` and its name for the panel.
@@ -104,6 +107,7 @@ impl LiveView {
                 RunMessage::Warning(warning) => notices.error(warning),
                 RunMessage::Finished(finished) => {
                     let finished = *finished;
+                    self.source_ended = !self.stopping;
                     return self.save(finished.session, finished.live, None, ctx);
                 }
                 RunMessage::Failed { error, session, live } => {
@@ -182,7 +186,15 @@ impl LiveView {
         recording: Option<Result<u64, String>>,
         failure: Option<String>,
     ) -> LiveEnded {
-        LiveEnded { session, saved, recording, failure, stats: self.stats, unsaved_reviews: false }
+        LiveEnded {
+            session,
+            saved,
+            recording,
+            failure,
+            stats: self.stats,
+            unsaved_reviews: false,
+            source_ended: self.source_ended,
+        }
     }
 
     /// At exit: the session is stopped and saved before the process ends
@@ -228,15 +240,21 @@ impl LiveView {
                 draw_overlays(&painter, FrameToScreen::new(response.rect, frame_width), session, index, &options);
             }
             if self.stats.paused {
-                let painter = ui.painter_at(response.rect);
-                painter.text(
-                    response.rect.center_top() + egui::vec2(0.0, 24.0),
-                    egui::Align2::CENTER_CENTER,
-                    "PAUSED: not analysed, not recorded",
-                    egui::FontId::proportional(20.0),
-                    Color32::from_rgb(240, 190, 80),
-                );
+                paused_banner(&ui.painter_at(response.rect), response.rect);
             }
         });
     }
+}
+
+/// The PAUSED banner at the top of the video, on a dark plate so that it
+/// reads on light video too.
+fn paused_banner(painter: &egui::Painter, video: egui::Rect) {
+    let galley = painter.layout_no_wrap(
+        "PAUSED: not analysed, not recorded".into(),
+        egui::FontId::proportional(20.0),
+        BANNER_TEXT,
+    );
+    let text_rect = egui::Rect::from_center_size(video.center_top() + egui::vec2(0.0, 24.0), galley.size());
+    painter.rect_filled(text_rect.expand2(egui::vec2(10.0, 4.0)), 4.0, BANNER_PLATE);
+    painter.galley(text_rect.min, galley, BANNER_TEXT);
 }

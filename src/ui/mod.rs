@@ -13,9 +13,11 @@ mod export_folder;
 mod exports;
 mod files;
 mod jobs;
+mod layout;
 pub mod live_panel;
 mod live_session;
 mod menu;
+mod notice_area;
 mod notices;
 pub mod overlay;
 mod overwrite;
@@ -30,6 +32,8 @@ mod status;
 pub mod timeline;
 mod transport;
 mod unsaved;
+#[cfg(test)]
+mod window_tests;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -80,8 +84,8 @@ pub fn run_app(launch: AppLaunch) -> Result<Vec<std::path::PathBuf>, AppError> {
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_title("Glimpse")
-            .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([720.0, 480.0])
+            .with_inner_size(if scripted { layout::SCREENSHOT_WINDOW } else { layout::DEFAULT_WINDOW })
+            .with_min_inner_size(layout::MIN_WINDOW)
             .with_drag_and_drop(true),
         ..Default::default()
     };

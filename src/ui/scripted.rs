@@ -37,6 +37,10 @@ impl ScriptedApp {
         bench_out: Option<PathBuf>,
         outcome: ScriptOutcome,
     ) -> Self {
+        let mut app = app;
+        // The screenshots are taken at their own size, filling an Xvfb
+        // screen of that size.
+        app.fitted_to_screen = true;
         Self {
             app,
             screenshots: screenshot_dir.map(|dir| ScreenshotScript::new(dir, exit_after)),

@@ -1,5 +1,6 @@
 //! The status bar: the disclaimer, the device, analysis and file-job
-//! progress, and the newest notices.
+//! progress, and the newest notice on the disclaimer's line, so that the
+//! bar stays low in a small window (the notice area over the video shows more).
 use eframe::egui::{self, Color32, RichText};
 
 use super::colours::on_panel;
@@ -29,6 +30,11 @@ pub fn status_ui(ui: &mut egui::Ui, status: Status, notices: &mut Notices) -> bo
             ui.separator();
             ui.label(format!("device: {device}"));
         }
+        // On the disclaimer's line: one line less under the video.
+        if !notices.is_empty() {
+            ui.separator();
+            notices.newest_ui(ui);
+        }
     });
     if let Some(progress) = status.progress {
         let running = status.analysing;
@@ -49,6 +55,5 @@ pub fn status_ui(ui: &mut egui::Ui, status: Status, notices: &mut Notices) -> bo
         let fraction = if total > 0 { done as f32 / total as f32 } else { 0.0 };
         ui.add(egui::ProgressBar::new(fraction).text(format!("{}… {done}/{total}", job.what)).desired_width(420.0));
     }
-    notices.ui(ui);
     cancel
 }

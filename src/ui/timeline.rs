@@ -149,15 +149,21 @@ pub fn timeline_ui(
         .collect();
     // The theme's strongest text colour: white on dark, black on light.
     let playhead_colour = ui.visuals().strong_text_color();
-    let response = Plot::new("timeline")
-        .legend(Legend::default().position(Corner::RightTop))
+    let height = ui.available_height().max(60.0);
+    // Four legend rows need about 90 points: in a shorter plot the legend
+    // would hide the lines, and the class colours are those of the event list.
+    let mut plot = Plot::new("timeline");
+    if height >= 120.0 {
+        plot = plot.legend(Legend::default().position(Corner::RightTop));
+    }
+    let response = plot
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
         .allow_boxed_zoom(false)
         .allow_double_click_reset(false)
         .show_crosshair(false)
-        .height(ui.available_height().max(120.0))
+        .height(height)
         // The x range follows `view` (it grows during an analysis and
         // scrolls in a live session): auto bounds over what is drawn, which
         // lies within the view, plus the view's ends.

@@ -46,20 +46,25 @@ pub fn transport_ui(ui: &mut egui::Ui, review: &mut ReviewMode, session: Option<
                 review.seek(session, f);
             }
         }
-        egui::ComboBox::from_id_salt("speed")
+        let speed = egui::ComboBox::from_id_salt("speed")
             .selected_text(format!("{}×", review.playhead.speed))
             .width(60.0)
             .show_ui(ui, |ui| {
                 for speed in SPEEDS {
                     ui.selectable_value(&mut review.playhead.speed, speed, format!("{speed}×"));
                 }
-            })
-            .response
-            .on_hover_text("Playback speed, × real time (frames are skipped, never slowed, to keep it)");
+            });
+        // Named for screen readers (and kittest), as no label is drawn.
+        speed.response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "playback speed"));
+        speed.response.on_hover_text("Playback speed, × real time (frames are skipped, never slowed, to keep it)");
         let mut frame = review.playhead.frame;
         let slider = egui::Slider::new(&mut frame, 0..=last.max(1)).show_value(false).trailing_fill(true);
         ui.spacing_mut().slider_width = (ui.available_width() - 190.0).max(100.0);
-        if ui.add(slider).on_hover_text("Position in the video: drag to scrub (Home / End: start / end)").changed() {
+        let position = ui.add(slider);
+        let value = frame as f64;
+        position.widget_info(|| egui::WidgetInfo::slider(true, value, "playback position"));
+        let position = position.on_hover_text("Position in the video: drag to scrub (Home / End: start / end)");
+        if position.changed() {
             review.seek(session, frame);
         }
         let frame = review.playhead.frame;
