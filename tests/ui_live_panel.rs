@@ -135,3 +135,22 @@ fn after_a_session_ends_a_click_where_stop_was_does_not_start_another() {
     harness.run();
     assert_eq!(harness.state().clicked, vec![LiveAction::Start]);
 }
+
+#[test]
+fn every_control_of_the_panel_explains_itself() {
+    let camera = CameraDevice { index: 0, name: "Lab webcam".into(), description: "uvcvideo".into() };
+    let mut harness = harness(vec![camera]);
+    for (control, help) in [
+        ("Start live session", "Analyse the source live"),
+        ("Refresh cameras", "List the cameras again"),
+        ("Record the video (for review later)", "Keep an MJPEG recording"),
+        ("source", "What the live session analyses"),
+        ("resolution", "The size asked of the camera"),
+        ("frame rate", "The rate asked of the camera"),
+        ("MJPEG", "Compressed"),
+    ] {
+        harness.get_by_label(control).hover();
+        harness.run();
+        harness.get_by_label_contains(help);
+    }
+}

@@ -82,8 +82,8 @@ impl ExportFolder {
                 ui.colored_label(ui.visuals().error_fg_color, problem);
             }
             ui.horizontal(|ui| {
-                use_it |= ui.button("Use this folder").clicked();
-                close = ui.button("Cancel").clicked();
+                use_it |= ui.button("Use this folder").on_hover_text("Exports go here from now on").clicked();
+                close = ui.button("Cancel").on_hover_text("Keep the folder as it was").clicked();
             });
         });
         if close {

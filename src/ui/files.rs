@@ -129,8 +129,8 @@ impl Files {
                 ui.add(egui::TextEdit::singleline(text).desired_width(420.0).hint_text("/path/to/video.mp4"));
             open = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             ui.horizontal(|ui| {
-                open |= ui.button("Open").clicked();
-                close = ui.button("Cancel").clicked();
+                open |= ui.button("Open").on_hover_text("Open the path typed (Enter)").clicked();
+                close = ui.button("Cancel").on_hover_text("Close this box").clicked();
             });
         });
         if open {

@@ -180,7 +180,7 @@ pub fn live_panel_ui(
             LiveSource::Camera => camera_name(settings.camera.index),
             LiveSource::File(path) => format!("file: {}", path.file_name().unwrap_or_default().to_string_lossy()),
         };
-        egui::ComboBox::from_label("source").selected_text(selected).width(220.0).show_ui(ui, |ui| {
+        let source_combo = egui::ComboBox::from_label("source").selected_text(selected).width(220.0).show_ui(ui, |ui| {
             if let Some(Ok(list)) = &cameras.cameras {
                 for camera in list {
                     let chosen = *source == LiveSource::Camera && settings.camera.index == camera.index;
@@ -197,8 +197,13 @@ pub fn live_panel_ui(
                 }
             }
         });
+        source_combo.response.on_hover_text("What the live session analyses: a camera, or the clip given with --live-file");
         ui.horizontal(|ui| {
-            if ui.add_enabled(!cameras.listing(), egui::Button::new("Refresh cameras")).clicked() {
+            if ui
+                .add_enabled(!cameras.listing(), egui::Button::new("Refresh cameras"))
+                .on_hover_text("List the cameras again (after plugging one in)")
+                .clicked()
+            {
                 action = Some(LiveAction::RefreshCameras);
             }
             if cameras.listing() {
@@ -224,30 +229,41 @@ pub fn live_panel_ui(
                             (camera.width, camera.height) = (w, h);
                         }
                     }
-                });
+                })
+                .response
+                .on_hover_text("The size asked of the camera (it may give the nearest it has)");
             egui::ComboBox::from_label("frame rate").selected_text(format!("{} fps", camera.fps)).show_ui(ui, |ui| {
                 for fps in FRAME_RATES {
                     ui.selectable_value(&mut camera.fps, fps, format!("{fps} fps"));
                 }
-            });
+            })
+            .response
+            .on_hover_text("The rate asked of the camera; the measured rate shows while it runs");
             ui.horizontal(|ui| {
                 ui.radio_value(&mut camera.prefer_mjpeg, true, "MJPEG")
                     .on_hover_text("Compressed: 30 fps at 720p and above over USB 2");
                 ui.radio_value(&mut camera.prefer_mjpeg, false, "YUYV").on_hover_text("Raw: no compression artefacts");
             });
         }
-        ui.checkbox(&mut settings.record_live, "Record the video (for review later)");
+        ui.checkbox(&mut settings.record_live, "Record the video (for review later)")
+            .on_hover_text("Keep an MJPEG recording beside the session (private files), to review and re-analyse");
     });
     ui.separator();
     match view {
         Some(view) => {
             ui.horizontal(|ui| {
                 let paused = view.stats.paused;
-                if ui.add_enabled(!view.stopping, egui::Button::new(if paused { "Resume" } else { "Pause" })).clicked()
-                {
+                let pause = ui
+                    .add_enabled(!view.stopping, egui::Button::new(if paused { "Resume" } else { "Pause" }))
+                    .on_hover_text("Hold the analysis and the recording (a clip source is held too)");
+                if pause.clicked() {
                     action = Some(if paused { LiveAction::Resume } else { LiveAction::Pause });
                 }
-                if ui.add_enabled(!view.stopping, egui::Button::new("Stop")).clicked() {
+                if ui
+                    .add_enabled(!view.stopping, egui::Button::new("Stop"))
+                    .on_hover_text("End the session and save it, with its recording")
+                    .clicked()
+                {
                     action = Some(LiveAction::Stop);
                 }
                 if view.stopping {
@@ -258,7 +274,7 @@ pub fn live_panel_ui(
             if let Some(error) = &view.lost {
                 ui.label(RichText::new(format!("Source lost: {error}")).color(error_colour(ui)));
                 ui.label("The session so far is kept and autosaved.");
-                if ui.button("Retry").clicked() {
+                if ui.button("Retry").on_hover_text("Open the source again; the session goes on").clicked() {
                     action = Some(LiveAction::Retry);
                 }
             }
@@ -274,7 +290,11 @@ pub fn live_panel_ui(
                     ui.label(RichText::new(last_end).strong());
                 });
             }
-            if ui.button(RichText::new("Start live session").strong()).clicked() {
+            if ui
+                .button(RichText::new("Start live session").strong())
+                .on_hover_text("Analyse the source live; the session is autosaved and, if chosen, recorded")
+                .clicked()
+            {
                 action = Some(LiveAction::Start);
             }
         }
@@ -298,7 +318,11 @@ fn live_stats_ui(ui: &mut egui::Ui, view: &LiveView) {
         let text = format!("{} frames", s.dropped);
         if s.dropped > 0 {
             ui.label(RichText::new(text).color(on_panel(Color32::from_rgb(240, 190, 80), ui.visuals().dark_mode)))
-                .on_hover_text("The analysis fell behind the camera; the oldest waiting frames were skipped.");
+                .on_hover_text(
+                    "The analysis fell behind the camera; the oldest waiting frames were skipped. An event \
+                     spanning skipped frames is marked ! in the event list: its class may differ from an \
+                     analysis of the recording.",
+                );
         } else {
             ui.label(text);
         }

@@ -122,13 +122,17 @@ pub fn menu_bar(ui: &mut egui::Ui, state: MenuState) -> Option<MenuAction> {
 fn export_folder_ui(ui: &mut egui::Ui, settings: &mut Settings) -> Option<MenuAction> {
     let mut action = None;
     ui.label(format!("Folder: {}", folder_label(settings.export_dir.as_deref())));
-    if ui.button("Choose folder…").clicked() {
+    if ui.button("Choose folder…").on_hover_text("Pick the folder exports go to (desktop dialog)").clicked() {
         action = Some(MenuAction::PickExportFolder);
     }
     if ui.button("Type folder path…").on_hover_text("No desktop portal needed").clicked() {
         action = Some(MenuAction::TypeExportFolder);
     }
-    if ui.add_enabled(settings.export_dir.is_some(), egui::Button::new("Beside the video")).clicked() {
+    if ui
+        .add_enabled(settings.export_dir.is_some(), egui::Button::new("Beside the video"))
+        .on_hover_text("Exports go beside the video again, named after it")
+        .clicked()
+    {
         settings.export_dir = None;
     }
     action

@@ -60,7 +60,7 @@ pub fn notice_area(
                         });
                     } else {
                         ui.add(egui::Label::new(NO_DIALOG_YET).wrap());
-                        if ui.button("Open by path…").clicked() {
+                        if ui.button("Open by path…").on_hover_text("Type or paste the file's path").clicked() {
                             action = Some(NoticeAction::OpenByPath);
                         }
                     }

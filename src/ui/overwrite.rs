@@ -51,7 +51,7 @@ impl OverwriteQuestion {
                 ui.label(format!("and {} more", count - LISTED));
             }
             ui.horizontal(|ui| {
-                if ui.button("Overwrite").clicked() {
+                if ui.button("Overwrite").on_hover_text("Replace the files listed").clicked() {
                     choice = Some(OverwriteChoice::Overwrite);
                 }
                 let keep = ui.add_enabled(self.keep_both_example.is_some(), egui::Button::new("Keep both"));
@@ -62,7 +62,7 @@ impl OverwriteQuestion {
                 if keep.clicked() {
                     choice = Some(OverwriteChoice::KeepBoth);
                 }
-                if ui.button("Cancel").clicked() {
+                if ui.button("Cancel").on_hover_text("Write nothing").clicked() {
                     choice = Some(OverwriteChoice::Cancel);
                 }
             });

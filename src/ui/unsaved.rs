@@ -75,10 +75,10 @@ pub fn question_ui(ctx: &egui::Context, question: &Question, what: &str) -> Opti
                 ));
                 ui.add_space(8.0);
                 ui.horizontal(|ui| {
-                    if ui.button("Re-analyse").clicked() {
+                    if ui.button("Re-analyse").on_hover_text("Analyse again; verdicts move to matching events").clicked() {
                         answer = Some(Answer::Reanalyse);
                     }
-                    if ui.button("Cancel").clicked() {
+                    if ui.button("Cancel").on_hover_text("Keep the session as it is").clicked() {
                         answer = Some(Answer::Cancel);
                     }
                 });
