@@ -147,6 +147,23 @@ pub struct Event {
 }
 
 impl Event {
+    /// An unreviewed event of `face_id` at `[onset, apex, offset]` frames
+    /// of a `fps` video, with its times (for tests).
+    #[cfg(test)]
+    pub(crate) fn at_frames(id: u32, face_id: u32, [onset, apex, offset]: [u64; 3], fps: f64) -> Self {
+        Self {
+            id,
+            face_id,
+            onset_frame: onset,
+            apex_frame: apex,
+            offset_frame: offset,
+            onset_s: onset as f64 / fps,
+            apex_s: apex as f64 / fps,
+            offset_s: offset as f64 / fps,
+            ..Self::default()
+        }
+    }
+
     /// The class a report should show: the reviewer's if relabelled.
     pub fn final_class(&self) -> usize {
         self.review.relabelled_class.unwrap_or(self.class)

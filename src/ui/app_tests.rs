@@ -50,18 +50,10 @@ fn app<'h>(harness: &'h mut Harness<'static, Window>) -> &'h mut GlimpseApp {
 fn video_and_session(dir: &Path) -> (PathBuf, PathBuf) {
     let video = dir.join("interview.mp4");
     std::fs::copy(DEMO, &video).expect("copy the demo clip");
-    let event = |id, onset_frame: u64| Event {
-        id,
-        face_id: 1,
-        onset_frame,
-        apex_frame: onset_frame + 5,
-        offset_frame: onset_frame + 12,
-        onset_s: onset_frame as f64 / 30.0,
-        apex_s: (onset_frame + 5) as f64 / 30.0,
-        offset_s: (onset_frame + 12) as f64 / 30.0,
+    let event = |id, onset: u64| Event {
         probabilities: vec![0.2, 0.3, 0.5],
         class: 2,
-        ..Event::default()
+        ..Event::at_frames(id, 1, [onset, onset + 5, onset + 12], 30.0)
     };
     let session = Session {
         source: crate::session::SourceMeta {

@@ -93,17 +93,10 @@ fn first_control(harness: &Harness<'_, Window>, control: &str, scroll: bool) -> 
 /// A reviewed clip: the demo video with three events, saved as a session
 /// file that the app opens as a user would.
 fn session_file(dir: &Path) -> PathBuf {
-    let event = |id: u32, onset_frame: u64| Event {
-        id,
-        onset_frame,
-        apex_frame: onset_frame + 4,
-        offset_frame: onset_frame + 10,
-        onset_s: onset_frame as f64 / 30.0,
-        apex_s: (onset_frame + 4) as f64 / 30.0,
-        offset_s: (onset_frame + 10) as f64 / 30.0,
+    let event = |id: u32, onset: u64| Event {
         probabilities: vec![0.2, 0.7, 0.1],
         class: 1,
-        ..Event::default()
+        ..Event::at_frames(id, 0, [onset, onset + 4, onset + 10], 30.0)
     };
     let session = Session {
         source: SourceMeta {
