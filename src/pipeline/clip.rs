@@ -1,0 +1,167 @@
+//! A short clip as one event (`glimpse classify`). Data sets ship
+//! micro-expressions as a few frames from onset to apex (CASME II, SAMM:
+//! tight face crops at 200 fps), far shorter than the spotter's baseline, so
+//! the spotter can say nothing about them. Here the whole clip is the event:
+//! onset the first frame (or the one given), apex the one given or the frame
+//! of peak facial motion from the onset, offset the last frame. The frames
+//! go through the same `Analyzer` as any analysis (faces, alignment, the
+//! spotter's regions, TV-L1 and EPIR in `add_event`), so the event is built
+//! exactly as a spotted one is.
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{AnalysisOptions, Analyzer, PipelineError};
+use crate::capture;
+use crate::session::Session;
+use crate::spotting::SpottedInterval;
+
+/// Where the event lies in the clip, as 0-based frame indices (the
+/// session's and the exports' numbering); `None`: chosen from the clip.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClipEvent {
+    pub onset: Option<u64>,
+    pub apex: Option<u64>,
+}
+
+/// How the apex was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApexBy {
+    Given,
+    /// The frame with the most facial motion from the onset.
+    PeakMotion,
+}
+
+impl ApexBy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Given => "given",
+            Self::PeakMotion => "peak_motion",
+        }
+    }
+}
+
+/// A clip classified as one event.
+pub struct ClassifiedClip {
+    /// The clip's frames, its faces and the one event.
+    pub session: Session,
+    pub apex_by: ApexBy,
+    /// Facial motion (the spotter's expressive regions, px) of each frame
+    /// from the onset, by frame index; `None` at and before the onset.
+    pub motion_from_onset: Vec<Option<f32>>,
+}
+
+impl ClassifiedClip {
+    /// The clip's one event.
+    pub fn event(&self) -> Option<&crate::session::Event> {
+        self.session.events.first()
+    }
+}
+
+/// Classifies the clip at `path` (a video, or a folder of numbered frames
+/// played at `options.folder_fps`) as one event.
+pub fn classify_clip(
+    path: &Path,
+    options: &AnalysisOptions,
+    event: ClipEvent,
+    device: tch::Device,
+) -> Result<ClassifiedClip, PipelineError> {
+    let bad = |problem: String| PipelineError::Input { path: path.to_path_buf(), problem };
+    if let (Some(onset), Some(apex)) = (event.onset, event.apex) {
+        if apex <= onset {
+            return Err(bad(format!("the apex (frame {apex}) must come after the onset (frame {onset})")));
+        }
+    }
+    let mut source = capture::open(path, options.folder_fps)?;
+    // A few frames of a tight crop: the detector looks at every one (a face
+    // it misses on the first frame is found on the next), which costs
+    // little on a clip this short.
+    let options = AnalysisOptions { detect_every_s: 0.0, ..options.clone() };
+    let mut analyzer = Analyzer::new(options, source.info(), device)?;
+    analyzer.treat_as_one_event();
+    let mut timestamps = Vec::new();
+    while let Some(frame) = source.next_frame()? {
+        timestamps.push(frame.timestamp_s);
+        analyzer.push(&frame)?;
+    }
+    let frames = timestamps.len() as u64;
+    if frames < 2 {
+        return Err(bad(format!("{frames} frame(s): an event needs at least two (onset and apex)")));
+    }
+    let last = frames - 1;
+    let onset = event.onset.unwrap_or(0);
+    if onset >= last {
+        return Err(bad(format!(
+            "the onset (frame {onset}) must be before the last frame ({last}; frames are numbered from 0)"
+        )));
+    }
+    if let Some(apex) = event.apex.filter(|&apex| apex > last) {
+        return Err(bad(format!("the apex (frame {apex}) is past the last frame ({last}; frames are numbered from 0)")));
+    }
+    // The face seen longest (a data set's crop shows one).
+    let face_id = analyzer
+        .session()
+        .faces
+        .iter()
+        .max_by_key(|f| (f.frames_present, std::cmp::Reverse(f.id)))
+        .map(|f| f.id)
+        .ok_or_else(|| bad(format!("no face found in its {frames} frames")))?;
+
+    let mut motion_from_onset = vec![None; frames as usize];
+    for index in onset + 1..frames {
+        motion_from_onset[index as usize] = analyzer.motion_between(face_id, onset, index)?.map(|m| m.expressive());
+    }
+    let (apex, apex_by) = match event.apex {
+        Some(apex) => (apex, ApexBy::Given),
+        None => {
+            let peak = peak_frame(&motion_from_onset)
+                .ok_or_else(|| bad("no facial motion could be measured from the onset".into()))?;
+            (peak, ApexBy::PeakMotion)
+        }
+    };
+    let at = |index: u64| timestamps[index as usize];
+    let interval = SpottedInterval {
+        onset_frame: onset,
+        apex_frame: apex,
+        offset_frame: last,
+        onset_s: at(onset),
+        apex_s: at(apex),
+        offset_s: at(last),
+        rise_px: motion_from_onset[apex as usize].unwrap_or(0.0),
+        // Not spotted: there is no resting baseline to measure it against.
+        score: 0.0,
+    };
+    analyzer.add_event(face_id, interval)?;
+    let mut session = analyzer.finish()?;
+    super::fill_in_source(&mut session.source, timestamps[0], at(last), frames);
+    session.warnings.extend(source.warnings());
+    session.settings.push(("event".into(), "the whole clip as one event (glimpse classify)".into()));
+    session.settings.push(("apex_by".into(), apex_by.name().into()));
+    Ok(ClassifiedClip { session, apex_by, motion_from_onset })
+}
+
+/// The frame of the most motion (the earliest of equals).
+fn peak_frame(motion: &[Option<f32>]) -> Option<u64> {
+    motion
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| m.filter(|m| m.is_finite()).map(|m| (i as u64, m)))
+        .fold(None, |best: Option<(u64, f32)>, (i, m)| match best {
+            Some((_, b)) if b >= m => best,
+            _ => Some((i, m)),
+        })
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_peak_is_the_earliest_frame_of_most_motion() {
+        assert_eq!(peak_frame(&[None, Some(0.2), Some(0.9), Some(0.9), Some(0.4)]), Some(2));
+        assert_eq!(peak_frame(&[None, Some(f32::NAN), Some(0.1)]), Some(2));
+        assert_eq!(peak_frame(&[None, None]), None);
+    }
+}
