@@ -108,7 +108,7 @@ fn a_short_clip_of_tight_grey_crops_is_one_event_with_its_apex_at_the_peak_of_mo
     assert_eq!(motion[0], None);
     let at_apex = motion[event.apex_frame as usize].expect("motion at the apex");
     let first = motion[1].expect("motion at frame 1");
-    assert!(at_apex > 3.0 * first && at_apex > 0.3, "motion at frame 1 {first}, at the apex {at_apex}");
+    assert!(at_apex > 3.0 * first && at_apex > 0.2, "motion at frame 1 {first}, at the apex {at_apex}");
     assert!(session.settings.contains(&("apex_by".to_string(), "peak_motion".to_string())));
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
@@ -167,8 +167,11 @@ fn onset_and_apex_given_are_honoured_and_bad_ones_refused_by_name() {
     // A folder of one frame, and one without a face.
     let single = dir.join("single");
     std::fs::create_dir_all(&single).expect("dir");
-    std::fs::copy(folder.read_dir().expect("list").next().expect("a frame").expect("entry").path(), single.join("img1.png"))
-        .expect("copy");
+    std::fs::copy(
+        folder.read_dir().expect("list").next().expect("a frame").expect("entry").path(),
+        single.join("img1.png"),
+    )
+    .expect("copy");
     let (ok, _, err) = glimpse(&["classify", text(&single), "--fps", "60", "--export", "ron"]);
     assert!(!ok && err.contains("single: 1 frame(s): an event needs at least two"), "{err}");
     let blank = dir.join("blank");
@@ -186,8 +189,7 @@ fn a_folder_of_clip_folders_gives_one_summary_csv() {
     let data = dir.join("data");
     let clips = clip_folders(&data, 3);
     let out = dir.join("out");
-    let (ok, stdout, err) =
-        glimpse(&["classify", text(&data), "--fps", "60", "--out", text(&out), "--export", "ron"]);
+    let (ok, stdout, err) = glimpse(&["classify", text(&data), "--fps", "60", "--out", text(&out), "--export", "ron"]);
     assert!(ok, "{err}");
     assert!(stdout.contains("3 clips: 3 classified, 0 skipped"), "{stdout}");
     let csv = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");

@@ -24,6 +24,32 @@ pub struct ClipEvent {
     pub apex: Option<u64>,
 }
 
+impl ClipEvent {
+    /// Why these frames cannot be an event in a clip of `frames` frames
+    /// (`None`: the count is not known yet, only their order is checked).
+    fn check(&self, frames: Option<u64>) -> Result<(), String> {
+        if let (Some(onset), Some(apex)) = (self.onset, self.apex) {
+            if apex <= onset {
+                return Err(format!("the apex (frame {apex}) must come after the onset (frame {onset})"));
+            }
+        }
+        let Some(frames) = frames else { return Ok(()) };
+        if frames < 2 {
+            return Err(format!("{frames} frame(s): an event needs at least two (onset and apex)"));
+        }
+        let last = frames - 1;
+        if let Some(onset) = self.onset.filter(|&onset| onset >= last) {
+            return Err(format!(
+                "the onset (frame {onset}) must be before the last frame ({last}; frames are numbered from 0)"
+            ));
+        }
+        if let Some(apex) = self.apex.filter(|&apex| apex > last) {
+            return Err(format!("the apex (frame {apex}) is past the last frame ({last}; frames are numbered from 0)"));
+        }
+        Ok(())
+    }
+}
+
 /// How the apex was chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,12 +94,13 @@ pub fn classify_clip(
     device: tch::Device,
 ) -> Result<ClassifiedClip, PipelineError> {
     let bad = |problem: String| PipelineError::Input { path: path.to_path_buf(), problem };
-    if let (Some(onset), Some(apex)) = (event.onset, event.apex) {
-        if apex <= onset {
-            return Err(bad(format!("the apex (frame {apex}) must come after the onset (frame {onset})")));
-        }
-    }
+    event.check(None).map_err(bad)?;
     let mut source = capture::open(path, options.folder_fps)?;
+    // A folder's frame count is exact (a container's is a claim): frames
+    // out of range are refused before any work.
+    if source.info().kind == capture::SourceKind::ImageFolder {
+        event.check(source.info().frame_count).map_err(bad)?;
+    }
     // A few frames of a tight crop: the detector looks at every one (a face
     // it misses on the first frame is found on the next), which costs
     // little on a clip this short.
@@ -86,19 +113,9 @@ pub fn classify_clip(
         analyzer.push(&frame)?;
     }
     let frames = timestamps.len() as u64;
-    if frames < 2 {
-        return Err(bad(format!("{frames} frame(s): an event needs at least two (onset and apex)")));
-    }
+    event.check(Some(frames)).map_err(bad)?;
     let last = frames - 1;
     let onset = event.onset.unwrap_or(0);
-    if onset >= last {
-        return Err(bad(format!(
-            "the onset (frame {onset}) must be before the last frame ({last}; frames are numbered from 0)"
-        )));
-    }
-    if let Some(apex) = event.apex.filter(|&apex| apex > last) {
-        return Err(bad(format!("the apex (frame {apex}) is past the last frame ({last}; frames are numbered from 0)")));
-    }
     // The face seen longest (a data set's crop shows one).
     let face_id = analyzer
         .session()
@@ -157,6 +174,19 @@ fn peak_frame(motion: &[Option<f32>]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn onset_and_apex_out_of_order_or_range_are_refused() {
+        let event = |onset, apex| ClipEvent { onset, apex };
+        assert_eq!(event(Some(2), Some(6)).check(Some(10)), Ok(()));
+        assert_eq!(event(None, None).check(None), Ok(()));
+        let refused = |e: ClipEvent, frames| e.check(frames).expect_err("refused");
+        assert_eq!(refused(event(Some(5), Some(5)), None), "the apex (frame 5) must come after the onset (frame 5)");
+        assert_eq!(refused(event(None, None), Some(1)), "1 frame(s): an event needs at least two (onset and apex)");
+        assert!(refused(event(Some(9), None), Some(10))
+            .starts_with("the onset (frame 9) must be before the last frame (9;"));
+        assert!(refused(event(None, Some(10)), Some(10)).starts_with("the apex (frame 10) is past the last frame (9;"));
+    }
 
     #[test]
     fn the_peak_is_the_earliest_frame_of_most_motion() {

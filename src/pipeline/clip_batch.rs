@@ -170,9 +170,12 @@ fn status_name(status: &Status) -> &'static str {
 /// The summary as a table for the terminal.
 pub fn summary_table(rows: &[ClipRow]) -> String {
     let names = class_names(rows);
-    let mut out = format!("{:<28} {:>6} {:>6} {:>5} {:<11} {:<10}", "clip", "frames", "onset", "apex", "apex by", "class");
-    for name in &names {
-        out += &format!(" {:>9}", shorten(&format!("p_{name}"), 9));
+    let mut out =
+        format!("{:<28} {:>6} {:>6} {:>5} {:<11} {:<10}", "clip", "frames", "onset", "apex", "apex by", "class");
+    let columns: Vec<String> = names.iter().map(|name| format!("p_{name}")).collect();
+    let widths: Vec<usize> = columns.iter().map(|c| c.chars().count().max(6)).collect();
+    for (column, width) in columns.iter().zip(&widths) {
+        out += &format!(" {column:>width$}");
     }
     out += "  status\n";
     for row in rows {
@@ -185,8 +188,8 @@ pub fn summary_table(rows: &[ClipRow]) -> String {
             cell(row.apex_by.map(ApexBy::name)),
             row.class.as_deref().unwrap_or("-")
         );
-        for i in 0..names.len() {
-            out += &format!(" {:>9}", cell(row.probabilities.get(i).map(|p| format!("{p:.3}"))));
+        for (i, width) in widths.iter().enumerate() {
+            out += &format!(" {:>width$}", cell(row.probabilities.get(i).map(|p| format!("{p:.3}"))));
         }
         out += &format!("  {}\n", status_name(&row.status));
         if let Some(error) = &row.error {
@@ -264,6 +267,11 @@ mod tests {
         );
         assert!(lines[0].starts_with(SUMMARY_CSV_START));
         let table = summary_table(&rows);
-        assert!(table.contains("EP02_01f") && table.contains("0.700") && table.ends_with("1 classified, 0 skipped (outputs there already), 1 failed"), "{table}");
+        assert!(
+            table.contains("EP02_01f")
+                && table.contains("0.700")
+                && table.ends_with("1 classified, 0 skipped (outputs there already), 1 failed"),
+            "{table}"
+        );
     }
 }
