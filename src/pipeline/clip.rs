@@ -16,6 +16,18 @@ use crate::capture;
 use crate::session::Session;
 use crate::spotting::SpottedInterval;
 
+/// The most frames a clip may have: each is kept (grey) until the event is
+/// chosen, and a data set's onset→offset clip is a few hundred frames at
+/// most (0.5 s at 200 fps is 100). A longer video is for the spotter.
+pub const MAX_CLIP_FRAMES: u64 = 2000;
+
+fn too_long() -> String {
+    format!(
+        "over {MAX_CLIP_FRAMES} frames: classify takes a short clip as one event; \
+         spot the events of a longer video with `glimpse analyze`"
+    )
+}
+
 /// Where the event lies in the clip, as 0-based frame indices (the
 /// session's and the exports' numbering); `None`: chosen from the clip.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -101,16 +113,26 @@ pub fn classify_clip(
     if source.info().kind == capture::SourceKind::ImageFolder {
         event.check(source.info().frame_count).map_err(bad)?;
     }
-    // A few frames of a tight crop: the detector looks at every one (a face
-    // it misses on the first frame is found on the next), which costs
-    // little on a clip this short.
-    let options = AnalysisOptions { detect_every_s: 0.0, ..options.clone() };
-    let mut analyzer = Analyzer::new(options, source.info(), device)?;
+    if source.info().frame_count.is_some_and(|n| n > MAX_CLIP_FRAMES) {
+        return Err(bad(too_long()));
+    }
+    let mut analyzer = Analyzer::new(options.clone(), source.info(), device)?;
     analyzer.treat_as_one_event();
+    let mut finder = analyzer.take_face_finder().ok_or_else(|| bad("the face detector is not loaded".into()))?;
     let mut timestamps = Vec::new();
+    let mut face_found = false;
     while let Some(frame) = source.next_frame()? {
+        if timestamps.len() as u64 == MAX_CLIP_FRAMES {
+            return Err(bad(too_long()));
+        }
         timestamps.push(frame.timestamp_s);
-        analyzer.push(&frame)?;
+        // A clip is a fraction of a second: the detector looks at every
+        // frame until it finds the face (one it misses on the first frame is
+        // found on the next), then at its usual pace, the tracker holding
+        // the face in between.
+        let found = if face_found { finder.find(&frame)? } else { finder.find_now(&frame)? };
+        face_found |= found.detections.as_ref().is_some_and(|d| !d.is_empty());
+        analyzer.push_detected(&frame, &found)?;
     }
     let frames = timestamps.len() as u64;
     event.check(Some(frames)).map_err(bad)?;
