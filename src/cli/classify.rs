@@ -47,8 +47,9 @@ pub fn run(args: ClassifyArgs, device: tch::Device) -> Result<()> {
         bail!("--out {} is a file, not a folder: the sessions and exports go into a folder", out.display());
     }
     let clips = clip_inputs(&args.inputs)?;
-    let many = clips.len() > 1;
-    if many && (args.onset.is_some() || args.apex.is_some()) {
+    // A folder of clip folders gets its summary even when it holds one.
+    let many = clips.len() > 1 || clips != args.inputs;
+    if clips.len() > 1 && (args.onset.is_some() || args.apex.is_some()) {
         bail!("--onset and --apex name frames of one clip; {} clips were given", clips.len());
     }
     let summary_path = many.then(|| summary_place(&args.inputs, &clips, args.out.as_deref()));
