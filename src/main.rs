@@ -57,6 +57,10 @@ enum Command {
     /// micro-expressions, EPIR classes, timelines and exports.
     Analyze(AnalyzeArgs),
     #[cfg(feature = "app")]
+    /// Classify short clips (a video, or a folder of frames as data sets ship them) each as
+    /// one event: onset the first frame, apex the peak of facial motion (or both given).
+    Classify(cli::classify::ClassifyArgs),
+    #[cfg(feature = "app")]
     /// Score spotting and classification on clips with ground truth
     /// (`glimpse synth` writes `<clip>.truth.json` beside each clip).
     EvalSpotting(EvalSpottingArgs),
@@ -164,6 +168,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         #[cfg(feature = "app")]
         Command::Analyze(args) => cli::analyze::run(args, chosen_device(flag, ThreadUse::Default)?),
+        #[cfg(feature = "app")]
+        Command::Classify(args) => cli::classify::run(args, chosen_device(flag, ThreadUse::Default)?),
         #[cfg(feature = "app")]
         Command::EvalSpotting(args) => cli::analyze::eval_spotting(args, chosen_device(flag, ThreadUse::Default)?),
         #[cfg(feature = "app")]

@@ -32,11 +32,7 @@ impl ImageFolder {
         let mut numbered: Vec<(u64, PathBuf)> = Vec::new();
         for entry in entries {
             let file = entry.map_err(list_error)?.path();
-            let is_image = file
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-            if !is_image {
+            if !is_image_file(&file) {
                 continue;
             }
             let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
@@ -75,6 +71,13 @@ impl ImageFolder {
         let (numbers, files) = numbered.into_iter().unzip();
         Ok(Self { info, files, numbers, fps, next: 0, warnings })
     }
+}
+
+/// A file a frame folder takes for a frame (by its extension).
+pub fn is_image_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// The last run of digits in a file stem: `reg_img046` → 46.

@@ -22,6 +22,8 @@ pub mod analyze;
 #[cfg(feature = "app")]
 pub mod app;
 pub mod bench;
+#[cfg(feature = "app")]
+pub mod classify;
 pub mod eval;
 #[cfg(feature = "app")]
 pub mod live;

@@ -16,7 +16,7 @@ use crate::face::{
 };
 use crate::model::epir_model::Prediction;
 use crate::model::EpirModel;
-use crate::motion::{epir_input, DisFlow, FaceRegions, FlowField, MotionError, TvL1Flow, EPIR_SIDE};
+use crate::motion::{epir_input, DisFlow, FaceRegions, FlowField, MotionError, RegionMotion, TvL1Flow, EPIR_SIDE};
 use crate::session::{
     DeltaTracker, Event, FaceFrame, FaceSummary, FrameRecord, Session, SessionDelta, SourceMeta, SESSION_FORMAT_VERSION,
 };
@@ -89,6 +89,9 @@ pub struct Analyzer {
     regions: FaceRegions,
     buffer: VecDeque<BufferedFrame>,
     buffer_s: f64,
+    /// Spotted intervals become events (false for a clip that is one
+    /// event as a whole: see `treat_as_one_event`).
+    spot_events: bool,
     faces: BTreeMap<u32, FaceState>,
     session: Session,
     /// What changed in `session` since the last `take_delta`.
@@ -143,6 +146,7 @@ impl Analyzer {
             regions,
             buffer: VecDeque::new(),
             buffer_s,
+            spot_events: true,
             faces: BTreeMap::new(),
             session,
             changes: DeltaTracker::default(),
@@ -152,6 +156,33 @@ impl Analyzer {
             timings: StageTimings::default(),
             options,
         })
+    }
+
+    /// For a clip that is one event (`pipeline::clip`): every frame stays
+    /// buffered, so the event's onset can be any of them, and the spotter's
+    /// own intervals are not events (the caller adds the one event).
+    pub(super) fn treat_as_one_event(&mut self) {
+        self.buffer_s = f64::INFINITY;
+        self.spot_events = false;
+    }
+
+    /// The spotter's region motion of a face from frame `from` to frame
+    /// `to` (DIS on the face's spotting crop, the head's own motion taken
+    /// out), or `None` when the face is not tracked or a frame has left
+    /// the buffer.
+    pub(super) fn motion_between(
+        &mut self,
+        face_id: u32,
+        from: u64,
+        to: u64,
+    ) -> Result<Option<RegionMotion>, PipelineError> {
+        let Some(state) = self.faces.get(&face_id) else { return Ok(None) };
+        let find = |index: u64| self.buffer.iter().find(|f| f.index == index);
+        let (Some(a), Some(b)) = (find(from), find(to)) else { return Ok(None) };
+        let side = self.options.spotting_side;
+        let (a, b) = (state.spot_crop.warp(&a.grey, side)?, state.spot_crop.warp(&b.grey, side)?);
+        let flow = self.dis.calc(&a, &b)?;
+        Ok(Some(self.regions.motion(&flow, state.spot_inside.as_deref())))
     }
 
     /// The session so far (events appear about a second after they end).
@@ -383,8 +414,10 @@ impl Analyzer {
                 f.moving = moving;
             }
         }
-        for interval in intervals {
-            self.add_event(face.id, interval)?;
+        if self.spot_events {
+            for interval in intervals {
+                self.add_event(face.id, interval)?;
+            }
         }
         Ok(())
     }
@@ -413,14 +446,18 @@ impl Analyzer {
         let Some(state) = self.faces.get_mut(&id) else { return Ok(()) };
         let _one_sided = state.signal.finish();
         let intervals = state.spotter.finish();
+        if !self.spot_events {
+            return Ok(());
+        }
         for interval in intervals {
             self.add_event(id, interval)?;
         }
         Ok(())
     }
 
-    /// Classifies a spotted interval from its onset→apex flow.
-    fn add_event(&mut self, face_id: u32, interval: SpottedInterval) -> Result<(), PipelineError> {
+    /// Classifies an interval (spotted, or a clip's one event) from its
+    /// onset→apex flow and adds it as an event.
+    pub(super) fn add_event(&mut self, face_id: u32, interval: SpottedInterval) -> Result<(), PipelineError> {
         let started = std::time::Instant::now();
         let Some(state) = self.faces.get(&face_id) else { return Ok(()) };
         let crop = state.classify_crop;

@@ -25,7 +25,7 @@ pub enum BatchError {
     Empty,
 }
 
-fn is_video(path: &Path) -> bool {
+pub(crate) fn is_video(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
@@ -35,7 +35,7 @@ fn is_video(path: &Path) -> bool {
 /// videos (analysing one finds its overlays and writes
 /// `a.annotated.annotated.mp4`, growing each run) and hidden files, which
 /// is what a killed export's temporary is (`.a.annotated.mp4.123.tmp.mp4`).
-fn is_own_output_or_hidden(path: &Path) -> bool {
+pub(crate) fn is_own_output_or_hidden(path: &Path) -> bool {
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     name.starts_with('.') || name.to_ascii_lowercase().ends_with(ExportFormat::Video.suffix())
 }
@@ -214,7 +214,7 @@ pub fn summary_table(outcomes: &[Outcome]) -> String {
 }
 
 /// The end of a long path, which is the part that tells files apart.
-fn shorten(text: &str, width: usize) -> String {
+pub(crate) fn shorten(text: &str, width: usize) -> String {
     let chars: Vec<char> = text.chars().collect();
     if chars.len() <= width {
         text.to_string()

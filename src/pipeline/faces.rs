@@ -44,6 +44,13 @@ impl FaceFinder {
         Ok(Self { detector, mesh, detect_every_s: options.detect_every_s, last_detection_s: None })
     }
 
+    /// The faces on this frame whether the detector is due or not (a short
+    /// clip looks on every frame until it has found the face).
+    pub fn find_now(&mut self, frame: &Frame) -> Result<Found, PipelineError> {
+        self.last_detection_s = None;
+        self.find(frame)
+    }
+
     /// The faces when the detector is due on this frame, with the time the
     /// detector and the mesh took.
     pub fn find(&mut self, frame: &Frame) -> Result<Found, PipelineError> {

@@ -4,6 +4,8 @@
 //! or a live feed (`live_run`), for every command and the app.
 mod analyzer;
 pub mod batch;
+pub mod clip;
+pub mod clip_batch;
 pub mod cuts;
 mod faces;
 mod file_run;
@@ -14,6 +16,7 @@ pub mod run;
 mod timings;
 
 pub use analyzer::Analyzer;
+pub use clip::{classify_clip, ApexBy, ClassifiedClip, ClipEvent};
 pub use faces::{FaceFinder, Found};
 pub use options::{sensitivity_of, AnalysisOptions, DetectorKind, LandmarkKind};
 pub use run::{analyze, fill_in_source, Analysis, AnalysisRun, Finished, Progress, RunCommand, RunMessage, RunSource};
