@@ -46,6 +46,7 @@ fn event(id: u32, face_id: u32, [onset, apex, offset]: [u64; 3], class: usize, p
         attention_cols: 2,
         attention_crop: None,
         review: Review::default(),
+        ..Event::default()
     }
 }
 
