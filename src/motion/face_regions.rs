@@ -523,6 +523,26 @@ pub fn au_hints(regions: &[RegionDisplacement]) -> Vec<String> {
     met.into_iter().map(|(_, text)| text.to_string()).collect()
 }
 
+/// The regions that moved past the hint threshold, strongest first, in
+/// words: "lower lip down 2.9 % IOD (1.8 px), inner brows up 2.3 % IOD
+/// (1.4 px)"; "no region moved 1 % IOD" when none did.
+pub fn region_summary(regions: &[RegionDisplacement]) -> String {
+    let mut moved: Vec<&RegionDisplacement> =
+        regions.iter().filter(|d| d.iod_percent >= HINT_THRESHOLD_IOD_PERCENT).collect();
+    if moved.is_empty() {
+        return format!("no region moved {HINT_THRESHOLD_IOD_PERCENT} % IOD");
+    }
+    moved.sort_by(|a, b| b.iod_percent.total_cmp(&a.iod_percent));
+    moved
+        .iter()
+        .map(|d| {
+            let name = d.region.map_or("region", FaceRegion::label);
+            format!("{name} {} {:.1} % IOD ({:.1} px)", d.direction, d.iod_percent, d.px)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The region that moved most (by % IOD), if any moved past the threshold.
 pub fn strongest_region(regions: &[RegionDisplacement]) -> Option<&RegionDisplacement> {
     regions
