@@ -18,6 +18,7 @@ mod notices;
 pub mod overlay;
 mod playback;
 mod recovery;
+pub mod region_motion;
 mod review;
 mod screenshot;
 mod scripted;
