@@ -38,7 +38,7 @@ fn session() -> Session {
 }
 
 fn harness(selected: Option<usize>) -> Harness<'static, (Session, Option<usize>)> {
-    Harness::builder().with_size(eframe::egui::vec2(220.0, 400.0)).build_ui_state(
+    Harness::builder().with_size(eframe::egui::vec2(320.0, 200.0)).build_ui_state(
         |ui, (session, selected): &mut (Session, Option<usize>)| {
             let event = selected.and_then(|i| session.events.get(i));
             region_motion_ui(ui, session, event);

@@ -8,15 +8,17 @@ use eframe::egui::{self, Color32, Pos2, RichText, Stroke, Vec2};
 use crate::motion::face_regions::{face_template_68, region_summary, HINT_THRESHOLD_IOD_PERCENT};
 use crate::session::{Event, Session};
 
-/// Diagram size (points); the face template spans about 2.3 × 2.6 IOD.
-const DIAGRAM: Vec2 = Vec2::new(150.0, 170.0);
+/// Diagram size (points); the face template spans about 2.3 × 2.3 IOD. Small
+/// enough that the diagram and the hints beside it fit the events panel's
+/// default height.
+const DIAGRAM: Vec2 = Vec2::new(96.0, 104.0);
 /// Diagram points per IOD.
-const IOD_POINTS: f32 = 52.0;
+const IOD_POINTS: f32 = 40.0;
 /// Arrow length per % IOD of displacement (diagram points): a 2 % brow
 /// raise draws about a third of an IOD, long enough to see its direction.
-const ARROW_POINTS_PER_PERCENT: f32 = 9.0;
+const ARROW_POINTS_PER_PERCENT: f32 = 7.0;
 /// Longest arrow (diagram points), so a large motion stays on the face.
-const ARROW_MAX: f32 = 40.0;
+const ARROW_MAX: f32 = 30.0;
 
 /// The polylines of the 68-point outline: jaw, brows, nose, eyes, lips
 /// (closed ones repeat their first point).
@@ -35,37 +37,45 @@ const OUTLINE: [&[usize]; 9] = [
 /// The details area for `event` (the one under the playhead), or a line
 /// saying how to get one.
 pub fn region_motion_ui(ui: &mut egui::Ui, session: &Session, event: Option<&Event>) {
-    ui.label(RichText::new("Region motion").strong()).on_hover_text(
-        "How far and which way parts of the face moved from the event's onset to its apex, head motion removed, \
-         in % of the distance between the eye centres (IOD)",
-    );
+    let number = event.and_then(|event| session.events.iter().position(|e| e.id == event.id)).map(|p| p + 1);
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Region motion").strong()).on_hover_text(
+            "How far and which way parts of the face moved from the event's onset to its apex, head motion \
+             removed, in % of the distance between the eye centres (IOD)",
+        );
+        if let (Some(number), Some(event)) = (number, event) {
+            ui.weak(format!("event {number}, face {}", event.face_id));
+        }
+    });
     let Some(event) = event else {
         ui.weak("Move the playhead into an event to see its region motion.");
         return;
     };
-    let number = session.events.iter().position(|e| e.id == event.id).map_or(0, |p| p + 1);
-    ui.weak(format!("event {number}, face {}", event.face_id));
     if event.region_motion.is_empty() {
         let why = event.region_motion_note.as_deref().unwrap_or("not measured (a session from before it was)");
         ui.label(format!("Not measured: {why}."));
         return;
     }
-    face_diagram(ui, event).on_hover_text(format!(
-        "{}.\nArrows: onset to apex, as the camera sees the face (the person's right on the left); \
-         bold where a region moved {HINT_THRESHOLD_IOD_PERCENT} % IOD or more.",
-        region_summary(&event.region_motion)
-    ));
-    if event.au_hints.is_empty() {
-        ui.weak("No AU hints.");
-    } else {
-        ui.label(RichText::new("AU hints (not detections):").weak()).on_hover_text(
-            "Action units whose typical motion (FACS, Ekman & Friesen 1978/2002) matches a region's. \
-             Hints to look at, not detections: one motion fits several AUs, and the flow is noisy.",
-        );
-        for hint in &event.au_hints {
-            ui.label(hint);
-        }
-    }
+    ui.horizontal_top(|ui| {
+        face_diagram(ui, event).on_hover_text(format!(
+            "{}.\nArrows: onset to apex, as the camera sees the face (the person's right on the left); \
+             bold where a region moved {HINT_THRESHOLD_IOD_PERCENT} % IOD or more.",
+            region_summary(&event.region_motion)
+        ));
+        ui.vertical(|ui| {
+            if event.au_hints.is_empty() {
+                ui.weak("No AU hints.");
+                return;
+            }
+            ui.label(RichText::new("AU hints (not detections):").weak()).on_hover_text(
+                "Action units whose typical motion (FACS, Ekman & Friesen 1978/2002) matches a region's. \
+                 Hints to look at, not detections: one motion fits several AUs, and the flow is noisy.",
+            );
+            for hint in &event.au_hints {
+                ui.label(hint);
+            }
+        });
+    });
 }
 
 fn face_diagram(ui: &mut egui::Ui, event: &Event) -> egui::Response {
@@ -75,7 +85,7 @@ fn face_diagram(ui: &mut egui::Ui, event: &Event) -> egui::Response {
     let rect = response.rect;
     // Template units (IOD, origin between the eyes, y down) → points: the
     // face spans y from -0.4 to 1.8.
-    let origin = Pos2::new(rect.center().x, rect.top() + 0.55 * IOD_POINTS);
+    let origin = Pos2::new(rect.center().x, rect.top() + 0.45 * IOD_POINTS);
     let at = |p: [f32; 2]| origin + Vec2::new(p[0], p[1]) * IOD_POINTS;
     let template = face_template_68();
     let outline = Stroke::new(1.0, Color32::from_gray(130));

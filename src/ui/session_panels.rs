@@ -11,7 +11,7 @@ use super::transport::transport_ui;
 use crate::session::{ReviewStatus, Session};
 
 /// Width of the selected event's details (region motion), points.
-const REGION_DETAILS_WIDTH: f32 = 190.0;
+const REGION_DETAILS_WIDTH: f32 = 300.0;
 
 /// Seconds of a live session the timeline shows (it scrolls).
 const LIVE_TIMELINE_S: f64 = 60.0;
