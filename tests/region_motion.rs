@@ -17,7 +17,7 @@ use std::path::Path;
 
 use glimpse::motion::face_regions::strongest_region;
 use glimpse::motion::FaceRegion;
-use glimpse::pipeline::{analyze, AnalysisOptions, Progress};
+use glimpse::pipeline::{analyze, AnalysisOptions, LandmarkKind, Progress};
 use glimpse::session::{Event, Session};
 use glimpse::synth::{generate, GroundTruth, SynthSpec, TruthEvent, CLASS_NAMES};
 use serde::Serialize;
@@ -36,11 +36,16 @@ fn spec(seed: u64, amplitude_px: Option<f32>) -> SynthSpec {
 }
 
 fn analyse(dir: &Path, spec: &SynthSpec) -> (GroundTruth, Session) {
+    analyse_with(dir, spec, LandmarkKind::Mesh)
+}
+
+fn analyse_with(dir: &Path, spec: &SynthSpec, landmarks: LandmarkKind) -> (GroundTruth, Session) {
     let clip = dir.join(format!("seed{}.mp4", spec.seed));
     let truth =
         generate(spec, &common::astronaut_path(), &clip, &mut |_, _| {}).unwrap_or_else(|e| panic!("synth: {e}"));
     let options = AnalysisOptions {
         weights: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors")),
+        landmarks,
         ..AnalysisOptions::default()
     };
     let session = analyze(&clip, &options, tch::Device::Cpu, &mut |_: Progress| true)
@@ -147,6 +152,22 @@ fn regions_of_every_warp_are_named_right() {
         let right = of_class.iter().filter(|j| j.named_right).count();
         assert!(!of_class.is_empty(), "no {name} event hit");
         assert_eq!(right, of_class.len(), "{name}: {of_class:#?}");
+    }
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[test]
+fn without_the_face_mesh_events_say_why_they_have_no_regions() {
+    let dir = common::temp_dir("region-motion-no-mesh");
+    let spec = SynthSpec { seconds: 6.0, events_per_face: 2, ..spec(5, Some(2.5)) };
+    let (_, session) = analyse_with(&dir, &spec, LandmarkKind::Detector);
+    assert!(!session.events.is_empty(), "no event spotted");
+    for event in &session.events {
+        assert!(event.region_motion.is_empty() && event.au_hints.is_empty(), "{event:?}");
+        assert_eq!(
+            event.region_motion_note.as_deref(),
+            Some("no 68-point landmarks for this face (the face mesh did not run)")
+        );
     }
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
