@@ -446,8 +446,16 @@ fn cli_analyses_the_demo_clip_and_writes_every_export() {
         assert!((eye_x - value(row, "eye_left_x")).abs() < 0.02, "{row:?}");
         assert!(value(row, "y_8") > value(row, "y_30") && value(row, "y_30") > value(row, "eye_left_y"), "{row:?}");
     }
+    // The mesh ran: every event has all nine regions measured, and the ELAN
+    // file has each event on the face's tier and on its region-motion tier.
+    assert!(
+        ron.events.iter().all(|e| e.region_motion.len() == 9 && e.region_motion_note.is_none()),
+        "{:?}",
+        ron.events
+    );
     let eaf = std::fs::read_to_string(file(".eaf")).expect("eaf");
-    assert!(eaf.contains("<ANNOTATION_DOCUMENT") && eaf.matches("<ALIGNABLE_ANNOTATION").count() == ron.events.len());
+    assert!(eaf.contains("<ANNOTATION_DOCUMENT") && eaf.contains("TIER_ID=\"region motion (face 0)\""), "{eaf}");
+    assert_eq!(eaf.matches("<ALIGNABLE_ANNOTATION").count(), 2 * ron.events.len());
 
     let open = |path: &Path| -> (f64, f64, (f64, f64)) {
         let capture =

@@ -113,8 +113,8 @@ fn classify_one(
     say!("{}", clip_report(&clip, started.elapsed().as_secs_f64()));
     let written = write_all(&clip.session, formats, &item.dir, &item.stem)
         .with_context(|| format!("exporting the classification of {}", input.display()))?;
-    for path in written {
-        eprintln!("wrote {}", path.display());
+    for file in written {
+        eprintln!("wrote {file}");
     }
     Ok(ClipRow::from_session(input, &clip.session, Status::Analysed))
 }

@@ -3,11 +3,13 @@
 //! regions with head-motion compensation, and the 28×28 encoding EPIR was
 //! trained on.
 mod encode;
+pub mod face_regions;
 mod flow;
 mod regions;
 mod strain;
 
 pub use encode::{epir_input, EPIR_SIDE};
+pub use face_regions::{au_hints, measure_regions, FaceRegion, RegionDisplacement, RegionMotionError};
 pub use flow::{DisFlow, FlowField, TvL1Flow};
 pub use regions::{FaceRegions, RegionMotion};
 pub use strain::flow_to_strain;

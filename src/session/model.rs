@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::capture::SourceKind;
 use crate::face::{FaceBox, Landmarks, Similarity};
+use crate::motion::RegionDisplacement;
 
 pub const SESSION_FORMAT_VERSION: u32 = 1;
 
@@ -144,6 +145,18 @@ pub struct Event {
     /// sessions from before it was recorded: the face box stands in.
     pub attention_crop: Option<Similarity>,
     pub review: Review,
+    /// Onset→apex displacement of the FACS regions (see
+    /// `motion::face_regions`); empty when it could not be measured, with
+    /// the reason in `region_motion_note`, and in sessions from before it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub region_motion: Vec<RegionDisplacement>,
+    /// Candidate action units from `region_motion`, strongest first: hints
+    /// to look at ("inner brows up: AU1?"), not detections.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub au_hints: Vec<String>,
+    /// Why `region_motion` is empty ("no 68-point landmarks …").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region_motion_note: Option<String>,
 }
 
 impl Event {

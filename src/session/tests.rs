@@ -46,6 +46,7 @@ fn event(id: u32, face_id: u32, [onset, apex, offset]: [u64; 3], class: usize, p
         attention_cols: 2,
         attention_crop: None,
         review: Review::default(),
+        ..Event::default()
     }
 }
 
@@ -379,7 +380,15 @@ fn intervals_csv_parses_back_with_the_note_intact() {
         "review",
         "note",
     ];
-    assert_eq!(header, &expected);
+    assert_eq!(&header[..expected.len()], &expected[..]);
+    // Three region-motion columns a region, the hints, the reason.
+    assert_eq!(header.len(), expected.len() + 3 * 9 + 2);
+    assert_eq!(
+        header[expected.len()..expected.len() + 3],
+        ["inner_brows_px", "inner_brows_iod_pct", "inner_brows_dir"]
+    );
+    assert_eq!(header[header.len() - 2..], ["au_hints", "region_note"]);
+    let expected: Vec<&str> = header.iter().map(String::as_str).collect();
     assert_eq!(rows.len() - 1, 3);
     assert!(rows.iter().all(|r| r.len() == expected.len()), "ragged rows: {rows:?}");
     let get = |row: usize, name: &str| rows[row][column(header, name)].as_str();
@@ -397,6 +406,89 @@ fn intervals_csv_parses_back_with_the_note_intact() {
         ["2", "negative", "negative", "rejected"]
     );
     assert_eq!([get(3, "review"), get(3, "note"), get(3, "p_surprise")], ["candidate", "", "0.8000"]);
+}
+
+/// The sample with region motion on event 1 (face 1: inner brows up 2.5 %
+/// IOD, lower lip down 1.8 %, nose still) and none on event 3 (no mesh).
+fn with_region_motion(mut s: Session) -> Session {
+    use crate::motion::{FaceRegion, RegionDisplacement};
+    let d = |region, dx_px: f32, dy_px: f32, iod_percent: f32, direction: &str| RegionDisplacement {
+        region: Some(region),
+        dx_px,
+        dy_px,
+        px: dx_px.hypot(dy_px),
+        iod_percent,
+        direction: direction.into(),
+    };
+    let first = s.events.iter_mut().find(|e| e.id == 1).expect("event 1");
+    first.region_motion = vec![
+        d(FaceRegion::InnerBrows, 0.0, 1.5, 2.5, "up"),
+        d(FaceRegion::Nose, 0.1, 0.0, 0.1667, "still"),
+        d(FaceRegion::LowerLip, 0.0, -1.08, 1.8, "down"),
+    ];
+    first.au_hints = vec!["inner brows up: AU1?".into(), "lips apart: AU25/26?".into()];
+    let third = s.events.iter_mut().find(|e| e.id == 3).expect("event 3");
+    third.region_motion_note = Some("no 68-point landmarks for this face (the face mesh did not run)".into());
+    s
+}
+
+#[test]
+fn region_motion_goes_into_the_intervals_csv_the_eaf_and_the_session_files() {
+    let s = with_region_motion(sample_session());
+    let rows = parse_csv(&export::intervals_csv_string(&s));
+    let header = &rows[0];
+    let get = |row: usize, name: &str| rows[row][column(header, name)].as_str();
+    // Row 1 is event 1, row 3 event 3 (session order).
+    assert_eq!(
+        [get(1, "inner_brows_px"), get(1, "inner_brows_iod_pct"), get(1, "inner_brows_dir")],
+        ["1.50", "2.50", "up"]
+    );
+    assert_eq!(
+        [get(1, "lower_lip_px"), get(1, "lower_lip_iod_pct"), get(1, "lower_lip_dir")],
+        ["1.08", "1.80", "down"]
+    );
+    assert_eq!([get(1, "nose_dir"), get(1, "chin_px"), get(1, "chin_dir")], ["still", "", ""]);
+    assert_eq!(get(1, "au_hints"), "inner brows up: AU1?; lips apart: AU25/26?");
+    assert_eq!([get(1, "region_note"), get(2, "au_hints"), get(2, "region_note")], ["", "", ""]);
+    assert_eq!(get(3, "region_note"), "no 68-point landmarks for this face (the face mesh did not run)");
+
+    // ELAN: a region-motion tier after face 1's (face 2 has none).
+    let text = export::eaf_string_dated(&s, 0);
+    let doc = roxmltree::Document::parse(&text).expect("XML");
+    let root = doc.root_element();
+    let tiers: Vec<_> = root.children().filter(|n| n.has_tag_name("TIER")).collect();
+    let ids: Vec<_> = tiers.iter().filter_map(|t| t.attribute("TIER_ID")).collect();
+    assert_eq!(ids, ["face 1", "region motion (face 1)", "face 2"]);
+    let values: Vec<&str> =
+        tiers[1].descendants().filter(|n| n.has_tag_name("ANNOTATION_VALUE")).filter_map(|n| n.text()).collect();
+    assert_eq!(
+        values,
+        [
+            "hints: inner brows up: AU1?; lips apart: AU25/26? | moved: inner brows up 2.5 % IOD (1.5 px), lower lip down 1.8 % IOD (1.1 px)",
+            "not measured: no 68-point landmarks for this face (the face mesh did not run)",
+        ]
+    );
+    let slots = root.descendants().filter(|n| n.has_tag_name("TIME_SLOT")).count();
+    assert_eq!(slots, 2 * 5, "two slots for each of 5 annotations");
+    let last_id = root.descendants().find(|n| n.attribute("NAME") == Some("lastUsedAnnotationId"));
+    assert_eq!(last_id.and_then(|n| n.text()), Some("5"));
+
+    // The session files carry the struct and load it back equal.
+    let dir = scratch("region-motion");
+    let ron_path = export_path(&dir, "r", ExportFormat::Ron);
+    write_export(&s, ExportFormat::Ron, &ron_path).expect("export RON");
+    assert_eq!(Session::load(&ron_path).expect("load RON"), s);
+    let json_path = export_path(&dir, "r", ExportFormat::Json);
+    write_export(&s, ExportFormat::Json, &json_path).expect("export JSON");
+    let loaded = Session::load(&json_path).expect("load JSON");
+    assert_eq!(loaded.events[0].region_motion, s.events[0].region_motion);
+    assert_eq!(loaded.events[0].au_hints, s.events[0].au_hints);
+    let json = fs::read_to_string(&json_path).expect("read");
+    assert!(json.contains("\"region\": \"inner_brows\""), "region as snake_case");
+    // Events without it write nothing new, so older readers see the same.
+    let plain = serde_json::to_string(&sample_session().events[1]).expect("json");
+    assert!(!plain.contains("region") && !plain.contains("au_hints"), "{plain}");
+    fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 fn child<'a, 'i>(parent: roxmltree::Node<'a, 'i>, name: &str) -> roxmltree::Node<'a, 'i> {

@@ -23,6 +23,7 @@ pub mod overlay;
 mod overwrite;
 mod playback;
 mod recovery;
+pub mod region_motion;
 mod review;
 mod screenshot;
 mod scripted;

@@ -5,9 +5,13 @@ use eframe::egui::{self, RichText};
 use super::app::Mode;
 use super::document::Document;
 use super::events::{event_list_ui, ReviewEdit};
+use super::region_motion::region_motion_ui;
 use super::timeline::{frame_at_time, timeline_ui};
 use super::transport::transport_ui;
 use crate::session::{ReviewStatus, Session};
+
+/// Width of the selected event's details (region motion), points.
+const REGION_DETAILS_WIDTH: f32 = 300.0;
 
 /// Seconds of a live session the timeline shows (it scrolls).
 const LIVE_TIMELINE_S: f64 = 60.0;
@@ -39,6 +43,13 @@ pub fn events_panel(ui: &mut egui::Ui, doc: &mut Document, mode: &mut Mode, sens
     };
     not_spotted_ui(ui, session);
     let selected = session.events.iter().find(|e| (e.onset_frame..=e.offset_frame).contains(&playhead)).map(|e| e.id);
+    if !session.events.is_empty() {
+        // The selected event's details beside the list.
+        egui::Panel::right("event-details").resizable(false).exact_size(REGION_DETAILS_WIDTH).show(ui, |ui| {
+            let event = selected.and_then(|id| session.events.iter().find(|e| e.id == id));
+            egui::ScrollArea::vertical().id_salt("event-details-scroll").show(ui, |ui| region_motion_ui(ui, session, event));
+        });
+    }
     let mut output = event_list_ui(ui, session, selected);
     // C and R confirm and reject the event under the playhead (pressed
     // again, they take the verdict back, as the buttons do).

@@ -3,6 +3,10 @@
 //! follow the order of EAFv3.0.xsd (HEADER, TIME_ORDER, TIER*,
 //! LINGUISTIC_TYPE*, LANGUAGE*, CONSTRAINT*), since ELAN validates it.
 //!
+//! A face whose events carry region motion gets a second tier, "region
+//! motion (face N)", with the AU hints (hints, not detections) and the
+//! regions that moved on each event's interval.
+//!
 //! Rejected events are kept, their value marked `[rejected]`: the review is
 //! part of the record, and a reviewer working in ELAN can reinstate one.
 use std::fmt::Write as _;
@@ -11,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::intervals_csv::review_name;
 use crate::capture::SourceKind;
+use crate::motion::face_regions::region_summary;
 use crate::session::model::{Event, Session};
 
 const LINGUISTIC_TYPE: &str = "micro-expression";
@@ -23,21 +28,22 @@ pub fn eaf_string(session: &Session) -> String {
 
 /// The document with its DATE set to `unix_s` (tests need a fixed date).
 pub fn eaf_string_dated(session: &Session, unix_s: u64) -> String {
-    // Two time slots per event, numbered in time order: ELAN expects the
-    // TIME_ORDER ascending.
-    let tiers: Vec<(u32, Vec<&Event>)> = session
-        .face_ids()
-        .into_iter()
-        .map(|id| {
-            let mut events: Vec<&Event> = session.events_for_face(id).collect();
-            events.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s).then(a.id.cmp(&b.id)));
-            (id, events)
-        })
-        .collect();
+    // Two time slots per annotation, numbered in time order: ELAN expects
+    // the TIME_ORDER ascending. Tiers: (id, events, region motion tier).
+    let mut tiers: Vec<(String, Vec<&Event>, bool)> = Vec::new();
+    for id in session.face_ids() {
+        let mut events: Vec<&Event> = session.events_for_face(id).collect();
+        events.sort_by(|a, b| a.onset_s.total_cmp(&b.onset_s).then(a.id.cmp(&b.id)));
+        let measured = events.iter().any(|e| !e.region_motion.is_empty() || e.region_motion_note.is_some());
+        tiers.push((format!("face {id}"), events.clone(), false));
+        if measured {
+            tiers.push((format!("region motion (face {id})"), events, true));
+        }
+    }
     // (ms, annotation number, is end): sorted by time, ties in document order.
     let mut slots: Vec<(i64, usize, bool)> = Vec::new();
     let mut annotation = 0;
-    for (_, events) in &tiers {
+    for (_, events, _) in &tiers {
         for event in events {
             let (begin, end) = span_ms(event, session.frame_period_s());
             slots.push((begin, annotation, false));
@@ -81,8 +87,8 @@ pub fn eaf_string_dated(session: &Session, unix_s: u64) -> String {
     }
 
     let mut a = 0;
-    for (face_id, events) in &tiers {
-        let tier = escape(&format!("face {face_id}"));
+    for (tier, events, regions) in &tiers {
+        let tier = escape(tier);
         if events.is_empty() {
             let _ = writeln!(x, "    <TIER LINGUISTIC_TYPE_REF=\"{LINGUISTIC_TYPE}\" TIER_ID=\"{tier}\"/>");
             continue;
@@ -96,7 +102,7 @@ pub fn eaf_string_dated(session: &Session, unix_s: u64) -> String {
                 "        <ANNOTATION>\n            <ALIGNABLE_ANNOTATION ANNOTATION_ID=\"a{a}\" \
                  TIME_SLOT_REF1=\"ts{begin}\" TIME_SLOT_REF2=\"ts{end}\">\n                \
                  <ANNOTATION_VALUE>{}</ANNOTATION_VALUE>\n            </ALIGNABLE_ANNOTATION>\n        </ANNOTATION>\n",
-                escape(&annotation_value(session, event))
+                escape(&if *regions { region_value(event) } else { annotation_value(session, event) })
             );
         }
         x.push_str("    </TIER>\n");
@@ -162,6 +168,16 @@ fn annotation_value(session: &Session, event: &Event) -> String {
         value.push_str(note);
     }
     value
+}
+
+/// "hints: inner brows up: AU1?; … | moved: inner brows up 2.3 % IOD
+/// (1.4 px), …", or why the regions were not measured.
+fn region_value(event: &Event) -> String {
+    if event.region_motion.is_empty() {
+        return format!("not measured: {}", event.region_motion_note.as_deref().unwrap_or("no region motion"));
+    }
+    let hints = if event.au_hints.is_empty() { "none".to_string() } else { event.au_hints.join("; ") };
+    format!("hints: {hints} | moved: {}", region_summary(&event.region_motion))
 }
 
 /// MEDIA_URL and MIME_TYPE of the source; none for a camera or an image

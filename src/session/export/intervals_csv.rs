@@ -1,7 +1,15 @@
 //! `stem.intervals.csv`: one row per event, in session order. Rejected
 //! events are kept with `review` = rejected (see the module note in
 //! `export`); `final_class` is the reviewer's class where relabelled.
+//!
+//! Region motion (see `motion::face_regions`) takes three columns a region,
+//! `<region>_px` (frame pixels), `<region>_iod_pct` (% of the inter-ocular
+//! distance) and `<region>_dir` ("up", "down-inward", "left" = the
+//! person's own left, "still"), then `au_hints` (candidate action units,
+//! hints not detections, `; `-separated) and `region_note` (why the regions
+//! are empty, when they are); all empty for events without it.
 use super::{csv_field, num, probability_cells, probability_columns};
+use crate::motion::FaceRegion;
 use crate::session::model::{Event, ReviewStatus, Session};
 
 pub fn intervals_csv_header(session: &Session) -> Vec<String> {
@@ -25,6 +33,12 @@ pub fn intervals_csv_header(session: &Session) -> Vec<String> {
     columns.extend(probability_columns(session));
     columns.push("review".into());
     columns.push("note".into());
+    for region in FaceRegion::ALL {
+        let key = region.key();
+        columns.extend([format!("{key}_px"), format!("{key}_iod_pct"), format!("{key}_dir")]);
+    }
+    columns.push("au_hints".into());
+    columns.push("region_note".into());
     columns
 }
 
@@ -66,5 +80,17 @@ fn row(session: &Session, event: &Event) -> Vec<String> {
     cells.extend(probability_cells(session, Some(&event.probabilities)));
     cells.push(review_name(event.review.status).into());
     cells.push(csv_field(&event.review.note).into_owned());
+    for region in FaceRegion::ALL {
+        match event.region_motion.iter().find(|d| d.region == Some(region)) {
+            Some(d) => cells.extend([
+                num(Some(f64::from(d.px)), 2),
+                num(Some(f64::from(d.iod_percent)), 2),
+                csv_field(&d.direction).into_owned(),
+            ]),
+            None => cells.extend([String::new(), String::new(), String::new()]),
+        }
+    }
+    cells.push(csv_field(&event.au_hints.join("; ")).into_owned());
+    cells.push(csv_field(event.region_motion_note.as_deref().unwrap_or_default()).into_owned());
     cells
 }
