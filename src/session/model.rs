@@ -92,8 +92,8 @@ pub struct FaceFrame {
     pub motion: Option<f32>,
     /// The motion rose above the face's resting baseline (see
     /// `Spotter::is_moving`); `None` while the baseline builds or in
-    /// sessions from before it was recorded. [`Session::is_moving`] adds
-    /// the frames inside the face's events.
+    /// sessions from before it was recorded. [`Session::is_moving_at`]
+    /// adds the frames inside the face's events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moving: Option<bool>,
     /// Per-frame class probabilities (flow from a reference ~0.5 s back).

@@ -216,20 +216,26 @@ impl Session {
         self.frames.binary_search_by_key(&index, |f| f.index).ok()
     }
 
-    /// Whether face `face.face_id` moves at this frame: its motion is above
-    /// its resting baseline, or the frame lies inside one of its spotted
-    /// events (a rejected one too: the face moved, whatever it was).
-    /// `None` when neither is known.
-    pub fn is_moving(&self, frame: &FrameRecord, face: &FaceFrame) -> Option<bool> {
+    /// Whether face `face_id` moves at the frame at `position`: the frame
+    /// lies inside one of its spotted events (a rejected one too: the face
+    /// moved, whatever it was), or its motion is above its resting
+    /// baseline in this frame and in one next to it (one frame alone is
+    /// noise more often than motion). `None` when neither is known.
+    pub fn is_moving_at(&self, position: usize, face_id: u32) -> Option<bool> {
+        let frame = self.frames.get(position)?;
         let in_event = self
             .events
             .iter()
-            .any(|e| e.face_id == face.face_id && (e.onset_frame..=e.offset_frame).contains(&frame.index));
+            .any(|e| e.face_id == face_id && (e.onset_frame..=e.offset_frame).contains(&frame.index));
         if in_event {
-            Some(true)
-        } else {
-            face.moving
+            return Some(true);
         }
+        let flag = |position: usize| {
+            self.frames.get(position)?.faces.iter().find(|f| f.face_id == face_id)?.moving
+        };
+        let here = flag(position)?;
+        let beside = (position > 0 && flag(position - 1) == Some(true)) || flag(position + 1) == Some(true);
+        Some(here && beside)
     }
 
     /// Frames from `first` to `last` (inclusive) that were never analysed:

@@ -35,17 +35,23 @@ pub struct ClassTrack {
     pub moving: Vec<Vec<Vec<[f64; 2]>>>,
 }
 
-pub fn class_track(session: &Session, frames: &[FrameRecord], face_id: u32) -> ClassTrack {
+/// The track of `face_id` over the session's frames at `positions`.
+pub fn class_track(session: &Session, positions: std::ops::Range<usize>, face_id: u32) -> ClassTrack {
     let classes = session.class_names.len();
     let mut all = vec![Vec::new(); classes];
+    let frames = session.frames.get(positions.clone()).unwrap_or_default();
+    // Sessions from before the flag was recorded have none: drawn bold
+    // throughout, as they were. Otherwise a frame not known to move
+    // (the baseline still building) is drawn at rest.
+    let flagged = frames.iter().flat_map(|f| &f.faces).any(|f| f.face_id == face_id && f.moving.is_some());
     // Whether each kept sample stands for a moving stretch (any frame since
-    // the sample before moved; unknown counts as moving, as in old sessions).
+    // the sample before moved).
     let mut sample_moving = Vec::new();
     let mut moved_since_last = false;
     let mut last_t = f64::NEG_INFINITY;
-    for record in frames {
+    for (position, record) in positions.zip(frames) {
         let Some(face) = record.faces.iter().find(|f| f.face_id == face_id) else { continue };
-        moved_since_last |= session.is_moving(record, face).unwrap_or(true);
+        moved_since_last |= session.is_moving_at(position, face_id).unwrap_or(!flagged);
         let Some(probabilities) = face.probabilities.as_ref() else { continue };
         if record.timestamp_s - last_t < SAMPLE_EVERY_S * 0.95 {
             continue;
@@ -118,7 +124,7 @@ impl TimelineLines {
         let first = session.frames.partition_point(|f| f.timestamp_s < view.0);
         let last = session.frames.partition_point(|f| f.timestamp_s <= view.1);
         let frames = &session.frames[first..last.max(first)];
-        self.track = face_id.map(|id| class_track(session, frames, id)).unwrap_or_default();
+        self.track = face_id.map(|id| class_track(session, first..last.max(first), id)).unwrap_or_default();
         self.motion = face_id.map(|id| motion_series(frames, id)).unwrap_or_default();
     }
 }
@@ -251,14 +257,15 @@ mod tests {
     fn the_class_track_is_bold_only_where_the_face_moves() {
         use crate::session::Event;
         // 3 s at 30 fps, probabilities every frame; the spotter's flag says
-        // moving at 1.00-1.10 s, and an event covers frames 60-66.
+        // moving at 1.00-1.10 s and, alone (noise), at frame 45; an event
+        // covers frames 60-66.
         let frames: Vec<FrameRecord> = (0..90u64)
             .map(|index| FrameRecord {
                 index,
                 timestamp_s: index as f64 / 30.0,
                 faces: vec![FaceFrame {
                     face_id: 3,
-                    moving: Some((30..=33).contains(&index)),
+                    moving: Some((30..=33).contains(&index) || index == 45),
                     probabilities: Some(vec![0.2, 0.3, 0.5]),
                     ..FaceFrame::default()
                 }],
@@ -270,7 +277,7 @@ mod tests {
             frames: frames.clone(),
             ..Session::default()
         };
-        let track = class_track(&session, &frames, 3);
+        let track = class_track(&session, 0..90, 3);
         assert_eq!(track.all.len(), 3);
         assert_eq!(track.all[0].len(), 30, "one point per 0.1 s");
         let runs: Vec<(f64, f64)> = track.moving[2].iter().map(|r| (r[0][0], r[r.len() - 1][0])).collect();
@@ -291,7 +298,7 @@ mod tests {
                 f
             })
             .collect();
-        let old = class_track(&Session { frames: unknown.clone(), events: Vec::new(), ..session }, &unknown, 3);
+        let old = class_track(&Session { frames: unknown, events: Vec::new(), ..session }, 0..90, 3);
         assert_eq!(old.moving[0].len(), 1);
         assert_eq!(old.moving[0][0].len(), 30);
     }

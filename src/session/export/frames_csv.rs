@@ -42,7 +42,7 @@ pub fn frames_csv_string(session: &Session) -> String {
         }
         for face in &frame.faces {
             let points68 = session.landmarks68_at(position, face.face_id);
-            push_row(&mut out, &face_row(session, frame, face, points68));
+            push_row(&mut out, &face_row(session, position, face, points68));
         }
     }
     out
@@ -58,7 +58,8 @@ fn frame_cells(frame: &FrameRecord) -> [String; 2] {
     [frame.index.to_string(), num(Some(frame.timestamp_s), 3)]
 }
 
-fn face_row(session: &Session, frame: &FrameRecord, face: &FaceFrame, points68: Option<&[[f32; 2]]>) -> Vec<String> {
+fn face_row(session: &Session, position: usize, face: &FaceFrame, points68: Option<&[[f32; 2]]>) -> Vec<String> {
+    let frame = &session.frames[position];
     let [index, timestamp] = frame_cells(frame);
     let px = |v: f32| num(Some(f64::from(v)), 2);
     let mut cells = vec![
@@ -85,7 +86,8 @@ fn face_row(session: &Session, frame: &FrameRecord, face: &FaceFrame, points68: 
     }
     cells.extend(face.landmarks.iter().flat_map(|p| [px(p[0]), px(p[1])]));
     cells.push(num(face.motion.map(f64::from), 4));
-    cells.push(session.is_moving(frame, face).map_or_else(String::new, |m| u8::from(m).to_string()));
+    let moving = session.is_moving_at(position, face.face_id);
+    cells.push(moving.map_or_else(String::new, |m| u8::from(m).to_string()));
     cells.extend(probability_cells(session, face.probabilities.as_deref()));
     cells
 }
