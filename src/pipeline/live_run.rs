@@ -463,6 +463,14 @@ pub(crate) mod testing {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo/astronaut-demo.mp4")
     }
 
+    /// Held by the tests that run a clip in real time (live sessions) or
+    /// whole analyses in the window, so that the lib's tests do not starve
+    /// each other of the two cores and make real-time runs drop frames.
+    pub fn one_heavy_test_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+        static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        HEAVY.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Recorded into `dir` as `name`, autosaved every half second.
     pub fn settings(dir: &Path, name: &str) -> LiveSettings {
         LiveSettings {
@@ -525,6 +533,7 @@ mod tests {
     /// session frame, and the journal is gone once the session is saved.
     #[test]
     fn a_live_session_streams_records_and_saves() {
+        let _heavy = testing::one_heavy_test_at_a_time();
         let dir = std::env::temp_dir().join(format!("glimpse-live-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let run = start(open_paced_file(demo_clip()), settings(&dir, "live-test"));
@@ -561,8 +570,10 @@ mod tests {
         assert!(frames > 180, "most of the 360 frames are analysed in real time ({frames})");
         assert_eq!(frames + last_stats.dropped, 360, "every frame is analysed or counted as dropped");
         // The 30 fps clip, as measured from arrival times (lower when the
-        // machine is too busy to decode it in real time).
-        assert!((15.0..35.0).contains(&last_stats.capture_fps), "{}", last_stats.capture_fps);
+        // machine is too busy to decode it in real time: 13.5 was seen with
+        // a 1-hour analysis sharing the two cores, so the floor only says
+        // that a rate was measured, not how fast this machine is).
+        assert!((5.0..35.0).contains(&last_stats.capture_fps), "{}", last_stats.capture_fps);
         assert!(previews > 0);
         // The copy kept by deltas holds every frame the session holds.
         assert_eq!(copy.frames, session.frames);

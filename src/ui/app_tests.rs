@@ -207,6 +207,7 @@ fn discarding_opens_the_other_file_and_an_autosave_comes_back_after_a_crash() {
 
 #[test]
 fn reanalysing_warns_and_carries_every_verdict_over() {
+    let _heavy = crate::pipeline::live_run::testing::one_heavy_test_at_a_time();
     let scratch = crate::files::scratch_dir("app-reanalyse");
     let video = scratch.join("clip.mp4");
     std::fs::copy(DEMO, &video).expect("copy the demo clip");

@@ -197,6 +197,7 @@ mod tests {
     /// session it saves at the end has it.
     #[test]
     fn a_review_in_the_event_list_during_a_live_session_is_journalled_and_saved() {
+        let _heavy = crate::pipeline::live_run::testing::one_heavy_test_at_a_time();
         let dir = crate::files::scratch_dir("ui-live-review");
         let settings = LiveSettings { record: false, ..settings(&dir, "reviewed") };
         let journal = settings.paths().journal;

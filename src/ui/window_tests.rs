@@ -227,6 +227,7 @@ fn click_at(harness: &mut Harness<'_, Window>, pos: egui::Pos2) {
 /// start a new session (the ended line is there; Start is below it).
 #[test]
 fn a_live_clip_pauses_itself_and_its_end_does_not_put_start_under_the_pointer() {
+    let _heavy = crate::pipeline::live_run::testing::one_heavy_test_at_a_time();
     let dir = crate::files::scratch_dir("ui-window-live");
     let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/epir-megc2019.safetensors");
     let launch = AppLaunch {
