@@ -92,7 +92,7 @@ pub struct FaceFrame {
     pub motion: Option<f32>,
     /// The motion rose above the face's resting baseline (see
     /// `Spotter::is_moving`); `None` while the baseline builds or in
-    /// sessions from before it was recorded. [`Session::is_moving_at`]
+    /// sessions from before it was recorded. [`Session::moving_track`]
     /// adds the frames inside the face's events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moving: Option<bool>,

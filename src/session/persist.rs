@@ -216,26 +216,35 @@ impl Session {
         self.frames.binary_search_by_key(&index, |f| f.index).ok()
     }
 
-    /// Whether face `face_id` moves at the frame at `position`: the frame
+    /// Whether face `face_id` moves at each frame at `positions`: the frame
     /// lies inside one of its spotted events (a rejected one too: the face
     /// moved, whatever it was), or its motion is above its resting
     /// baseline in this frame and in one next to it (one frame alone is
     /// noise more often than motion). `None` when neither is known.
-    pub fn is_moving_at(&self, position: usize, face_id: u32) -> Option<bool> {
-        let frame = self.frames.get(position)?;
-        let in_event = self
-            .events
-            .iter()
-            .any(|e| e.face_id == face_id && (e.onset_frame..=e.offset_frame).contains(&frame.index));
-        if in_event {
-            return Some(true);
+    pub fn moving_track(&self, face_id: u32, positions: std::ops::Range<usize>) -> Vec<Option<bool>> {
+        let positions = positions.start.min(self.frames.len())..positions.end.min(self.frames.len());
+        let flag = |position: usize| self.frames.get(position)?.faces.iter().find(|f| f.face_id == face_id)?.moving;
+        // The event frames are marked once, by binary search: events are
+        // few and frames many (an hour holds 108,000).
+        let mut in_event = vec![false; positions.len()];
+        for event in self.events.iter().filter(|e| e.face_id == face_id) {
+            let from = self.frames.partition_point(|f| f.index < event.onset_frame).max(positions.start);
+            let to = self.frames.partition_point(|f| f.index <= event.offset_frame).min(positions.end);
+            for position in from..to {
+                in_event[position - positions.start] = true;
+            }
         }
-        let flag = |position: usize| {
-            self.frames.get(position)?.faces.iter().find(|f| f.face_id == face_id)?.moving
-        };
-        let here = flag(position)?;
-        let beside = (position > 0 && flag(position - 1) == Some(true)) || flag(position + 1) == Some(true);
-        Some(here && beside)
+        positions
+            .zip(in_event)
+            .map(|(position, in_event)| {
+                if in_event {
+                    return Some(true);
+                }
+                let here = flag(position)?;
+                let beside = (position > 0 && flag(position - 1) == Some(true)) || flag(position + 1) == Some(true);
+                Some(here && beside)
+            })
+            .collect()
     }
 
     /// Frames from `first` to `last` (inclusive) that were never analysed:

@@ -524,12 +524,13 @@ impl GlimpseApp {
         let Some(key) = self.autosave_key() else { return };
         let Self { autosave, doc, mode, .. } = self;
         let pending = match mode {
-            Mode::Review(review) => review.analysis.as_ref().map(|a| a.carry.clone()).unwrap_or_default(),
-            Mode::Live(_) => Vec::new(),
+            Mode::Review(review) => review.analysis.as_ref().map(|a| a.carry.as_slice()).unwrap_or_default(),
+            Mode::Live(_) => &[],
         };
+        // Called only when a write is due, not every frame.
         let reviewed = || {
             let mut events = doc.session.as_ref().map(reviewed_events).unwrap_or_default();
-            events.extend(pending.into_iter().filter(is_reviewed));
+            events.extend(pending.iter().filter(|e| is_reviewed(e)).cloned());
             events
         };
         if let Err(e) = autosave.tick(&key, doc.revision, reviewed) {

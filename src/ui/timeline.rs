@@ -49,9 +49,10 @@ pub fn class_track(session: &Session, positions: std::ops::Range<usize>, face_id
     let mut sample_moving = Vec::new();
     let mut moved_since_last = false;
     let mut last_t = f64::NEG_INFINITY;
-    for (position, record) in positions.zip(frames) {
+    let moving = session.moving_track(face_id, positions);
+    for (record, moving) in frames.iter().zip(moving) {
         let Some(face) = record.faces.iter().find(|f| f.face_id == face_id) else { continue };
-        moved_since_last |= session.is_moving_at(position, face_id).unwrap_or(!flagged);
+        moved_since_last |= moving.unwrap_or(!flagged);
         let Some(probabilities) = face.probabilities.as_ref() else { continue };
         if record.timestamp_s - last_t < SAMPLE_EVERY_S * 0.95 {
             continue;

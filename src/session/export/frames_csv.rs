@@ -36,13 +36,17 @@ pub fn frames_csv_string(session: &Session) -> String {
     let header = frames_csv_header(session);
     let mut out = String::new();
     push_row(&mut out, &header);
+    // Each face's moving column, worked out once for the whole session.
+    let moving: std::collections::BTreeMap<u32, Vec<Option<bool>>> =
+        session.face_ids().into_iter().map(|id| (id, session.moving_track(id, 0..session.frames.len()))).collect();
     for (position, frame) in session.frames.iter().enumerate() {
         if frame.faces.is_empty() {
             push_row(&mut out, &empty_row(frame, header.len()));
         }
         for face in &frame.faces {
             let points68 = session.landmarks68_at(position, face.face_id);
-            push_row(&mut out, &face_row(session, position, face, points68));
+            let moving = moving.get(&face.face_id).and_then(|track| track[position]);
+            push_row(&mut out, &face_row(session, position, face, points68, moving));
         }
     }
     out
@@ -58,7 +62,13 @@ fn frame_cells(frame: &FrameRecord) -> [String; 2] {
     [frame.index.to_string(), num(Some(frame.timestamp_s), 3)]
 }
 
-fn face_row(session: &Session, position: usize, face: &FaceFrame, points68: Option<&[[f32; 2]]>) -> Vec<String> {
+fn face_row(
+    session: &Session,
+    position: usize,
+    face: &FaceFrame,
+    points68: Option<&[[f32; 2]]>,
+    moving: Option<bool>,
+) -> Vec<String> {
     let frame = &session.frames[position];
     let [index, timestamp] = frame_cells(frame);
     let px = |v: f32| num(Some(f64::from(v)), 2);
@@ -86,7 +96,6 @@ fn face_row(session: &Session, position: usize, face: &FaceFrame, points68: Opti
     }
     cells.extend(face.landmarks.iter().flat_map(|p| [px(p[0]), px(p[1])]));
     cells.push(num(face.motion.map(f64::from), 4));
-    let moving = session.is_moving_at(position, face.face_id);
     cells.push(moving.map_or_else(String::new, |m| u8::from(m).to_string()));
     cells.extend(probability_cells(session, face.probabilities.as_deref()));
     cells
