@@ -17,6 +17,7 @@ pub mod error_text;
 #[cfg(feature = "app")]
 pub mod face;
 pub mod files;
+pub mod heap;
 #[cfg(feature = "app")]
 #[doc(hidden)]
 pub mod fuzz_checks;

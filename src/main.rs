@@ -126,9 +126,9 @@ fn main() {
 /// kept for the whole run, landed between frame-sized buffers freed thirty
 /// times a second and pinned their pages: a 1-hour analysis crept from 510
 /// to 605 MiB by 55,000 frames even with the fixes below
-/// (reports/long-run-memory-*.csv).
+/// (reports/long-run-memory-*.csv). Counted, for `analyze --memory-log`.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: glimpse::heap::Counting<mimalloc::MiMalloc> = glimpse::heap::Counting(mimalloc::MiMalloc);
 
 /// One glibc malloc arena for what OpenCV and libtorch allocate. With
 /// glibc's default (up to eight per core), frames decoded on one thread and

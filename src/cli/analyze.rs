@@ -37,7 +37,8 @@ pub struct AnalyzeArgs {
     /// Also write the batch summary as JSON here.
     #[arg(long)]
     pub summary: Option<PathBuf>,
-    /// Sample this process's memory (RSS) every few seconds into this CSV.
+    /// Sample this process's memory every few seconds into this CSV: resident (RSS), its
+    /// peak, and the part of it Rust's heap and the C libraries' malloc hold.
     #[arg(long)]
     pub memory_log: Option<PathBuf>,
     /// Seconds between memory samples.
@@ -223,7 +224,7 @@ impl MemoryLog {
             std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
         let mut file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        writeln!(file, "wall_s,input,frames,media_s,rss_mib,peak_rss_mib")
+        writeln!(file, "wall_s,input,frames,media_s,rss_mib,peak_rss_mib,rust_heap_mib,c_heap_mib")
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(Self { file, path: path.to_path_buf(), every_s, started: std::time::Instant::now(), last: None })
     }
@@ -237,9 +238,11 @@ impl MemoryLog {
         self.last = Some(std::time::Instant::now());
         let rss = glimpse::bench::pipeline::current_rss_mb().unwrap_or(f64::NAN);
         let peak = glimpse::bench::pipeline::peak_rss_mb().unwrap_or(f64::NAN);
+        let rust_heap = glimpse::heap::rust_heap_mib().unwrap_or(f64::NAN);
+        let c_heap = glimpse::heap::c_heap_mib().unwrap_or(f64::NAN);
         writeln!(
             self.file,
-            "{:.1},{},{frames},{media_s:.2},{rss:.1},{peak:.1}",
+            "{:.1},{},{frames},{media_s:.2},{rss:.1},{peak:.1},{rust_heap:.1},{c_heap:.1}",
             self.started.elapsed().as_secs_f64(),
             input.display()
         )
