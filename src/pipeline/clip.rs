@@ -12,14 +12,67 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{AnalysisOptions, Analyzer, PipelineError};
-use crate::capture;
+use crate::capture::{self, SourceInfo};
 use crate::session::Session;
-use crate::spotting::SpottedInterval;
+use crate::spotting::{SpottedInterval, SpottingOptions};
 
 /// The most frames a clip may have: each is kept (grey) until the event is
 /// chosen, and a data set's onset→offset clip is a few hundred frames at
 /// most (0.5 s at 200 fps is 100). A longer video is for the spotter.
 pub const MAX_CLIP_FRAMES: u64 = 2000;
+
+/// The rate a folder of frames is taken at when none is given: CASME II
+/// and SAMM, the data sets that ship clips as frame folders, record at 200 fps.
+pub const DATASET_FPS: f64 = 200.0;
+
+/// The shortest media the spotter can find an event in, seconds: a frame's
+/// motion is measured against one `reference_gap_s` back and confirmed
+/// `reference_gap_s` later (the two-sided signal), a rise counts only
+/// against a resting baseline spanning a second, and the event itself lasts
+/// at least `min_duration_s`.
+pub fn shortest_spottable_s(spotting: &SpottingOptions) -> f64 {
+    2.0 * spotting.reference_gap_s + 1.0_f64.min(spotting.baseline_s) + spotting.min_duration_s
+}
+
+/// Whether a source is a clip to classify as one event rather than spot
+/// in: its frame count known, at most `MAX_CLIP_FRAMES`, and spanning less
+/// than the spotter needs at its frame rate. A source whose length or rate
+/// is not known is spotted.
+pub fn is_short_clip(info: &SourceInfo, spotting: &SpottingOptions) -> bool {
+    let Some(frames) = info.frame_count.filter(|&n| (1..=MAX_CLIP_FRAMES).contains(&n)) else { return false };
+    info.nominal_fps.is_finite()
+        && info.nominal_fps > 0.0
+        && (frames as f64) / info.nominal_fps < shortest_spottable_s(spotting)
+}
+
+/// What a window says of a clip it took as one event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TakenAsClip {
+    pub frames: u64,
+    pub apex: u64,
+    pub apex_by: ApexBy,
+}
+
+impl TakenAsClip {
+    pub fn of(clip: &ClassifiedClip) -> Self {
+        Self {
+            frames: clip.session.source.frame_count,
+            apex: clip.event().map_or(0, |e| e.apex_frame),
+            apex_by: clip.apex_by,
+        }
+    }
+
+    pub fn notice(&self) -> String {
+        let how = match self.apex_by {
+            ApexBy::Given => "as given",
+            ApexBy::PeakMotion => "by peak motion",
+        };
+        format!(
+            "Short clip ({} frames): classified as one event, apex at frame {} {how} (too short for spotting)",
+            self.frames, self.apex
+        )
+    }
+}
 
 fn too_long() -> String {
     format!(
@@ -208,6 +261,29 @@ mod tests {
         assert!(refused(event(Some(9), None), Some(10))
             .starts_with("the onset (frame 9) must be before the last frame (9;"));
         assert!(refused(event(None, Some(10)), Some(10)).starts_with("the apex (frame 10) is past the last frame (9;"));
+    }
+
+    #[test]
+    fn a_clip_shorter_than_the_spotter_needs_is_short_and_a_longer_one_is_not() {
+        let spotting = SpottingOptions::default();
+        // 2 x 0.6 s reference gap + 1 s baseline + 0.06 s shortest event.
+        assert!((shortest_spottable_s(&spotting) - 2.26).abs() < 1e-9);
+        let info = |frames, fps| SourceInfo {
+            frame_count: frames,
+            nominal_fps: fps,
+            kind: capture::SourceKind::VideoFile,
+            ..SourceInfo::default()
+        };
+        assert!(is_short_clip(&info(Some(10), 30.0), &spotting));
+        assert!(is_short_clip(&info(Some(67), 30.0), &spotting), "2.23 s");
+        assert!(!is_short_clip(&info(Some(68), 30.0), &spotting), "2.27 s");
+        assert!(!is_short_clip(&info(Some(360), 30.0), &spotting), "the demo clip");
+        assert!(is_short_clip(&info(Some(100), DATASET_FPS), &spotting), "a CASME II clip");
+        assert!(!is_short_clip(&info(None, 30.0), &spotting), "length unknown");
+        assert!(!is_short_clip(&info(Some(0), 30.0), &spotting));
+        assert!(!is_short_clip(&info(Some(10), 0.0), &spotting), "rate unknown");
+        let notice = TakenAsClip { frames: 10, apex: 6, apex_by: ApexBy::PeakMotion }.notice();
+        assert!(notice.starts_with("Short clip (10 frames): classified as one event, apex at frame 6 by peak motion"));
     }
 
     #[test]

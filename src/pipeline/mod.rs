@@ -6,6 +6,7 @@ mod analyzer;
 pub mod batch;
 pub mod clip;
 pub mod clip_batch;
+mod clip_run;
 pub mod cuts;
 mod faces;
 mod file_run;
@@ -16,7 +17,7 @@ pub mod run;
 mod timings;
 
 pub use analyzer::Analyzer;
-pub use clip::{classify_clip, ApexBy, ClassifiedClip, ClipEvent};
+pub use clip::{classify_clip, is_short_clip, ApexBy, ClassifiedClip, ClipEvent, TakenAsClip};
 pub use faces::{FaceFinder, Found};
 pub use options::{sensitivity_of, AnalysisOptions, DetectorKind, LandmarkKind};
 pub use run::{analyze, fill_in_source, Analysis, AnalysisRun, Finished, Progress, RunCommand, RunMessage, RunSource};

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TrySendError};
 
+use super::clip::TakenAsClip;
 use super::live_run::{LiveFrame, LiveSettings, LiveStarted, OpenFeed};
 use super::live_save::LiveEnd;
 use super::{AnalysisOptions, Analyzer, PipelineError, StageTimings};
@@ -23,6 +24,10 @@ use crate::session::{Session, SessionDelta, SourceMeta};
 pub enum RunSource {
     /// A video file or image folder, read start to end as fast as it decodes.
     File(PathBuf),
+    /// A file as the app opens it: a clip too short for spotting is
+    /// classified as one event (`clip::classify_clip`), anything else is
+    /// analysed as `File`.
+    FileOrClip(PathBuf),
     /// A camera, or a file played at its own pace as one; `settings` say
     /// where the recording, the journal and the session go.
     Live { open: OpenFeed, settings: LiveSettings },
@@ -113,6 +118,8 @@ pub struct Finished {
     pub timings: StageTimings,
     pub progress: Progress,
     pub live: Option<LiveEnd>,
+    /// The source was a short clip, classified as one event.
+    pub clip: Option<TakenAsClip>,
 }
 
 /// A running analysis. Dropping it cancels a file run and closes a live one.
@@ -135,7 +142,7 @@ impl AnalysisRun {
         let (sender, messages) = bounded(4);
         let (commands, inbox) = unbounded();
         let name = match source {
-            RunSource::File(_) => "glimpse-analysis",
+            RunSource::File(_) | RunSource::FileOrClip(_) => "glimpse-analysis",
             RunSource::Live { .. } => "glimpse-live",
         };
         let thread = std::thread::Builder::new().name(name.into()).spawn(move || {
@@ -145,6 +152,7 @@ impl AnalysisRun {
             let outbox = Outbox::new(sender, Box::new(wake));
             match source {
                 RunSource::File(path) => super::file_run::run(&path, options, device, &inbox, outbox),
+                RunSource::FileOrClip(path) => super::clip_run::run(&path, options, device, &inbox, outbox),
                 RunSource::Live { open, settings } => {
                     super::live_run::run(open, settings, options, device, &inbox, outbox)
                 }
@@ -298,7 +306,7 @@ impl Outbox {
             Ok(mut session) => {
                 self.fill_in(&mut session.source);
                 let progress = Progress { frames_total: Some(self.frames), ..self.progress() };
-                RunMessage::Finished(Box::new(Finished { session, timings, progress, live }))
+                RunMessage::Finished(Box::new(Finished { session, timings, progress, live, clip: None }))
             }
             Err(error) => RunMessage::Failed { error, session: None, live: None },
         }
