@@ -27,27 +27,7 @@ impl ImageFolder {
         if !(fps.is_finite() && fps > 0.0) {
             return Err(bad(format!("frame rate must be positive, got {fps}")));
         }
-        let list_error = |source| CaptureError::List { path: path.to_path_buf(), source };
-        let entries = std::fs::read_dir(path).map_err(list_error)?;
-        let mut numbered: Vec<(u64, PathBuf)> = Vec::new();
-        for entry in entries {
-            let file = entry.map_err(list_error)?.path();
-            if !is_image_file(&file) {
-                continue;
-            }
-            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-            match frame_number(stem) {
-                Some(n) => numbered.push((n, file)),
-                None => return Err(bad(format!("{} has no frame number in its name", file.display()))),
-            }
-        }
-        if numbered.is_empty() {
-            return Err(bad("holds no images (.jpg, .png, .bmp, .tif)".into()));
-        }
-        numbered.sort();
-        if let Some(pair) = numbered.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(bad(format!("{} and {} have the same frame number", pair[0].1.display(), pair[1].1.display())));
-        }
+        let numbered = numbered_files(path)?;
         let first = read(&numbered[0].1, 0)?;
         let size = first.size().map_err(|source| CaptureError::OpenCv { path: numbered[0].1.clone(), source })?;
         let info = SourceInfo {
@@ -71,6 +51,40 @@ impl ImageFolder {
         let (numbers, files) = numbered.into_iter().unzip();
         Ok(Self { info, files, numbers, fps, next: 0, warnings })
     }
+}
+
+/// The frames of a folder in order (by the number in their names), for
+/// reading any one of them (playback).
+pub fn frame_files(path: &Path) -> Result<Vec<PathBuf>, CaptureError> {
+    Ok(numbered_files(path)?.into_iter().map(|(_, file)| file).collect())
+}
+
+/// The folder's images with their frame numbers, sorted; refused when a
+/// name has no number, two share one, or there are none.
+fn numbered_files(path: &Path) -> Result<Vec<(u64, PathBuf)>, CaptureError> {
+    let bad = |problem: String| CaptureError::BadFolder { path: path.to_path_buf(), problem };
+    let list_error = |source| CaptureError::List { path: path.to_path_buf(), source };
+    let entries = std::fs::read_dir(path).map_err(list_error)?;
+    let mut numbered: Vec<(u64, PathBuf)> = Vec::new();
+    for entry in entries {
+        let file = entry.map_err(list_error)?.path();
+        if !is_image_file(&file) {
+            continue;
+        }
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        match frame_number(stem) {
+            Some(n) => numbered.push((n, file)),
+            None => return Err(bad(format!("{} has no frame number in its name", file.display()))),
+        }
+    }
+    if numbered.is_empty() {
+        return Err(bad("holds no images (.jpg, .png, .bmp, .tif)".into()));
+    }
+    numbered.sort();
+    if let Some(pair) = numbered.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(bad(format!("{} and {} have the same frame number", pair[0].1.display(), pair[1].1.display())));
+    }
+    Ok(numbered)
 }
 
 /// A file a frame folder takes for a frame (by its extension).

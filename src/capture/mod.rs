@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use camera::{list_cameras, CameraDevice, CameraRequest, CameraSource};
 pub use feed::{FeedEvent, FrameProducer, LiveFeed, Paced};
-pub use image_folder::{is_image_file, ImageFolder};
+pub use image_folder::{frame_files, is_image_file, ImageFolder};
 pub use recorder::{RecordError, Recorder};
 pub use video_file::{open_video_capture, OrientedCapture, VideoFile};
 
