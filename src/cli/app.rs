@@ -27,6 +27,9 @@ pub struct AppArgs {
     /// Start a live session at once (the --live-file, else the camera in the settings).
     #[arg(long)]
     pub live: bool,
+    /// Frame rate of a folder of numbered frames (default 200, as CASME II and SAMM record).
+    #[arg(long)]
+    pub fps: Option<f64>,
 }
 
 pub fn run(args: AppArgs, device: ChosenDevice) -> Result<()> {
@@ -35,7 +38,7 @@ pub fn run(args: AppArgs, device: ChosenDevice) -> Result<()> {
         video: args.video,
         screenshot_dir: args.screenshot_dir,
         exit_after_analysis: args.exit_after_analysis,
-        options: AnalysisOptions { weights: args.weights, ..AnalysisOptions::default() },
+        options: AnalysisOptions { weights: args.weights, folder_fps: args.fps, ..AnalysisOptions::default() },
         live_file: args.live_file,
         start_live: args.live,
         bench_ui: None,

@@ -24,7 +24,9 @@ use super::settings::{load_settings, save_settings, settings_path, Settings, The
 use super::status::{status_ui, Status};
 use super::unsaved::{question_ui, Answer, Question, Replacing};
 use super::AppLaunch;
+use crate::capture::SourceKind;
 use crate::device::{ChosenDevice, DeviceChoice, ThreadUse};
+use crate::pipeline::clip::DATASET_FPS;
 use crate::pipeline::live_run::{session_name_now, LiveSettings, LiveStats};
 use crate::pipeline::{AnalysisOptions, AnalysisRun, RunCommand, RunSource};
 use crate::session::carry::{carry_reviews, is_reviewed, reviewed_events, Precedence};
@@ -150,11 +152,19 @@ impl GlimpseApp {
         move || ctx.request_repaint()
     }
 
-    /// The options of the next run: the command line's, at the settings' sensitivity.
+    /// The options of the next run: the command line's, at the settings'
+    /// sensitivity, a folder of frames at `folder_fps`.
     fn run_options(&self) -> AnalysisOptions {
         let mut options = self.options.clone();
         options.spotting = options.spotting.with_sensitivity(self.settings.sensitivity);
+        options.folder_fps = Some(self.folder_fps());
         options
+    }
+
+    /// The rate a folder of frames is played and analysed at: the command
+    /// line's `--fps`, else that of the data sets that ship such folders.
+    fn folder_fps(&self) -> f64 {
+        self.options.folder_fps.unwrap_or(DATASET_FPS)
     }
 
     /// Back to review mode (a fresh review) after a live session.
@@ -305,11 +315,16 @@ impl GlimpseApp {
             match Session::load(path) {
                 Ok(session) => {
                     let source = PathBuf::from(&session.source.path);
+                    // A folder of frames plays at the rate it was analysed at.
+                    let fps = match session.source.nominal_fps {
+                        fps if session.source.kind == SourceKind::ImageFolder && fps > 0.0 => fps,
+                        _ => self.folder_fps(),
+                    };
                     self.files.session_file = (ext == "ron").then(|| path.to_path_buf());
                     self.enter_review();
                     let Self { mode: Mode::Review(review), notices, doc, .. } = self else { return };
                     review.analysis = None;
-                    review.open_video(&source, wake, notices);
+                    review.open_video(&source, fps, wake, notices);
                     doc.selected_face = session.face_ids().first().copied();
                     doc.set_session(Some(session));
                     doc.dirty = false;
@@ -328,8 +343,9 @@ impl GlimpseApp {
         }
         self.enter_review();
         self.files.session_file = None;
+        let fps = self.folder_fps();
         let Self { mode: Mode::Review(review), notices, doc, .. } = self else { return };
-        review.open_video(path, wake, notices);
+        review.open_video(path, fps, wake, notices);
         doc.set_session(None);
         doc.dirty = false;
         self.autosave.reset();
@@ -450,9 +466,9 @@ impl GlimpseApp {
         }
         if let Some(Ok(_)) = recording {
             if let Some(path) = self.doc.session.as_ref().map(|s| PathBuf::from(&s.source.path)) {
-                let wake = self.wake();
+                let (wake, fps) = (self.wake(), self.folder_fps());
                 let Self { mode: Mode::Review(review), notices, .. } = self else { return };
-                review.open_video(&path, wake, notices);
+                review.open_video(&path, fps, wake, notices);
             }
         }
         self.doc.dirty = matches!(saved, Some(Err(_))) || unsaved_reviews;

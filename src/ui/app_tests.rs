@@ -267,3 +267,207 @@ fn reanalysing_warns_and_carries_every_verdict_over() {
     harness.get_by_label("Reviewed, no longer spotted (1)");
     let _ = std::fs::remove_dir_all(scratch);
 }
+
+/// A data set's clip as a folder (`img<N>.png`, CASME II's naming): the
+/// frames of one synthetic expression on a tight grey face crop, from its
+/// onset to 3 frames past its apex. Returns the folder, its frame count and
+/// the true apex (from the clip's first frame).
+fn short_clip_folder(dir: &Path) -> (PathBuf, u64, u64) {
+    use crate::synth::{load_astronaut, Framing, Synth, SynthSpec};
+    let spec = SynthSpec {
+        width: 280,
+        height: 340,
+        fps: 60.0,
+        seconds: 3.0,
+        events_per_face: 1,
+        blinks_per_face: 0,
+        head_motion_px: 0.0,
+        amplitude_px: Some(2.5),
+        seed: 3,
+        framing: Framing { tight_crop: true, grey: true, ..Framing::default() },
+        ..SynthSpec::default()
+    };
+    let astronaut = crate::resources::locate(crate::resources::Resource::AstronautPhoto).expect("the astronaut photo");
+    let photo = load_astronaut(&astronaut).expect("load the photo");
+    let synth = Synth::new(&spec, &photo, "clip").expect("synth");
+    let event = synth.truth.events.first().expect("an event").clone();
+    let folder = dir.join("EP01_clip");
+    std::fs::create_dir_all(&folder).expect("clip folder");
+    let last = event.apex_frame + 3;
+    for index in event.onset_frame..=last {
+        let frame = synth.frame(index).expect("render a frame");
+        let path = folder.join(format!("img{index}.png"));
+        let written = opencv::imgcodecs::imwrite(path.to_str().expect("utf-8"), &frame, &opencv::core::Vector::new());
+        assert!(written.expect("imwrite"));
+    }
+    (folder, last - event.onset_frame + 1, event.apex_frame - event.onset_frame)
+}
+
+/// A file or folder dropped on the window, as the platform hands it over.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// The analysis (or classification) the window started has ended.
+fn analysed(app: &GlimpseApp) -> bool {
+    matches!(&app.mode, Mode::Review(r) if r.analysis.is_none()) && app.doc.session.as_ref().is_some_and(|s| s.complete)
+}
+
+/// A folder of a dozen frames dropped on the window is too short to spot
+/// in: it becomes one event, onset at its first frame and apex where
+/// `glimpse classify` puts it, with the class, heatmap and region motion
+/// of any event, reviewable and saved like any session; a notice says so.
+#[test]
+fn a_short_clip_dropped_on_the_window_is_classified_as_one_event() {
+    let _heavy = crate::pipeline::live_run::testing::one_heavy_test_at_a_time();
+    let scratch = crate::files::scratch_dir("app-short-clip");
+    let (folder, frames, true_apex) = short_clip_folder(&scratch);
+    assert!((9..=19).contains(&frames), "{frames} frames");
+    let mut harness = window(&scratch);
+    harness.input_mut().dropped_files.push(std::sync::Arc::new(Dropped(folder.clone())));
+    harness.step();
+    step_until(&mut harness, Duration::from_secs(120), analysed);
+
+    // What `classify_clip` finds in the same folder at the same rate, on a
+    // thread set up as every analysis's is (one torch thread on the CPU:
+    // the probabilities move by a few hundredths with the thread count).
+    let options = AnalysisOptions {
+        weights: app(&mut harness).options.weights.clone(),
+        folder_fps: Some(crate::pipeline::clip::DATASET_FPS),
+        ..AnalysisOptions::default()
+    };
+    let clip = folder.clone();
+    let expected_event = std::thread::spawn(move || {
+        crate::device::configure_threads(tch::Device::Cpu, crate::device::ThreadUse::Pipeline);
+        let classified =
+            crate::pipeline::classify_clip(&clip, &options, crate::pipeline::ClipEvent::default(), tch::Device::Cpu)
+                .expect("classify the clip");
+        classified.event().expect("classify's event").clone()
+    })
+    .join()
+    .expect("the classify thread");
+    let app_now = app(&mut harness);
+    let session = app_now.doc.session.as_ref().expect("a session");
+    assert_eq!(session.source.frame_count, frames);
+    assert_eq!(session.events.len(), 1, "{:?}", session.events);
+    let event = &session.events[0];
+    assert_eq!((event.onset_frame, event.apex_frame, event.offset_frame), (0, expected_event.apex_frame, frames - 1));
+    assert!(event.apex_frame.abs_diff(true_apex) <= 1, "apex {} against the true {true_apex}", event.apex_frame);
+    assert_eq!(event.class, expected_event.class);
+    for (p, q) in event.probabilities.iter().zip(&expected_event.probabilities) {
+        assert!(
+            (p - q).abs() < 1e-4,
+            "{:?} against classify's {:?}",
+            event.probabilities,
+            expected_event.probabilities
+        );
+    }
+    assert_eq!(event.probabilities.len(), 3);
+    assert!(event.attention_rows > 0 && event.attention.len() == event.attention_rows * event.attention_cols);
+    assert!(session.settings.contains(&("apex_by".to_string(), "peak_motion".to_string())));
+    let Mode::Review(review) = &app_now.mode else { panic!("not reviewing") };
+    assert_eq!(review.video.as_ref().map(|v| (v.path.clone(), v.frame_count)), Some((folder.clone(), frames)));
+    let notice = format!(
+        "Short clip ({frames} frames): classified as one event, apex at frame {} by peak motion (too short for spotting)",
+        expected_event.apex_frame
+    );
+    assert!(app_now.notices.texts().contains(&notice.as_str()), "{:?}", app_now.notices.texts());
+    assert!(app_now.notices.errors().is_empty(), "{:?}", app_now.notices.errors());
+    harness.run_steps(2);
+    assert!(harness.get_all_by_label(&notice).next().is_some(), "the notice is not on screen");
+
+    // Reviewed and saved like any session: beside the folder, named after it.
+    harness.get_all_by_label("Confirm").next().expect("the event's Confirm").click();
+    harness.run_steps(2);
+    assert!(app(&mut harness).has_unsaved_reviews());
+    app(&mut harness).on_menu(MenuAction::Save);
+    let saved_path = scratch.join("EP01_clip.session.ron");
+    step_until(&mut harness, Duration::from_secs(20), |app| app.files.idle() && !app.doc.dirty);
+    let saved = Session::load(&saved_path).expect("the saved session");
+    assert_eq!(saved.events.len(), 1);
+    assert_eq!(saved.events[0].apex_frame, expected_event.apex_frame);
+    assert_eq!(saved.events[0].review.status, ReviewStatus::Confirmed);
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+/// A clip long enough to spot in (the 12 s demo) is still spotted: several
+/// events, no clip notice.
+#[test]
+fn a_clip_long_enough_to_spot_in_is_still_spotted() {
+    let _heavy = crate::pipeline::live_run::testing::one_heavy_test_at_a_time();
+    let scratch = crate::files::scratch_dir("app-long-clip");
+    let video = scratch.join("interview.mp4");
+    std::fs::copy(DEMO, &video).expect("copy the demo clip");
+    let mut harness = window(&scratch);
+    app(&mut harness).open_path(&video);
+    step_until(&mut harness, Duration::from_secs(300), analysed);
+    let app_now = app(&mut harness);
+    let session = app_now.doc.session.as_ref().expect("a session");
+    assert_eq!(session.source.frame_count, 360);
+    assert!(session.events.len() >= 2, "the demo clip has 4 events, found {}", session.events.len());
+    assert!(!session.settings.iter().any(|(key, _)| key == "apex_by"), "{:?}", session.settings);
+    assert!(!app_now.notices.texts().iter().any(|t| t.starts_with("Short clip")), "{:?}", app_now.notices.texts());
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+/// A short video typed into File > Open by path (a dozen frames at 30 fps,
+/// 0.4 s) is taken as one event too, its apex where `classify_clip` puts it.
+#[test]
+fn a_short_video_opened_by_path_is_classified_as_one_event() {
+    use opencv::prelude::*;
+    let _heavy = crate::pipeline::live_run::testing::one_heavy_test_at_a_time();
+    let scratch = crate::files::scratch_dir("app-short-video");
+    let (folder, frames, _) = short_clip_folder(&scratch);
+    let video = scratch.join("short.avi");
+    let fourcc = opencv::videoio::VideoWriter::fourcc('M', 'J', 'P', 'G').expect("fourcc");
+    let size = opencv::core::Size::new(280, 340);
+    let mut writer =
+        opencv::videoio::VideoWriter::new(video.to_str().expect("utf-8"), fourcc, 30.0, size, true).expect("writer");
+    for file in crate::capture::frame_files(&folder).expect("the frames") {
+        let frame = opencv::imgcodecs::imread(file.to_str().expect("utf-8"), 1).expect("read a frame");
+        writer.write(&frame).expect("write");
+    }
+    writer.release().expect("release");
+    let mut harness = window(&scratch);
+    app(&mut harness).on_menu(MenuAction::OpenByPath);
+    harness.run_steps(2);
+    app(&mut harness).files.path_entry = Some(video.display().to_string());
+    harness.run_steps(2);
+    harness.get_by_label("Open").click();
+    harness.step();
+    step_until(&mut harness, Duration::from_secs(120), analysed);
+
+    let options = AnalysisOptions { weights: app(&mut harness).options.weights.clone(), ..AnalysisOptions::default() };
+    let clip = video.clone();
+    let expected = std::thread::spawn(move || {
+        crate::device::configure_threads(tch::Device::Cpu, crate::device::ThreadUse::Pipeline);
+        let classified =
+            crate::pipeline::classify_clip(&clip, &options, crate::pipeline::ClipEvent::default(), tch::Device::Cpu)
+                .expect("classify the clip");
+        classified.event().expect("classify's event").clone()
+    })
+    .join()
+    .expect("the classify thread");
+    let app_now = app(&mut harness);
+    let session = app_now.doc.session.as_ref().expect("a session");
+    assert_eq!(session.source.frame_count, frames);
+    assert_eq!(session.events.len(), 1, "{:?}", session.events);
+    let event = &session.events[0];
+    assert_eq!((event.onset_frame, event.apex_frame, event.offset_frame), (0, expected.apex_frame, frames - 1));
+    assert_eq!(event.class, expected.class);
+    let notice = format!(
+        "Short clip ({frames} frames): classified as one event, apex at frame {} by peak motion (too short for spotting)",
+        expected.apex_frame
+    );
+    assert!(app_now.notices.texts().contains(&notice.as_str()), "{:?}", app_now.notices.texts());
+    let _ = std::fs::remove_dir_all(scratch);
+}

@@ -91,9 +91,17 @@ impl ReviewMode {
         Self { playhead: Playhead { speed, ..Playhead::default() }, ..Self::default() }
     }
 
-    pub fn open_video(&mut self, path: &Path, wake: impl Fn() + Send + 'static, notices: &mut Notices) {
+    /// Opens `path` for playback: a video, or a folder of numbered frames
+    /// played at `folder_fps`.
+    pub fn open_video(
+        &mut self,
+        path: &Path,
+        folder_fps: f64,
+        wake: impl Fn() + Send + 'static,
+        notices: &mut Notices,
+    ) {
         self.playhead = Playhead { speed: self.playhead.speed, ..Playhead::default() };
-        let info = match crate::capture::open(path, None) {
+        let info = match crate::capture::open(path, Some(folder_fps)) {
             Ok(source) => source.info().clone(),
             Err(e) => {
                 notices.error(crate::error_text::error_chain(&e));
@@ -130,7 +138,9 @@ impl ReviewMode {
         notices: &mut Notices,
     ) {
         self.progress = None;
-        match AnalysisRun::start(RunSource::File(path.to_path_buf()), options, device, wake) {
+        // A short clip (a data set's onset-to-apex frames) is classified as
+        // one event; anything else is spotted in.
+        match AnalysisRun::start(RunSource::FileOrClip(path.to_path_buf()), options, device, wake) {
             Ok(run) => self.analysis = Some(FileAnalysis { run, reviews: ReviewLog::default(), carry }),
             Err(e) => notices.error(format!("cannot start the analysis thread: {e}")),
         }
@@ -141,6 +151,7 @@ impl ReviewMode {
         let messages: Vec<RunMessage> = analysis.run.messages.try_iter().collect();
         // The session the run ends with (none: the one on screen), and what to say of it.
         let mut ended: Option<(Option<Session>, Ending)> = None;
+        let mut taken_as_clip = None;
         for message in messages {
             match message {
                 RunMessage::Started { session, .. } => doc.take_session(*session),
@@ -151,6 +162,7 @@ impl ReviewMode {
                 RunMessage::Finished(run) => {
                     let run = *run;
                     self.progress = Some(run.progress);
+                    taken_as_clip = run.clip;
                     ended = Some((Some(run.session), Ending::Finished));
                 }
                 RunMessage::Failed { session, error, .. } => {
@@ -173,7 +185,11 @@ impl ReviewMode {
         let carried = carry_reviews(analysis.carry, &mut session, Precedence::Existing);
         doc.take_session(session);
         match ending {
-            Ending::Finished => {}
+            Ending::Finished => {
+                if let Some(clip) = taken_as_clip {
+                    notices.notice(clip.notice());
+                }
+            }
             Ending::Failed(error) => notices.error(format!("analysis stopped: {error} (the results so far are kept)")),
             Ending::Cancelled => notices.notice("analysis cancelled (the results so far are kept)"),
         }
