@@ -167,11 +167,11 @@ fn run(cli: Cli) -> Result<()> {
             cli::bench::pipeline(&video, &out, &pipeline.options()?, chosen_device(flag, ThreadUse::Default)?)
         }
         #[cfg(feature = "app")]
-        Command::Analyze(args) => cli::analyze::run(args, chosen_device(flag, ThreadUse::Default)?),
+        Command::Analyze(args) => cli::analyze::run(args, chosen_device(flag, ThreadUse::Pipeline)?),
         #[cfg(feature = "app")]
-        Command::Classify(args) => cli::classify::run(args, chosen_device(flag, ThreadUse::Default)?),
+        Command::Classify(args) => cli::classify::run(args, chosen_device(flag, ThreadUse::Pipeline)?),
         #[cfg(feature = "app")]
-        Command::EvalSpotting(args) => cli::analyze::eval_spotting(args, chosen_device(flag, ThreadUse::Default)?),
+        Command::EvalSpotting(args) => cli::analyze::eval_spotting(args, chosen_device(flag, ThreadUse::Pipeline)?),
         #[cfg(feature = "app")]
         Command::App(args) => cli::app::run(args, cli::app::choose_device(flag)),
         // Libtorch serves only the analysis run: the line says its threads.
