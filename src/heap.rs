@@ -93,10 +93,12 @@ mod tests {
     fn glibc_reports_a_large_block_held_by_c_code() {
         let before = c_heap_mib().expect("glibc");
         // SAFETY: malloc/free of a plain block; 64 MiB goes to mmap, counted in hblkhd.
-        let block = unsafe { libc::malloc(64 << 20) };
+        let block = std::hint::black_box(unsafe { libc::malloc(64 << 20) });
         assert!(!block.is_null());
+        // SAFETY: the first byte of the block just allocated.
+        unsafe { std::ptr::write_volatile(block.cast::<u8>(), 1) };
         let during = c_heap_mib().expect("glibc");
-        unsafe { libc::free(block) };
+        unsafe { libc::free(std::hint::black_box(block)) };
         let after = c_heap_mib().expect("glibc");
         assert!(during - before >= 63.9, "{before} -> {during}");
         assert!(during - after >= 63.9, "{during} -> {after}");
