@@ -117,8 +117,8 @@ pub enum ThreadUse {
     /// share the cores, and libtorch's own threads on top of them only contend.
     Pipeline,
     /// Training or scoring, `parallel_jobs` folds at a time: parallel folds
-    /// beat parallel kernels for a model this small, so each gets one thread;
-    /// one job keeps libtorch's default.
+    /// beat parallel kernels for a model this small, and one thread per model
+    /// makes the result independent of the machine's core count.
     Training { parallel_jobs: usize },
     /// A benchmark or a single model: libtorch's default.
     Default,
@@ -126,14 +126,29 @@ pub enum ThreadUse {
 
 /// The one place that sets libtorch's CPU threads. On CUDA nothing is set:
 /// the kernels run on the GPU.
+///
+/// Training always runs each model on one thread: a reduction split over a
+/// machine's cores sums in another order, so with libtorch's default a run
+/// gave other weights on a machine with more cores. On CUDA, cuDNN's
+/// benchmark mode (which picks kernels by timing them) is kept off for the
+/// same reason.
 pub fn configure_threads(device: Device, usage: ThreadUse) {
     if device.is_cuda() {
+        if matches!(usage, ThreadUse::Training { .. }) {
+            tch::Cuda::cudnn_set_benchmark(false);
+        }
         return;
     }
+    if let Some(threads) = cpu_threads(usage) {
+        tch::set_num_threads(threads);
+    }
+}
+
+/// libtorch's CPU threads for a use; `None` keeps its default (the cores).
+fn cpu_threads(usage: ThreadUse) -> Option<i32> {
     match usage {
-        ThreadUse::Pipeline => tch::set_num_threads(1),
-        ThreadUse::Training { parallel_jobs } if parallel_jobs > 1 => tch::set_num_threads(1),
-        ThreadUse::Training { .. } | ThreadUse::Default => {}
+        ThreadUse::Pipeline | ThreadUse::Training { .. } => Some(1),
+        ThreadUse::Default => None,
     }
 }
 
@@ -165,6 +180,16 @@ pub fn machine_description() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn training_runs_each_model_on_one_thread_whatever_the_job_count() {
+        // One job used to keep libtorch's default, so its weights depended on the core count.
+        for jobs in [1, 2, 16] {
+            assert_eq!(cpu_threads(ThreadUse::Training { parallel_jobs: jobs }), Some(1), "{jobs} jobs");
+        }
+        assert_eq!(cpu_threads(ThreadUse::Pipeline), Some(1));
+        assert_eq!(cpu_threads(ThreadUse::Default), None);
+    }
 
     /// On a machine without a GPU (CI, this VM) `auto` gives the CPU and
     /// says why; `cuda` is an error that says why.

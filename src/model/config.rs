@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 pub struct EpirConfig {
     /// Input channels: u, v, optical strain.
     pub in_channels: i64,
-    /// Square input side in pixels.
+    /// Square side the model works at, in pixels. Inputs of another size
+    /// (the 28×28 flow) are resized to it bilinearly first: 32 gives an 8×8
+    /// patch grid that token integration halves without padding, where 28
+    /// gives 7×7, padded to 8×8 before merging (7 of the 16 second-stage
+    /// tokens half padding).
     pub image_size: i64,
     /// Square patch side; the DNSPT shift is half of it.
     pub patch_size: i64,
@@ -29,6 +33,20 @@ pub struct EpirConfig {
     /// average is steadier than either view.
     #[serde(default)]
     pub test_time_mirror: bool,
+    /// What the DNSPT's shifted copies hold where they moved off the image.
+    #[serde(default)]
+    pub shift_fill: ShiftFill,
+}
+
+/// The fill of the DNSPT's shifted copies past the image's edge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShiftFill {
+    /// 0 of the normalised input (the first recipes): a channel's mean over
+    /// the training set, which is neither zero motion nor zero strain.
+    #[default]
+    Zero,
+    /// The edge pixels repeated: the face's border, mostly still skin.
+    Edge,
 }
 
 impl Default for EpirConfig {
@@ -44,6 +62,7 @@ impl Default for EpirConfig {
             select_ratio: 0.5,
             class_names: vec!["negative".into(), "positive".into(), "surprise".into()],
             test_time_mirror: false,
+            shift_fill: ShiftFill::Zero,
         }
     }
 }

@@ -27,6 +27,7 @@ use integration::TokenIntegration;
 
 #[derive(Debug)]
 pub struct Epir {
+    image_size: i64,
     grids: Vec<(i64, i64)>,
     tokenizer: Dnspt,
     class_token: Tensor,
@@ -77,7 +78,7 @@ impl Epir {
         let last = config.dims[config.num_stages() - 1];
         let small = nn::Init::Randn { mean: 0.0, stdev: 0.02 };
         Ok(Self {
-            tokenizer: Dnspt::new(&(path / "dnspt"), config.in_channels, config.patch_size, d0),
+            tokenizer: Dnspt::new(&(path / "dnspt"), config.in_channels, config.patch_size, d0, config.shift_fill),
             class_token: path.var("class_token", &[1, 1, d0], small),
             positions: path.var("positions", &[1, first_tokens, d0], small),
             stages,
@@ -87,12 +88,21 @@ impl Epir {
             head_norm: nn::layer_norm(path / "head_norm", vec![2 * last], Default::default()),
             head: nn::linear(path / "head", 2 * last, config.num_classes(), Default::default()),
             grids,
+            image_size: config.image_size,
         })
     }
 
     /// `[B, C, H, W]` flow images -> logits, attention grid, DTSM choice.
     pub fn forward(&self, images: &Tensor) -> EpirOutput {
-        let batch = images.size()[0];
+        let size = images.size();
+        let batch = size[0];
+        let resized;
+        let images = if (size[2], size[3]) == (self.image_size, self.image_size) {
+            images
+        } else {
+            resized = images.upsample_bilinear2d([self.image_size, self.image_size], false, None, None);
+            &resized
+        };
         let d0 = self.class_token.size()[2];
         let patches = self.tokenizer.forward(images) + &self.positions;
         let mut tokens = Tensor::cat(&[self.class_token.expand([batch, 1, d0], false), patches], 1);
@@ -177,6 +187,25 @@ mod tests {
         let worst = f64::try_from((sums - 1.0).abs().max()).expect("tensor values on the host");
         assert!(worst < 1e-5, "attention maps sum off by {worst}");
         assert!(f64::try_from(out.attention.min()).expect("tensor values on the host") > 0.0);
+    }
+
+    #[test]
+    fn a_32_px_model_takes_the_28_px_flow_and_merges_an_8x8_grid_without_padding() {
+        let config = EpirConfig { image_size: 32, shift_fill: config::ShiftFill::Edge, ..Default::default() };
+        assert_eq!(config.grids(), vec![(8, 8), (4, 4)]);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Epir::new(&vs.root(), &config).expect("valid config");
+        assert_eq!(flops::total_params(&config), count_params(&vs));
+        let images = Tensor::rand([3, 3, 28, 28], (Kind::Float, Device::Cpu));
+        let out = model.forward(&images);
+        assert_eq!(out.logits.size(), vec![3, 3]);
+        assert_eq!(out.attention.size(), vec![3, 8, 8]);
+        // Half of the 16 unpadded second-stage tokens.
+        assert_eq!(out.selected.size(), vec![3, 8]);
+        // Resizing is the model's first step: a 32 px input gives the same logits as its 28 px source.
+        let resized = images.upsample_bilinear2d([32, 32], false, None, None);
+        let worst = f64::try_from((model.forward(&resized).logits - &out.logits).abs().max()).expect("host");
+        assert!(worst < 1e-5, "{worst}");
     }
 
     #[test]

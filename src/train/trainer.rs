@@ -36,6 +36,27 @@ pub struct TrainOptions {
     /// `None` turns it off; alpha must be in (0, 1].
     pub mixup_alpha: Option<f64>,
     pub seed: u64,
+    /// The EMA's warm-up: step t averages with decay min(decay, (1+t)/(w+t)).
+    /// The first recipes used w = 10, which reaches 0.995 only after 1,791
+    /// steps, more than a whole run (1,040-1,120), so their real final decay
+    /// was 0.991-0.992; w = 1 applies the decay from the first step (the
+    /// random start still fades: 0.995^1000 < 0.01).
+    #[serde(default = "legacy_ema_warmup")]
+    pub ema_warmup_steps: f64,
+    /// Weight decay on every parameter (the first recipes), or only on the
+    /// weight matrices of linear layers (`false`): decaying LayerNorm gains,
+    /// biases, positional embeddings, the class token and the attention
+    /// temperatures pulls them towards 0, which is no prior for any of them.
+    #[serde(default = "legacy_decay_everything")]
+    pub decay_every_parameter: bool,
+}
+
+fn legacy_ema_warmup() -> f64 {
+    10.0
+}
+
+fn legacy_decay_everything() -> bool {
+    true
 }
 
 impl Default for TrainOptions {
@@ -53,6 +74,8 @@ impl Default for TrainOptions {
             ema_decay: Some(0.995),
             mixup_alpha: Some(0.4),
             seed: 42,
+            ema_warmup_steps: legacy_ema_warmup(),
+            decay_every_parameter: legacy_decay_everything(),
         }
     }
 }
@@ -77,6 +100,9 @@ impl TrainOptions {
         }
         if let Some(decay) = self.ema_decay.filter(|d| !(0.0..1.0).contains(d)) {
             return bad(format!("the EMA decay must be in [0, 1), found {decay}"));
+        }
+        if !(self.ema_warmup_steps >= 1.0 && self.ema_warmup_steps.is_finite()) {
+            return bad(format!("the EMA warm-up must be a number of steps >= 1, found {}", self.ema_warmup_steps));
         }
         if let Some(alpha) = self.mixup_alpha.filter(|a| !(*a > 0.0 && *a <= 1.0)) {
             return bad(format!("the mixup alpha must be in (0, 1], found {alpha}"));
@@ -136,13 +162,15 @@ pub fn train(
         tch::manual_seed(seed as i64);
         let model = EpirModel::new(config.clone(), device)?;
         let average = match options.ema_decay {
-            Some(decay) => Some(WeightAverage::new(&model, decay)?),
+            Some(decay) => Some(WeightAverage::new(&model, decay, options.ema_warmup_steps)?),
             None => None,
         };
         (model, average)
     };
+    let optimizer_decay = if options.decay_every_parameter { options.weight_decay } else { 0.0 };
     let mut optimizer =
-        nn::AdamW { wd: options.weight_decay, ..Default::default() }.build(&model.vars, options.learning_rate)?;
+        nn::AdamW { wd: optimizer_decay, ..Default::default() }.build(&model.vars, options.learning_rate)?;
+    let matrices = if options.decay_every_parameter { Vec::new() } else { decayed_matrices(&model) };
     let class_weights =
         Tensor::from_slice(&class_weights(train_set, config.class_names.len(), options.class_weighting))
             .to_device(device);
@@ -159,7 +187,8 @@ pub fn train(
         rng.shuffle(&mut order);
         let mut loss_sum = 0.0;
         for chunk in order.chunks(options.batch_size.max(1)) {
-            optimizer.set_lr(schedule.learning_rate(step));
+            let learning_rate = schedule.learning_rate(step);
+            optimizer.set_lr(learning_rate);
             step += 1;
             let flows: Vec<Vec<f32>> =
                 chunk.iter().map(|&i| options.augmentation.apply(&train_set[i].flow, &mut rng)).collect();
@@ -189,6 +218,15 @@ pub fn train(
                     smoothed_weighted_cross_entropy(&logits, &targets, &class_weights, smoothing)
                 }
             };
+            // AdamW's decoupled decay (p -= lr * wd * p, before the step),
+            // here on the weight matrices alone.
+            if !matrices.is_empty() {
+                tch::no_grad(|| {
+                    for weight in &matrices {
+                        let _ = weight.shallow_clone().g_mul_scalar_(1.0 - learning_rate * options.weight_decay);
+                    }
+                });
+            }
             optimizer.backward_step(&loss);
             if let Some(average) = &mut average {
                 average.update();
@@ -213,17 +251,32 @@ pub fn train(
     Ok(TrainedModel { model, losses, held_out_predictions, held_out_unmirrored })
 }
 
+/// The parameters weight decay applies to when it spares the rest: the
+/// weight matrices of linear layers (2-D tensors named `…weight`), not
+/// LayerNorm gains, biases, embeddings, the class token or temperatures.
+fn decayed_matrices(model: &EpirModel) -> Vec<Tensor> {
+    let mut named: Vec<(String, Tensor)> = model
+        .vars
+        .variables()
+        .into_iter()
+        .filter(|(name, tensor)| name.ends_with("weight") && tensor.dim() == 2)
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    named.into_iter().map(|(_, tensor)| tensor).collect()
+}
+
 /// An exponential moving average of a model's weights, in a model of its own.
 struct WeightAverage {
     model: EpirModel,
     /// (average, live) variable pairs, matched by name.
     pairs: Vec<(Tensor, Tensor)>,
     decay: f64,
+    warmup_steps: f64,
     updates: u64,
 }
 
 impl WeightAverage {
-    fn new(live: &EpirModel, decay: f64) -> Result<Self, TrainError> {
+    fn new(live: &EpirModel, decay: f64, warmup_steps: f64) -> Result<Self, TrainError> {
         let mut model = EpirModel::new(live.config.clone(), live.device)?;
         model.vars.copy(&live.vars)?;
         let live_vars = live.vars.variables();
@@ -233,14 +286,19 @@ impl WeightAverage {
             .into_iter()
             .filter_map(|(name, average)| live_vars.get(&name).map(|v| (average, v.shallow_clone())))
             .collect();
-        Ok(Self { model, pairs, decay, updates: 0 })
+        Ok(Self { model, pairs, decay, warmup_steps, updates: 0 })
+    }
+
+    /// The decay applied at update `t` (1-based).
+    fn effective_decay(&self, t: f64) -> f64 {
+        self.decay.min((1.0 + t) / (self.warmup_steps + t))
     }
 
     fn update(&mut self) {
         self.updates += 1;
         // Early on, average over fewer steps so the random start fades fast.
         let t = self.updates as f64;
-        let decay = self.decay.min((1.0 + t) / (10.0 + t));
+        let decay = self.effective_decay(t);
         tch::no_grad(|| {
             for (average, live) in &mut self.pairs {
                 let _ = average.lerp_(&*live, 1.0 - decay);
@@ -344,7 +402,7 @@ mod tests {
     #[test]
     fn weight_average_moves_towards_the_live_weights_by_the_decay() {
         let live = EpirModel::new(EpirConfig::default(), Device::Cpu).expect("model");
-        let mut average = WeightAverage::new(&live, 0.5).expect("average");
+        let mut average = WeightAverage::new(&live, 0.5, 10.0).expect("average");
         let name = "head.bias";
         let before = average.model.vars.variables()[name].copy();
         tch::no_grad(|| {
@@ -357,6 +415,45 @@ mod tests {
         let after = &average.model.vars.variables()[name];
         let worst = f64::try_from((after - expected).abs().max()).expect("tensor values on the host");
         assert!(worst < 1e-6, "off by {worst}");
+    }
+
+    #[test]
+    fn the_legacy_ema_warm_up_never_reaches_its_decay_in_a_run_and_the_short_one_does() {
+        let live = EpirModel::new(EpirConfig::default(), Device::Cpu).expect("model");
+        let legacy = WeightAverage::new(&live, 0.995, 10.0).expect("average");
+        // The last step of an 80-epoch run on the composite set (13-14 steps an epoch).
+        let last = legacy.effective_decay(1_040.0);
+        assert!((last - 1_041.0 / 1_050.0).abs() < 1e-12 && last < 0.9915, "{last}");
+        assert!(legacy.effective_decay(1_791.0) >= 0.995 && legacy.effective_decay(1_789.0) < 0.995);
+        let short = WeightAverage::new(&live, 0.995, 1.0).expect("average");
+        assert_eq!(short.effective_decay(1.0), 0.995);
+        assert_eq!(short.effective_decay(1_040.0), 0.995);
+    }
+
+    #[test]
+    fn decay_spares_norms_biases_embeddings_and_temperatures() {
+        let model = EpirModel::new(EpirConfig::default(), Device::Cpu).expect("model");
+        let variables = model.vars.variables();
+        let decayed = decayed_matrices(&model);
+        let decayed_count: i64 = decayed.iter().map(|t| t.numel() as i64).sum();
+        let matrices: Vec<&String> =
+            variables.iter().filter(|(n, t)| n.ends_with("weight") && t.dim() == 2).map(|(n, _)| n).collect();
+        assert_eq!(decayed.len(), matrices.len());
+        assert!(matrices.iter().any(|n| n.as_str() == "head.weight"));
+        // Spared: every 1-D tensor (norm gains, biases, temperatures) and the embeddings.
+        let spared: i64 = variables
+            .iter()
+            .filter(|(n, t)| !(n.ends_with("weight") && t.dim() == 2))
+            .map(|(_, t)| t.numel() as i64)
+            .sum();
+        let total: i64 = variables.values().map(|t| t.numel() as i64).sum();
+        assert_eq!(decayed_count + spared, total);
+        for name in ["positions", "class_token", "head_norm.weight", "head.bias"] {
+            assert!(variables.contains_key(name), "{name} is a variable");
+            assert!(!matrices.iter().any(|n| n.as_str() == name), "{name} is not decayed");
+        }
+        // The embeddings and the class token alone are thousands of parameters.
+        assert!(spared > 3_000 && decayed_count > 300_000, "spared {spared}, decayed {decayed_count}");
     }
 
     #[test]
@@ -373,6 +470,8 @@ mod tests {
             .contains("learning rate must be a positive number, found NaN"));
         assert!(check(TrainOptions { learning_rate: -1e-3, ..Default::default() }).contains("found -0.001"));
         assert!(check(TrainOptions { ema_decay: Some(f64::NAN), ..Default::default() }).contains("found NaN"));
+        assert!(check(TrainOptions { ema_warmup_steps: 0.5, ..Default::default() })
+            .contains("EMA warm-up must be a number of steps >= 1, found 0.5"));
     }
 
     #[test]
