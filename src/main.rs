@@ -52,6 +52,8 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Score a weights file on a labelled flow data set.
     Eval(cli::eval::EvalArgs),
+    /// Compare two LOSO reports: B - A on the subjects both scored, with paired bootstrap intervals.
+    Compare(cli::compare::CompareArgs),
     #[cfg(feature = "app")]
     /// Analyse recorded videos (or image folders): faces, spotted
     /// micro-expressions, EPIR classes, timelines and exports.
@@ -161,6 +163,7 @@ fn run(cli: Cli) -> Result<()> {
     match command {
         Command::Train(args) => cli::train::run(args, chosen_device(flag, ThreadUse::Default)?),
         Command::Eval(args) => cli::eval::run(args, chosen_device(flag, ThreadUse::Default)?),
+        Command::Compare(args) => cli::compare::run(args),
         Command::Bench(BenchCommand::Model(args)) => cli::bench::run(args, chosen_device(flag, ThreadUse::Default)?),
         #[cfg(feature = "app")]
         Command::Bench(BenchCommand::Pipeline { video, out, pipeline }) => {

@@ -24,6 +24,7 @@ pub mod app;
 pub mod bench;
 #[cfg(feature = "app")]
 pub mod classify;
+pub mod compare;
 pub mod eval;
 #[cfg(feature = "app")]
 pub mod live;

@@ -197,7 +197,7 @@ pub fn bootstrap_over_subjects(subjects: &[Vec<(usize, usize)>], classes: usize,
     (percentile_interval(&mut uf1s), percentile_interval(&mut uars))
 }
 
-fn percentile_interval(values: &mut [f64]) -> Interval {
+pub(crate) fn percentile_interval(values: &mut [f64]) -> Interval {
     values.sort_by(f64::total_cmp);
     let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
     Interval { low: at(0.025), high: at(0.975) }

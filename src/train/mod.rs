@@ -1,6 +1,7 @@
 //! Training and evaluation of EPIR on labelled flow data.
 pub mod augment;
 pub mod card;
+pub mod compare;
 pub mod dataset;
 pub mod fold_store;
 pub mod metrics;
