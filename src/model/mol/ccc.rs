@@ -46,7 +46,8 @@ impl Ccc {
                 None => mixed,
             }
         };
-        let own = linear(&self.own, flat).unsqueeze(2); // [B, C, 1, P]
+        // [B, C, 1, P]: the channel map itself, mixed.
+        let own = linear(&self.own, flat).unsqueeze(2);
         // [B, C, k, P]: each neighbour's offset map, less f once more.
         let twice_subtracted = offsets.permute([0, 1, 3, 2]) - flat.unsqueeze(2);
         let edges = (own + linear(&self.offset, &twice_subtracted)).relu();
@@ -106,8 +107,7 @@ mod tests {
         let input: Vec<f64> = (0..batch * channels * positions)
             .map(|i| ((i * 37 + 11) % 23) as f64 / 7.0 - 1.5 + (i as f64 * 0.013).sin())
             .collect();
-        let features =
-            Tensor::from_slice(&input).to_kind(Kind::Float).reshape([batch as i64, channels as i64, 2, 3]);
+        let features = Tensor::from_slice(&input).to_kind(Kind::Float).reshape([batch as i64, channels as i64, 2, 3]);
         let out = values(&ccc.forward(&features, k as i64));
         let w1 = values(&ccc.own.ws);
         let b1 = values(ccc.own.bs.as_ref().expect("conv1 has a bias"));

@@ -20,7 +20,8 @@ pub fn correlate(first: &Tensor, second: &Tensor, patch: i64, dilation: i64) -> 
         .map(|dy| {
             let band = padded.narrow(2, dy * dilation, height); // [B, C, H, W + 2r]
             let windows = band.unfold(3, width, dilation); // [B, C, H, P, W]
-            (windows * first.unsqueeze(3)).sum_dim_intlist([1i64].as_slice(), false, first.kind()) // [B, H, P, W]
+                                                           // [B, H, P, W]
+            (windows * first.unsqueeze(3)).sum_dim_intlist([1i64].as_slice(), false, first.kind())
         })
         .collect();
     let raw = Tensor::stack(&rows, 1) // [B, P(dy), H, P(dx), W]
@@ -50,7 +51,8 @@ mod tests {
         let a: Vec<f32> = (0..count).map(|i| ((i * 13 + 5) % 17) as f32 / 4.0 - 2.0).collect();
         let b: Vec<f32> = (0..count).map(|i| ((i * 7 + 3) % 19) as f32 / 5.0 - 1.7).collect();
         let shape = [batch, channels, height, width];
-        let got = correlate(&Tensor::from_slice(&a).reshape(shape), &Tensor::from_slice(&b).reshape(shape), patch, dilation);
+        let got =
+            correlate(&Tensor::from_slice(&a).reshape(shape), &Tensor::from_slice(&b).reshape(shape), patch, dilation);
         assert_eq!(got.size(), vec![batch, patch * patch, height, width]);
         let got = Vec::<f32>::try_from(got.flatten(0, -1)).expect("tensor values on the host");
         let index = |n: i64, c: i64, y: i64, x: i64| (((n * channels + c) * height + y) * width + x) as usize;

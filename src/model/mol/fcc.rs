@@ -33,7 +33,8 @@ pub struct Fcc {
 }
 
 fn unit_norm(path: nn::Path, channels: i64) -> nn::BatchNorm {
-    let config = nn::BatchNormConfig { ws_init: nn::Init::Const(1.0), bs_init: nn::Init::Const(0.0), ..Default::default() };
+    let config =
+        nn::BatchNormConfig { ws_init: nn::Init::Const(1.0), bs_init: nn::Init::Const(0.0), ..Default::default() };
     nn::batch_norm2d(path, channels, config)
 }
 

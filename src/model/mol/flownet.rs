@@ -30,7 +30,10 @@ impl ConvBnAct {
         };
         let norm_config =
             nn::BatchNormConfig { ws_init: nn::Init::Const(1.0), bs_init: nn::Init::Const(0.0), ..Default::default() };
-        Self { conv: nn::conv2d(&path / 0, c_in, c_out, kernel, config), norm: nn::batch_norm2d(&path / 1, c_out, norm_config) }
+        Self {
+            conv: nn::conv2d(&path / 0, c_in, c_out, kernel, config),
+            norm: nn::batch_norm2d(&path / 1, c_out, norm_config),
+        }
     }
 
     fn forward(&self, x: &Tensor, train: bool) -> Tensor {
@@ -50,7 +53,8 @@ fn flownet_init() -> nn::Init {
 
 /// 4x4 stride-2 transposed convolution, no bias: doubles the grid.
 fn up_conv(path: nn::Path, c_in: i64, c_out: i64) -> nn::ConvTranspose2D {
-    let config = nn::ConvTransposeConfig { stride: 2, padding: 1, bias: false, ws_init: flownet_init(), ..Default::default() };
+    let config =
+        nn::ConvTransposeConfig { stride: 2, padding: 1, bias: false, ws_init: flownet_init(), ..Default::default() };
     nn::conv_transpose2d(path, c_in, c_out, 4, config)
 }
 
@@ -144,22 +148,18 @@ impl FlowNet {
         let redirected = self.conv_redir.forward(&eighth, train);
         let correlation = correlate(&eighth, &eighth_second, self.patch, self.dilation);
         let joined = Tensor::cat(&[redirected, correlation, features.shallow_clone()], 1);
-        let eighth = self.conv3_1.forward(&joined, train);
-        // Skips for levels 5..0: the encoder's output at that scale.
-        let mut skips = vec![eighth];
-        let mut x = skips[0].shallow_clone();
+        let mut x = self.conv3_1.forward(&joined, train);
+        // The encoder's output at every scale, fine to coarse: full (the
+        // first frame itself), 1/2, 1/4, 1/8, then 1/16, 1/32, 1/64 below.
+        let mut skips = vec![first.shallow_clone(), half, quarter, x.shallow_clone()];
         for pair in self.contracting.chunks(2) {
             x = pair[1].forward(&pair[0].forward(&x, train), train);
             skips.push(x.shallow_clone());
         }
-        // skips: [1/8, 1/16, 1/32, 1/64]; finer levels use the raw encoder.
-        let coarsest = skips.pop().unwrap_or_else(|| x.shallow_clone());
-        let mut fine_skips: Vec<Tensor> = skips.into_iter().rev().collect(); // 1/32, 1/16, 1/8
-        fine_skips.push(quarter);
-        fine_skips.push(half);
-        fine_skips.push(first.shallow_clone());
-        let mut coarse = coarsest;
-        for (level, skip) in self.refinements.iter().zip(fine_skips) {
+        // Refine from the coarsest output, joining the next finer skip at
+        // each level (1/32 first, the full-resolution frame last).
+        let mut coarse = x;
+        for (level, skip) in self.refinements.iter().zip(skips.into_iter().rev().skip(1)) {
             let flow = coarse.apply(&level.predict_coarser);
             let flow_up = crop_like(&flow.apply(&level.upsample_flow), &skip);
             let deconv = crop_like(&leaky_relu(&coarse.apply(&level.deconv)), &skip);
