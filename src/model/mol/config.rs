@@ -89,8 +89,10 @@ impl MolConfig {
 
     pub fn validate(&self) -> Result<(), MolConfigError> {
         let bad = |m: String| Err(MolConfigError::Invalid(m));
-        if self.frames < 2 {
-            return bad(format!("at least two frames are needed, found {}", self.frames));
+        // The MER head's time kernel (5) and pool (2) need at least six
+        // stacked maps, i.e. three pairs.
+        if self.frames < 4 {
+            return bad(format!("at least four frames are needed, found {}", self.frames));
         }
         // FlowNet halves the grid six times and upsamples back with exact
         // doubling, so the side must be a multiple of 64.
@@ -153,8 +155,11 @@ mod tests {
         let text = ron::ser::to_string(&config).expect("serialise");
         let back: MolConfig = ron::from_str(&text).expect("parse");
         assert_eq!(back, config);
-        let bad = MolConfig { image_size: 96, ..config };
+        let bad = MolConfig { image_size: 96, ..config.clone() };
         let message = bad.validate().expect_err("96 is not a multiple of 64").to_string();
         assert!(message.contains("multiple of 64"), "{message}");
+        let short = MolConfig { frames: 3, ..config };
+        let message = short.validate().expect_err("three frames are too few").to_string();
+        assert!(message.contains("four frames"), "{message}");
     }
 }
