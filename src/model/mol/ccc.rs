@@ -4,10 +4,10 @@
 //! separately, the channel's whole map `f` (all positions, as one vector)
 //! and each neighbour offset map go through two position-mixing linear maps
 //! (the official `Conv1d(1, P, kernel=P)`s), and the edge feature is
-//! `max_j ReLU(W1 f + b1 + W2 (d_j - f) + b2)`, where `d_j - f` is already
-//! the neighbour's offset, `g_j[p] = f[nbr_j(p)] - f[p]`: the official code
-//! subtracts `f` a second time, and this keeps its maths. The official loop
-//! over channels and neighbours is done here as two matmuls.
+//! `max_j ReLU(W1 f + b1 + W2 (g_j - f) + b2)` with `g_j[p] = f[nbr_j(p)] -
+//! f[p]`, the neighbour offset the official `get_graph_feature` already
+//! returns: `f` is subtracted twice there, and this keeps that maths. The
+//! official loop over channels and neighbours is done here as two matmuls.
 use tch::{nn, Tensor};
 
 #[derive(Debug)]
