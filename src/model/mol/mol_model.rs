@@ -39,14 +39,19 @@ impl MolModel {
     /// logits `[B, classes]`, flows `[B, T-1, 2, H, W]`, landmarks
     /// `[B, T-1, 136]`.
     pub fn forward(&self, frames: &Tensor, train: bool) -> Result<MolOutput, MolError> {
+        Ok(self.net.forward(&self.checked_frames(frames)?, train))
+    }
+
+    /// `[B, T, 1, H, W]` or `[B, T, H, W]` -> `[B, T, 1, H, W]`, or the
+    /// shape error if T, H or W differ from the config.
+    pub fn checked_frames(&self, frames: &Tensor) -> Result<Tensor, MolError> {
         let (count, side) = (self.config.frames, self.config.image_size);
         let found = frames.size();
-        let frames = match found.as_slice() {
-            [_, t, 1, h, w] if (*t, *h, *w) == (count, side, side) => frames.shallow_clone(),
-            [_, t, h, w] if (*t, *h, *w) == (count, side, side) => frames.unsqueeze(2),
-            _ => return Err(MolError::InputShape { found, frames: count, side }),
-        };
-        Ok(self.net.forward(&frames, train))
+        match found.as_slice() {
+            [_, t, 1, h, w] if (*t, *h, *w) == (count, side, side) => Ok(frames.shallow_clone()),
+            [_, t, h, w] if (*t, *h, *w) == (count, side, side) => Ok(frames.unsqueeze(2)),
+            _ => Err(MolError::InputShape { found, frames: count, side }),
+        }
     }
 }
 
@@ -68,6 +73,8 @@ mod tests {
         }
     }
 
+    /// One full forward pass at batch 1 (the slowest test here, ~10-20 s
+    /// on two busy cores).
     #[test]
     fn forward_gives_the_official_output_shapes_and_refuses_other_inputs() {
         let model = MolModel::new(MolConfig::official(5).expect("official"), Device::Cpu).expect("model");
@@ -79,9 +86,11 @@ mod tests {
         for t in [&out.class_logits, &out.flows, &out.landmarks] {
             assert!(bool::try_from(t.isfinite().all()).expect("tensor values on the host"));
         }
-        // The same clip in the 5-D layout gives the same answer.
-        let again = tch::no_grad(|| model.forward(&frames.unsqueeze(2), false)).expect("forward");
-        assert!(again.class_logits.allclose(&out.class_logits, 1e-5, 1e-6, false));
+        // Both layouts reach the net as [B, T, 1, H, W] with the same values.
+        let five = model.checked_frames(&frames.unsqueeze(2)).expect("5-D input");
+        let four = model.checked_frames(&frames).expect("4-D input");
+        assert_eq!(four.size(), vec![1, 8, 1, 128, 128]);
+        assert!(four.equal(&five));
         let wrong = Tensor::rand([1, 7, 128, 128], (Kind::Float, Device::Cpu));
         let message = model.forward(&wrong, false).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.contains("[1, 7, 128, 128]"), "{message}");
