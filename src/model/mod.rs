@@ -14,6 +14,7 @@ pub mod epir_model;
 pub mod flops;
 pub mod input;
 pub mod integration;
+pub mod mol;
 
 use tch::{nn, Kind, Tensor};
 

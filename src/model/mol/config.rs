@@ -1,0 +1,165 @@
+//! MOL hyper-parameters. `official()` is the architecture of the published
+//! code (CYF-cuber/MOL); the fields are the sizes that code hard-wires, kept
+//! here so a smaller variant can be described later without touching the
+//! modules.
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MolConfig {
+    /// Grey frames per clip; the backbone runs on each adjacent pair.
+    pub frames: i64,
+    /// Square frame side in pixels.
+    pub image_size: i64,
+    /// Channels out of the shared conv stack (split in two halves by FCC).
+    pub feature_channels: i64,
+    /// Length of FCC's meta kernels and position encodings; cropped to the
+    /// feature grid side.
+    pub meta_kernel_size: i64,
+    /// Hidden width of FCC's feed-forward block (built, never called).
+    pub fcc_ffn_dim: i64,
+    /// Neighbours per position in CCC's feature-similarity graph.
+    pub neighbours: i64,
+    /// Side of the correlation window, in displacements.
+    pub correlation_patch: i64,
+    /// Step between displacements of the correlation window.
+    pub correlation_dilation: i64,
+    /// Facial landmarks predicted per pair (x and y each).
+    pub landmarks: i64,
+    /// Class names, in logit order.
+    pub class_names: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MolConfigError {
+    #[error("the official MOL has 3 or 5 classes, not {0}")]
+    OfficialClasses(usize),
+    #[error("invalid MOL config: {0}")]
+    Invalid(String),
+}
+
+impl MolConfig {
+    /// The published architecture with 3 or 5 classes, named in the label
+    /// order of the official dataset.py (5: CASME II's; SAMM's 5-class set
+    /// has anger and contempt in place of disgust and repression).
+    pub fn official(classes: usize) -> Result<Self, MolConfigError> {
+        let class_names: Vec<String> = match classes {
+            3 => ["surprise", "positive", "negative"].map(String::from).to_vec(),
+            5 => ["surprise", "happiness", "disgust", "repression", "others"].map(String::from).to_vec(),
+            other => return Err(MolConfigError::OfficialClasses(other)),
+        };
+        Ok(Self {
+            frames: 8,
+            image_size: 128,
+            feature_channels: 128,
+            meta_kernel_size: 32,
+            fcc_ffn_dim: 2,
+            neighbours: 4,
+            correlation_patch: 21,
+            correlation_dilation: 2,
+            landmarks: 68,
+            class_names,
+        })
+    }
+
+    pub fn num_classes(&self) -> i64 {
+        self.class_names.len() as i64
+    }
+
+    pub fn pairs(&self) -> i64 {
+        self.frames - 1
+    }
+
+    /// Side of the conv stack's output grid: k4 s2, k3 s2, k2 s2 p1, k1.
+    pub fn feature_side(&self) -> i64 {
+        let after_first = (self.image_size - 4) / 2 + 1;
+        let after_second = (after_first - 3) / 2 + 1;
+        after_second / 2 + 1
+    }
+
+    /// Side of FlowNet's encoder output, where the correlation and the F5C
+    /// features meet: three stride-2 convolutions.
+    pub fn flow_encoder_side(&self) -> i64 {
+        self.image_size / 8
+    }
+
+    /// Correlation channels: one per displacement in the window.
+    pub fn correlation_channels(&self) -> i64 {
+        self.correlation_patch * self.correlation_patch
+    }
+
+    pub fn validate(&self) -> Result<(), MolConfigError> {
+        let bad = |m: String| Err(MolConfigError::Invalid(m));
+        // The MER head's time kernel (5) and pool (2) need at least six
+        // stacked maps, i.e. three pairs.
+        if self.frames < 4 {
+            return bad(format!("at least four frames are needed, found {}", self.frames));
+        }
+        // FlowNet halves the grid six times and upsamples back with exact
+        // doubling, so the side must be a multiple of 64.
+        if self.image_size < 64 || self.image_size % 64 != 0 {
+            return bad(format!("image_size must be a positive multiple of 64, found {}", self.image_size));
+        }
+        if self.feature_side() != self.flow_encoder_side() {
+            return bad(format!(
+                "conv stack grid {} differs from FlowNet's encoder grid {}",
+                self.feature_side(),
+                self.flow_encoder_side()
+            ));
+        }
+        if self.feature_channels < 2 || self.feature_channels % 2 != 0 {
+            return bad(format!("feature_channels must be even (FCC splits them), found {}", self.feature_channels));
+        }
+        if self.meta_kernel_size < self.feature_side() {
+            return bad(format!(
+                "meta_kernel_size {} is shorter than the feature grid side {}",
+                self.meta_kernel_size,
+                self.feature_side()
+            ));
+        }
+        let positions = self.feature_side() * self.feature_side();
+        if self.neighbours < 1 || self.neighbours > positions {
+            return bad(format!("neighbours must be in 1..={positions}, found {}", self.neighbours));
+        }
+        if self.correlation_patch < 1 || self.correlation_patch % 2 == 0 || self.correlation_dilation < 1 {
+            return bad("correlation_patch must be odd and correlation_dilation positive".into());
+        }
+        if self.fcc_ffn_dim < 1 || self.landmarks < 1 {
+            return bad("fcc_ffn_dim and landmarks must be positive".into());
+        }
+        if self.class_names.len() < 2 {
+            return bad("at least two class names are needed".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn official_geometry_and_class_counts() {
+        let config = MolConfig::official(5).expect("5 classes");
+        config.validate().expect("official config is valid");
+        assert_eq!(config.feature_side(), 16);
+        assert_eq!(config.flow_encoder_side(), 16);
+        assert_eq!(config.correlation_channels(), 441);
+        assert_eq!(config.pairs(), 7);
+        assert_eq!(MolConfig::official(3).expect("3 classes").num_classes(), 3);
+        assert!(MolConfig::official(4).is_err());
+    }
+
+    #[test]
+    fn ron_round_trip_and_validation() {
+        let config = MolConfig::official(3).expect("3 classes");
+        let text = ron::ser::to_string(&config).expect("serialise");
+        let back: MolConfig = ron::from_str(&text).expect("parse");
+        assert_eq!(back, config);
+        let bad = MolConfig { image_size: 96, ..config.clone() };
+        let message = bad.validate().expect_err("96 is not a multiple of 64").to_string();
+        assert!(message.contains("multiple of 64"), "{message}");
+        let short = MolConfig { frames: 3, ..config };
+        let message = short.validate().expect_err("three frames are too few").to_string();
+        assert!(message.contains("four frames"), "{message}");
+    }
+}

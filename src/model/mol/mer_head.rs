@@ -1,0 +1,78 @@
+//! The micro-expression head (official `MER_3dCNN`): the F5C features of all
+//! pairs, stacked along a last "time" axis in the order first0, second0,
+//! first1, second1, ..., go through one 3-D convolution (k 2x2x5, stride
+//! 2x2x1), a 2x2x2 max-pool, dropout, and two linear layers.
+use tch::{nn, Tensor};
+
+use super::MolConfig;
+
+const CONV_CHANNELS: i64 = 32;
+const TIME_KERNEL: i64 = 5;
+/// `nn.Dropout()`'s default.
+const DROPOUT: f64 = 0.5;
+
+#[derive(Debug)]
+pub struct MerHead {
+    conv3d: nn::Conv3D,
+    fc1: nn::Linear,
+    fc2: nn::Linear,
+}
+
+impl MerHead {
+    pub fn new(path: &nn::Path, config: &MolConfig) -> Self {
+        let conv_config = nn::ConvConfigND::<[i64; 3]> {
+            stride: [2, 2, 1],
+            padding: [0, 0, 0],
+            dilation: [1, 1, 1],
+            groups: 1,
+            bias: true,
+            ws_init: nn::init::DEFAULT_KAIMING_UNIFORM,
+            bs_init: nn::Init::Const(0.0),
+            padding_mode: nn::PaddingMode::Zeros,
+        };
+        Self {
+            conv3d: nn::conv(path / "conv3d", config.feature_channels, CONV_CHANNELS, [2, 2, TIME_KERNEL], conv_config),
+            fc1: nn::linear(path / "fc1", Self::flat_features(config), 256, Default::default()),
+            fc2: nn::linear(path / "fc2", 256, config.num_classes(), Default::default()),
+        }
+    }
+
+    /// Inputs to `fc1`: 2560 for the official sizes (32 x 4 x 4 x 5).
+    pub fn flat_features(config: &MolConfig) -> i64 {
+        let side = (config.feature_side() - 2) / 2 + 1; // conv, stride 2
+        let time = 2 * config.pairs() - TIME_KERNEL + 1; // conv, stride 1
+        CONV_CHANNELS * (side / 2) * (side / 2) * (time / 2) // 2x2x2 pool
+    }
+
+    /// `[B, C, S, S, 2 * pairs]` -> class logits `[B, classes]`.
+    pub fn forward(&self, stacked: &Tensor, train: bool) -> Tensor {
+        stacked
+            .apply(&self.conv3d)
+            .max_pool3d([2, 2, 2], [2, 2, 2], [0, 0, 0], [1, 1, 1], false)
+            .dropout(DROPOUT, train)
+            .flatten(1, -1)
+            .apply(&self.fc1)
+            .relu()
+            .dropout(DROPOUT, train)
+            .apply(&self.fc2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    #[test]
+    fn parameter_count_and_logit_shape() {
+        for (classes, params) in [(3usize, 738_339i64), (5, 738_339 + 2 * 257)] {
+            let config = MolConfig::official(classes).expect("official");
+            assert_eq!(MerHead::flat_features(&config), 2560);
+            let vs = nn::VarStore::new(Device::Cpu);
+            let head = MerHead::new(&(vs.root() / "mer_3dcnn"), &config);
+            assert_eq!(super::super::trainable_params(&vs), params);
+            let stacked = Tensor::randn([2, 128, 16, 16, 14], (Kind::Float, Device::Cpu));
+            assert_eq!(head.forward(&stacked, true).size(), vec![2, classes as i64]);
+        }
+    }
+}

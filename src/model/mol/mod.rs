@@ -1,0 +1,113 @@
+//! MOL (Shao et al. 2025, "Joint Estimation of Micro-Expression, Optical
+//! Flow, and Landmark via Transformer-Graph-Style Convolution"), the
+//! architecture of the official PyTorch code (CYF-cuber/MOL).
+//!
+//! Eight grey 128 x 128 frames; for each of the seven adjacent pairs both
+//! frames go through a shared conv stack (-> 128 x 16 x 16) and an F5C
+//! block (FCC + CCC; one set of weights for first frames, one for second).
+//! Per pair, FlowNetC predicts the optical flow and a small head the
+//! second frame's 68 landmarks; the fourteen F5C maps together feed the
+//! 3-D CNN that classifies the micro-expression.
+//!
+//! Variable names are those of the official state dict, so converted
+//! official weights load without renaming.
+pub mod ccc;
+pub mod config;
+pub mod conv_stack;
+pub mod correlation;
+pub mod f5c;
+pub mod fcc;
+pub mod flownet;
+pub mod landmark_head;
+pub mod mer_head;
+pub mod mol_model;
+
+use tch::{nn, Tensor};
+
+pub use config::{MolConfig, MolConfigError};
+pub use mol_model::{MolError, MolModel};
+
+use conv_stack::ConvStack;
+use f5c::F5c;
+use flownet::FlowNet;
+use landmark_head::LandmarkHead;
+use mer_head::MerHead;
+
+/// LeakyReLU with the 0.1 slope FlowNet uses (tch's `leaky_relu` is fixed
+/// at 0.01).
+pub(crate) fn leaky_relu(x: &Tensor) -> Tensor {
+    x.maximum(&(x * 0.1))
+}
+
+/// Trainable parameters in `vars`: what PyTorch's `model.parameters()`
+/// counts (BatchNorm running statistics are not parameters).
+pub fn trainable_params(vars: &nn::VarStore) -> i64 {
+    vars.trainable_variables().iter().map(|t| t.numel() as i64).sum()
+}
+
+#[derive(Debug)]
+pub struct Mol {
+    conv_stack: ConvStack,
+    f5c_first: F5c,
+    f5c_second: F5c,
+    flownet: FlowNet,
+    mer_head: MerHead,
+    landmark_head: LandmarkHead,
+}
+
+/// The three outputs, in the official return order.
+#[derive(Debug)]
+pub struct MolOutput {
+    /// `[B, classes]`, before softmax.
+    pub class_logits: Tensor,
+    /// `[B, pairs, 2, H, W]`: the flow from frame `i` to `i + 1`.
+    pub flows: Tensor,
+    /// `[B, pairs, 2 * landmarks]`: frame `i + 1`'s landmarks, x0, y0, x1, ...
+    pub landmarks: Tensor,
+}
+
+impl Mol {
+    pub fn new(path: &nn::Path, config: &MolConfig) -> Result<Self, MolConfigError> {
+        config.validate()?;
+        Ok(Self {
+            conv_stack: ConvStack::new(&(path / "conv_stack"), config.feature_channels),
+            f5c_first: F5c::new(&(path / "FCC_1"), &(path / "CCC_1"), config),
+            f5c_second: F5c::new(&(path / "FCC_2"), &(path / "CCC_2"), config),
+            flownet: FlowNet::new(&(path / "flownet"), config),
+            mer_head: MerHead::new(&(path / "mer_3dcnn"), config),
+            landmark_head: LandmarkHead::new(&(path / "ldm_predictor"), config),
+        })
+    }
+
+    /// `[B, T, 1, H, W]` frames -> class logits, per-pair flows and
+    /// landmarks. `train` selects batch statistics and dropout.
+    pub fn forward(&self, frames: &Tensor, train: bool) -> MolOutput {
+        let size = frames.size();
+        let (batch, count) = (size[0], size[1]);
+        // The conv stack has no normalisation, so running it once on all
+        // frames gives what the official per-pair calls give, without
+        // encoding the middle frames twice.
+        let encoded = self.conv_stack.forward(&frames.reshape([batch * count, size[2], size[3], size[4]]));
+        let grid = encoded.size();
+        let encoded = encoded.reshape([batch, count, grid[1], grid[2], grid[3]]);
+        let mut stacked = Vec::with_capacity(2 * (count - 1) as usize);
+        let mut flows = Vec::with_capacity((count - 1) as usize);
+        let mut landmarks = Vec::with_capacity((count - 1) as usize);
+        for pair in 0..count - 1 {
+            // F5C and FlowNet hold BatchNorms, so they run per pair as in
+            // the official loop (batch statistics of one pair at a time).
+            let first = self.f5c_first.forward(&encoded.select(1, pair), train);
+            let second = self.f5c_second.forward(&encoded.select(1, pair + 1), train);
+            landmarks.push(self.landmark_head.forward(&second));
+            let features = Tensor::cat(&[&first, &second], 1);
+            flows.push(self.flownet.forward(&frames.select(1, pair), &frames.select(1, pair + 1), &features, train));
+            stacked.push(first);
+            stacked.push(second);
+        }
+        MolOutput {
+            class_logits: self.mer_head.forward(&Tensor::stack(&stacked, -1), train),
+            flows: Tensor::stack(&flows, 1),
+            landmarks: Tensor::stack(&landmarks, 1),
+        }
+    }
+}
