@@ -11,6 +11,7 @@ use glimpse::train::protocol::scores_table;
 use glimpse::train::ship::{train_and_ship, CardInputs};
 use glimpse::train::fold_store::{FoldStore, Recipe};
 use glimpse::train::split::Subjects;
+use glimpse::train::trainer::Sampling;
 use glimpse::train::{run_loso, Dataset, LosoReport, LosoSettings, TrainOptions};
 
 use super::eval::load_config;
@@ -74,6 +75,14 @@ pub struct TrainArgs {
     /// recipes) or edge (stored in the config RON).
     #[arg(long, value_enum)]
     shift_fill: Option<ShiftFillArg>,
+    /// Drop-path probability of the last transformer block (earlier ones linearly
+    /// less), in [0, 1) (stored in the config RON).
+    #[arg(long)]
+    drop_path: Option<f64>,
+    /// Draw each epoch's samples with every (class, data set) cell equally likely,
+    /// instead of each sample once (the loss is then unweighted).
+    #[arg(long)]
+    balanced_sampling: bool,
     /// Mixup with Beta(alpha, alpha) blending weights, alpha in (0, 1], or `off`.
     #[arg(long, default_value = "0.4")]
     mixup: String,
@@ -133,6 +142,9 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
             ShiftFillArg::Edge => ShiftFill::Edge,
         };
     }
+    if let Some(rate) = args.drop_path {
+        config.drop_path = rate;
+    }
     config.validate()?;
     let defaults = TrainOptions::default();
     let options = TrainOptions {
@@ -144,6 +156,7 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
         mixup_alpha: parse_optional_f64(&args.mixup).context("--mixup")?,
         ema_warmup_steps: args.ema_warmup,
         decay_every_parameter: !args.spare_norms,
+        sampling: if args.balanced_sampling { Sampling::ClassByDataset } else { Sampling::Shuffle },
         ..defaults
     };
     options.validate()?;

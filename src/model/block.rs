@@ -25,9 +25,23 @@ impl TransformerBlock {
 
     /// `[B, N, D]` -> (`[B, N, D]`, attention `[B, heads, N, N]`).
     pub fn forward(&self, tokens: &Tensor) -> (Tensor, Tensor) {
+        self.forward_dropping(tokens, None)
+    }
+
+    /// As `forward`, with drop-path in training: `keep` scales the attention
+    /// and the MLP branch of each sample (`[B, 1, 1]` each: 0 drops the
+    /// branch, 1/(1-p) keeps it, so the expectation is unchanged).
+    pub fn forward_dropping(&self, tokens: &Tensor, keep: Option<[&Tensor; 2]>) -> (Tensor, Tensor) {
         let (mixed, attention) = self.attention.forward(&tokens.apply(&self.norm_attn));
-        let tokens = tokens + mixed;
+        let tokens = match keep {
+            Some([k, _]) => tokens + mixed * k,
+            None => tokens + mixed,
+        };
         let hidden = tokens.apply(&self.norm_mlp).apply(&self.fc_in).gelu("none").apply(&self.fc_out);
-        (tokens + hidden, attention)
+        let tokens = match keep {
+            Some([_, k]) => tokens + hidden * k,
+            None => tokens + hidden,
+        };
+        (tokens, attention)
     }
 }

@@ -36,6 +36,11 @@ pub struct EpirConfig {
     /// What the DNSPT's shifted copies hold where they moved off the image.
     #[serde(default)]
     pub shift_fill: ShiftFill,
+    /// Drop-path (stochastic depth) in training: the last block's branches
+    /// are dropped with this probability, earlier ones linearly less, the
+    /// first never. 0 (the first recipes): off.
+    #[serde(default)]
+    pub drop_path: f64,
 }
 
 /// The fill of the DNSPT's shifted copies past the image's edge.
@@ -63,6 +68,7 @@ impl Default for EpirConfig {
             class_names: vec!["negative".into(), "positive".into(), "surprise".into()],
             test_time_mirror: false,
             shift_fill: ShiftFill::Zero,
+            drop_path: 0.0,
         }
     }
 }
@@ -106,6 +112,13 @@ impl EpirConfig {
         ((self.select_ratio * (h * w) as f64).round() as i64).clamp(1, h * w)
     }
 
+    /// Drop-path probability of each block, in order: linear from 0 at the
+    /// first block to `drop_path` at the last.
+    pub fn drop_path_rates(&self) -> Vec<f64> {
+        let blocks = self.depths.iter().sum::<i64>().max(0) as usize;
+        (0..blocks).map(|i| if blocks > 1 { self.drop_path * i as f64 / (blocks - 1) as f64 } else { 0.0 }).collect()
+    }
+
     pub fn mlp_hidden(&self, dim: i64) -> i64 {
         (dim as f64 * self.mlp_ratio).round() as i64
     }
@@ -147,6 +160,9 @@ impl EpirConfig {
         // Written so that NaN fails too.
         if self.mlp_ratio.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return bad(format!("mlp_ratio must be positive, found {}", self.mlp_ratio));
+        }
+        if !(0.0..1.0).contains(&self.drop_path) {
+            return bad(format!("drop_path must be in [0, 1), found {}", self.drop_path));
         }
         if !(self.select_ratio > 0.0 && self.select_ratio <= 1.0) {
             return bad(format!("select_ratio must be in (0, 1], found {}", self.select_ratio));

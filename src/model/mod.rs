@@ -95,6 +95,18 @@ impl Epir {
 
     /// `[B, C, H, W]` flow images -> logits, attention grid, DTSM choice.
     pub fn forward(&self, images: &Tensor) -> EpirOutput {
+        self.forward_dropping(images, None)
+    }
+
+    /// Transformer blocks in all stages, in order (drop-path needs two keep
+    /// masks per block).
+    pub fn block_count(&self) -> usize {
+        self.stages.iter().map(Vec::len).sum()
+    }
+
+    /// As `forward`, in training with drop-path: `keep` holds two `[B, 1, 1]`
+    /// masks per block, in block order (see `TransformerBlock::forward_dropping`).
+    pub fn forward_dropping(&self, images: &Tensor, keep: Option<&[Tensor]>) -> EpirOutput {
         let size = images.size();
         let batch = size[0];
         let resized;
@@ -108,13 +120,17 @@ impl Epir {
         let patches = self.tokenizer.forward(images) + &self.positions;
         let mut tokens = Tensor::cat(&[self.class_token.expand([batch, 1, d0], false), patches], 1);
         let mut class_maps = Vec::with_capacity(self.stages.len());
+        let mut block_index = 0;
         for (stage, blocks) in self.stages.iter().enumerate() {
             if stage > 0 {
                 tokens = self.integrations[stage - 1].forward(&tokens, self.grids[stage - 1]);
             }
-            let (mut out, mut attention) = blocks[0].forward(&tokens);
+            let masks = |i: usize| keep.map(|k| [&k[2 * i], &k[2 * i + 1]]);
+            let (mut out, mut attention) = blocks[0].forward_dropping(&tokens, masks(block_index));
+            block_index += 1;
             for block in &blocks[1..] {
-                (out, attention) = block.forward(&out);
+                (out, attention) = block.forward_dropping(&out, masks(block_index));
+                block_index += 1;
             }
             tokens = out;
             class_maps.push(class_attention(&attention));
@@ -207,6 +223,32 @@ mod tests {
         let resized = images.upsample_bilinear2d([32, 32], false, None, None);
         let worst = f64::try_from((model.forward(&resized).logits - &out.logits).abs().max()).expect("host");
         assert!(worst < 1e-5, "{worst}");
+    }
+
+    #[test]
+    fn drop_path_drops_whole_branches_per_sample_and_keeps_the_rest_exact() {
+        let config = EpirConfig { drop_path: 0.2, ..Default::default() };
+        let rates = config.drop_path_rates();
+        assert_eq!(rates.len(), 4);
+        for (rate, expected) in rates.iter().zip([0.0, 0.2 / 3.0, 0.4 / 3.0, 0.2]) {
+            assert!((rate - expected).abs() < 1e-12, "{rates:?}");
+        }
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Epir::new(&vs.root(), &config).expect("valid config");
+        assert_eq!(model.block_count(), 4);
+        let images = Tensor::rand([2, 3, 28, 28], (Kind::Float, Device::Cpu));
+        let plain = model.forward(&images).logits;
+        let ones: Vec<Tensor> = (0..8).map(|_| Tensor::ones([2, 1, 1], (Kind::Float, Device::Cpu))).collect();
+        let kept = model.forward_dropping(&images, Some(&ones)).logits;
+        let same = f64::try_from((&kept - &plain).abs().max()).expect("host");
+        assert!(same < 1e-6, "keeping every branch is the plain forward: {same}");
+        // Dropping every branch of sample 0 changes it and leaves sample 1 alone.
+        let first_dropped: Vec<Tensor> =
+            (0..8).map(|_| Tensor::from_slice(&[0.0f32, 1.0]).reshape([2, 1, 1])).collect();
+        let dropped = model.forward_dropping(&images, Some(&first_dropped)).logits;
+        let moved = f64::try_from((dropped.get(0) - plain.get(0)).abs().max()).expect("host");
+        let other = f64::try_from((dropped.get(1) - plain.get(1)).abs().max()).expect("host");
+        assert!(moved > 1e-4 && other < 1e-6, "sample 0 moved {moved}, sample 1 {other}");
     }
 
     #[test]

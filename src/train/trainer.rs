@@ -49,6 +49,23 @@ pub struct TrainOptions {
     /// temperatures pulls them towards 0, which is no prior for any of them.
     #[serde(default = "legacy_decay_everything")]
     pub decay_every_parameter: bool,
+    /// How each epoch's samples are drawn.
+    #[serde(default)]
+    pub sampling: Sampling,
+}
+
+/// How an epoch's samples are drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Sampling {
+    /// Every sample once, shuffled (the first recipes); class weights in
+    /// the loss then balance the classes.
+    #[default]
+    Shuffle,
+    /// As many draws, with replacement, each (class, source data set) cell
+    /// equally likely: SAMM's and SMIC's rare classes are seen as often as
+    /// CASME II's common one. The loss is then unweighted (the draw already
+    /// balances the classes).
+    ClassByDataset,
 }
 
 fn legacy_ema_warmup() -> f64 {
@@ -76,6 +93,7 @@ impl Default for TrainOptions {
             seed: 42,
             ema_warmup_steps: legacy_ema_warmup(),
             decay_every_parameter: legacy_decay_everything(),
+            sampling: Sampling::Shuffle,
         }
     }
 }
@@ -171,9 +189,11 @@ pub fn train(
     let mut optimizer =
         nn::AdamW { wd: optimizer_decay, ..Default::default() }.build(&model.vars, options.learning_rate)?;
     let matrices = if options.decay_every_parameter { Vec::new() } else { decayed_matrices(&model) };
+    let weighted = options.class_weighting && options.sampling == Sampling::Shuffle;
     let class_weights =
-        Tensor::from_slice(&class_weights(train_set, config.class_names.len(), options.class_weighting))
-            .to_device(device);
+        Tensor::from_slice(&class_weights(train_set, config.class_names.len(), weighted)).to_device(device);
+    let cells = class_dataset_cells(train_set);
+    let drop_rates = config.drop_path_rates();
     let held_out_batch = (!held_out.is_empty()).then(|| stack(held_out.iter().map(|s| s.flow.as_slice()), device));
 
     let steps_per_epoch = train_set.len().div_ceil(options.batch_size.max(1));
@@ -184,7 +204,15 @@ pub fn train(
     let mut held_out_predictions = Vec::with_capacity(options.epochs);
     let mut step = 0;
     for epoch in 0..options.epochs {
-        rng.shuffle(&mut order);
+        match options.sampling {
+            Sampling::Shuffle => rng.shuffle(&mut order),
+            Sampling::ClassByDataset => {
+                for slot in &mut order {
+                    let cell = &cells[rng.below(cells.len())];
+                    *slot = cell[rng.below(cell.len())];
+                }
+            }
+        }
         let mut loss_sum = 0.0;
         for chunk in order.chunks(options.batch_size.max(1)) {
             let learning_rate = schedule.learning_rate(step);
@@ -203,7 +231,8 @@ pub fn train(
                     rng.shuffle(&mut partner);
                     let partner = Tensor::from_slice(&partner).to_device(device);
                     let mixed = &images * lambda + images.index_select(0, &partner) * (1.0 - lambda);
-                    let logits = model.net.forward(&mixed).logits;
+                    let keep = drop_path_masks(&drop_rates, chunk.len(), &mut rng, device);
+                    let logits = model.net.forward_dropping(&mixed, keep.as_deref()).logits;
                     let own = smoothed_weighted_cross_entropy(&logits, &targets, &class_weights, smoothing);
                     let other = smoothed_weighted_cross_entropy(
                         &logits,
@@ -214,12 +243,15 @@ pub fn train(
                     own * lambda + other * (1.0 - lambda)
                 }
                 _ => {
-                    let logits = model.net.forward(&images).logits;
+                    let keep = drop_path_masks(&drop_rates, chunk.len(), &mut rng, device);
+                    let logits = model.net.forward_dropping(&images, keep.as_deref()).logits;
                     smoothed_weighted_cross_entropy(&logits, &targets, &class_weights, smoothing)
                 }
             };
-            // AdamW's decoupled decay (p -= lr * wd * p, before the step),
-            // here on the weight matrices alone.
+            optimizer.zero_grad();
+            loss.backward();
+            // AdamW's decoupled decay (p -= lr * wd * p, with the gradient
+            // taken at the undecayed p), here on the weight matrices alone.
             if !matrices.is_empty() {
                 tch::no_grad(|| {
                     for weight in &matrices {
@@ -227,7 +259,7 @@ pub fn train(
                     }
                 });
             }
-            optimizer.backward_step(&loss);
+            optimizer.step();
             if let Some(average) = &mut average {
                 average.update();
             }
@@ -249,6 +281,34 @@ pub fn train(
         _ => Vec::new(),
     };
     Ok(TrainedModel { model, losses, held_out_predictions, held_out_unmirrored })
+}
+
+/// Drop-path keep masks for one batch, two per block (`None` when drop-path
+/// is off), drawn from the run's own generator so that folds trained in
+/// parallel stay reproducible.
+fn drop_path_masks(rates: &[f64], batch: usize, rng: &mut Rng, device: Device) -> Option<Vec<Tensor>> {
+    if rates.iter().all(|&r| r == 0.0) {
+        return None;
+    }
+    let mut masks = Vec::with_capacity(2 * rates.len());
+    for &rate in rates {
+        for _ in 0..2 {
+            let keep: Vec<f32> =
+                (0..batch).map(|_| if rng.unit() < rate { 0.0 } else { (1.0 / (1.0 - rate)) as f32 }).collect();
+            masks.push(Tensor::from_slice(&keep).reshape([batch as i64, 1, 1]).to_device(device));
+        }
+    }
+    Some(masks)
+}
+
+/// Indices of the training samples grouped by (class, source data set), in
+/// a fixed order (cells sorted by key, samples in input order).
+fn class_dataset_cells(samples: &[&Sample]) -> Vec<Vec<usize>> {
+    let mut cells: std::collections::BTreeMap<(usize, &str), Vec<usize>> = std::collections::BTreeMap::new();
+    for (index, sample) in samples.iter().enumerate() {
+        cells.entry((sample.label, sample.dataset.as_str())).or_default().push(index);
+    }
+    cells.into_values().collect()
 }
 
 /// The parameters weight decay applies to when it spares the rest: the
@@ -472,6 +532,70 @@ mod tests {
         assert!(check(TrainOptions { ema_decay: Some(f64::NAN), ..Default::default() }).contains("found NaN"));
         assert!(check(TrainOptions { ema_warmup_steps: 0.5, ..Default::default() })
             .contains("EMA warm-up must be a number of steps >= 1, found 0.5"));
+    }
+
+    /// Mean LayerNorm gain and weight-matrix norm after 4 steps at a huge
+    /// decay (factor 1 - lr*wd = 0.95 a step), where Adam itself moves a
+    /// parameter by about lr a step.
+    fn after_strong_decay(decay_every_parameter: bool) -> (f64, f64, f64) {
+        let samples: Vec<Sample> = (0..8)
+            .map(|i| Sample {
+                dataset: "d".into(),
+                subject: "s".into(),
+                sample: format!("x{i}"),
+                label: i % 3,
+                flow: (0..3 * 28 * 28).map(|j| ((i * 31 + j * 7) % 97) as f32 / 96.0).collect(),
+            })
+            .collect();
+        let refs: Vec<&Sample> = samples.iter().collect();
+        let options = TrainOptions {
+            epochs: 1,
+            batch_size: 2,
+            learning_rate: 1e-3,
+            min_learning_rate: 1e-3,
+            warmup_epochs: 0,
+            weight_decay: 50.0,
+            ema_decay: None,
+            mixup_alpha: None,
+            decay_every_parameter,
+            ..Default::default()
+        };
+        let config = EpirConfig::default();
+        let norm = |m: &EpirModel| f64::try_from(m.vars.variables()["head.weight"].norm()).expect("host");
+        // The same start as `train` draws for seed 3.
+        let start = {
+            let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            tch::manual_seed(3);
+            EpirModel::new(config.clone(), Device::Cpu).expect("model")
+        };
+        let trained = train(&config, &refs, &[], &options, 3, Device::Cpu).expect("train").model;
+        let gain = f64::try_from(trained.vars.variables()["head_norm.weight"].mean(Kind::Float)).expect("host");
+        (gain, norm(&start), norm(&trained))
+    }
+
+    #[test]
+    fn sparing_norms_keeps_their_gains_while_matrices_still_decay() {
+        let (gain, start, end) = after_strong_decay(false);
+        assert!((gain - 1.0).abs() < 0.01, "LayerNorm gain {gain}");
+        assert!(end < 0.9 * start, "head matrix norm {start} -> {end}");
+        let (gain, start, end) = after_strong_decay(true);
+        assert!(gain < 0.9, "decayed with the rest: LayerNorm gain {gain}");
+        assert!(end < 0.9 * start, "head matrix norm {start} -> {end}");
+    }
+
+    #[test]
+    fn class_by_dataset_cells_group_every_sample_once() {
+        let make = |label, dataset: &str| Sample {
+            dataset: dataset.into(),
+            subject: "s".into(),
+            sample: "x".into(),
+            label,
+            flow: vec![],
+        };
+        let samples = [make(0, "casme2"), make(0, "casme2"), make(1, "samm"), make(0, "samm"), make(0, "casme2")];
+        let refs: Vec<&Sample> = samples.iter().collect();
+        // (0, casme2), (0, samm), (1, samm): a rare cell is drawn as often as the common one.
+        assert_eq!(class_dataset_cells(&refs), vec![vec![0, 1, 4], vec![3], vec![2]]);
     }
 
     #[test]
