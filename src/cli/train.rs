@@ -8,6 +8,7 @@ use glimpse::device::{configure_threads, machine_description, ThreadUse};
 use glimpse::model::bench::ModelBench;
 use glimpse::model::config::ShiftFill;
 use glimpse::train::protocol::scores_table;
+use glimpse::train::calibration::reliability_png;
 use glimpse::train::ship::{train_and_ship, CardInputs};
 use glimpse::train::fold_store::{FoldStore, Recipe};
 use glimpse::train::split::Subjects;
@@ -202,12 +203,24 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
             let report = run_loso(&dataset, &settings, &|line| eprintln!("{line}"))?;
             say!("{}", scores_table(&report));
             say!("wall time {:.1} s", report.wall_time_s);
-            write_json(&args.out, &report)
+            write_json(&args.out, &report)?;
+            if let Some(calibration) = &report.calibration {
+                let png = args.out.with_extension("reliability.png");
+                let bytes = reliability_png(calibration).context("encoding the reliability diagram")?;
+                glimpse::files::write_atomic(&png, &bytes).with_context(|| format!("writing {}", png.display()))?;
+                say!("wrote {} (grey: uncalibrated, blue: calibrated; red: perfect)", png.display());
+            }
+            Ok(())
         }
         Protocol::All => {
             configure_threads(device, ThreadUse::Training { parallel_jobs: 1 });
             let loso: Option<LosoReport> =
                 args.loso_report.as_deref().map(|p| read_json(p, "a LOSO report")).transpose()?;
+            // The shipped probabilities are calibrated by the recipe's LOSO temperature.
+            if let Some(calibration) = loso.as_ref().and_then(|l| l.calibration.as_ref()) {
+                config.temperature = calibration.temperature;
+                eprintln!("calibration: temperature {:.3} from the LOSO report", calibration.temperature);
+            }
             let bench: Option<ModelBench> =
                 args.bench_report.as_deref().map(|p| read_json(p, "a `glimpse bench model` report")).transpose()?;
             let also_tried: Vec<LosoReport> =

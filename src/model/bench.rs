@@ -35,7 +35,8 @@ pub struct ModelBench {
 pub fn time_forward(model: &EpirModel, batch: i64, warmup: usize, runs: usize) -> Latency {
     let runs = runs.max(1);
     let c = &model.config;
-    let input = Tensor::rand([batch, c.in_channels, c.image_size, c.image_size], (Kind::Float, model.device));
+    let side = crate::model::input::INPUT_SIDE as i64;
+    let input = Tensor::rand([batch, c.in_channels, side, side], (Kind::Float, model.device));
     let sync = || {
         if let Device::Cuda(index) = model.device {
             tch::Cuda::synchronize(index as i64);

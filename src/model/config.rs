@@ -34,13 +34,39 @@ pub struct EpirConfig {
     #[serde(default)]
     pub test_time_mirror: bool,
     /// What the DNSPT's shifted copies hold where they moved off the image.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "ShiftFill::is_zero")]
     pub shift_fill: ShiftFill,
     /// Drop-path (stochastic depth) in training: the last block's branches
     /// are dropped with this probability, earlier ones linearly less, the
     /// first never. 0 (the first recipes): off.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub drop_path: f64,
+    /// Temperature T of the calibrated probabilities, softmax(log p / T),
+    /// fitted on the recipe's LOSO predictions (each subject's from a model
+    /// that never saw it); 1: uncalibrated.
+    #[serde(default = "uncalibrated", skip_serializing_if = "is_uncalibrated")]
+    pub temperature: f64,
+}
+
+// Options added after the first recipes are left out of the RON (and of the
+// fold store's recipe key) at their old behaviour, so a recipe that does not
+// use them keeps its key and its stored folds.
+fn uncalibrated() -> f64 {
+    1.0
+}
+
+fn is_uncalibrated(t: &f64) -> bool {
+    *t == 1.0
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+impl ShiftFill {
+    fn is_zero(&self) -> bool {
+        *self == ShiftFill::Zero
+    }
 }
 
 /// The fill of the DNSPT's shifted copies past the image's edge.
@@ -69,6 +95,7 @@ impl Default for EpirConfig {
             test_time_mirror: false,
             shift_fill: ShiftFill::Zero,
             drop_path: 0.0,
+            temperature: 1.0,
         }
     }
 }
@@ -160,6 +187,9 @@ impl EpirConfig {
         // Written so that NaN fails too.
         if self.mlp_ratio.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return bad(format!("mlp_ratio must be positive, found {}", self.mlp_ratio));
+        }
+        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+            return bad(format!("temperature must be a positive number, found {}", self.temperature));
         }
         if !(0.0..1.0).contains(&self.drop_path) {
             return bad(format!("drop_path must be in [0, 1), found {}", self.drop_path));

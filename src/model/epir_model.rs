@@ -98,7 +98,8 @@ impl EpirModel {
     /// Class probabilities `[B, classes]` and attention `[B, rows, cols]` for
     /// a normalised batch already on the model's device, without gradients.
     /// With `mirror`, probabilities average the input and its mirror image;
-    /// the attention is always the unmirrored pass's.
+    /// the attention is always the unmirrored pass's. The config's
+    /// temperature, fitted by LOSO, calibrates them.
     pub fn probabilities(&self, batch: &Tensor, mirror: bool) -> (Tensor, Tensor) {
         tch::no_grad(|| {
             let out = self.net.forward(batch);
@@ -107,13 +108,18 @@ impl EpirModel {
                 let mirrored = self.net.forward(&mirror_normalised(batch)).logits.softmax(-1, Kind::Float);
                 probabilities = (probabilities + mirrored) * 0.5;
             }
+            let temperature = self.config.temperature;
+            if temperature != 1.0 {
+                probabilities = crate::model::calibrated(&probabilities, temperature);
+            }
             (probabilities, out.attention)
         })
     }
 
     /// Classifies flow images given as CHW floats in 0..1, batched.
     pub fn predict(&self, flows: &[&[f32]]) -> Result<Vec<Prediction>, ModelError> {
-        let (channels, side) = (self.config.in_channels, self.config.image_size);
+        // The flow comes at the input's side; the model resizes it to its own.
+        let (channels, side) = (self.config.in_channels, crate::model::input::INPUT_SIDE as i64);
         let per_image = (channels * side * side) as usize;
         if let Some(bad) = flows.iter().find(|f| f.len() != per_image) {
             return Err(ModelError::InputShape { found: vec![bad.len() as i64], channels, side });
@@ -201,6 +207,26 @@ mod tests {
         assert_eq!(a[0].attention.len(), 49);
         assert!((a[0].probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn a_32_px_model_reads_the_28_px_flow_and_a_temperature_softens_it() {
+        let mut model = EpirModel::new(EpirConfig { image_size: 32, ..Default::default() }, Device::Cpu).expect("model");
+        let flow: Vec<f32> = (0..3 * 28 * 28).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
+        let sharp = model.predict(&[&flow]).expect("the 28 px flow is the input at any model side");
+        assert_eq!(sharp[0].attention.len(), 64);
+        model.config.temperature = 2.0;
+        let soft = model.predict(&[&flow]).expect("predict");
+        // softmax(log p / T): the same ranking, flatter, still summing to one.
+        let expected: Vec<f32> = {
+            let scaled: Vec<f32> = sharp[0].probabilities.iter().map(|p| p.sqrt()).collect();
+            let total: f32 = scaled.iter().sum();
+            scaled.iter().map(|p| p / total).collect()
+        };
+        for (got, want) in soft[0].probabilities.iter().zip(&expected) {
+            assert!((got - want).abs() < 1e-5, "{:?} vs {expected:?}", soft[0].probabilities);
+        }
+        assert_eq!(soft[0].class, sharp[0].class);
     }
 
     #[test]

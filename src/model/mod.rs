@@ -145,6 +145,13 @@ impl Epir {
     }
 }
 
+/// Temperature scaling of probabilities `[B, classes]`: softmax(log p / T).
+/// On plain softmax outputs this equals dividing the logits by T; it also
+/// applies to the mirror-averaged probabilities, which have no logits.
+pub fn calibrated(probabilities: &Tensor, temperature: f64) -> Tensor {
+    (probabilities.clamp_min(1e-12).log() / temperature).softmax(-1, Kind::Float)
+}
+
 /// `[B, heads, 1+N, 1+N]` -> `[B, N]`: the class token's attention over the
 /// patch tokens, mean over heads. Because self-attention is masked, the
 /// class token's row already sums to one over the patches.

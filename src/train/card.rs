@@ -144,6 +144,25 @@ figures; shown only for comparison). {} on {}, {} fold(s) at a time, {:.0} s wal
                 md.push_str(&parts.join(", "));
                 md.push_str(".\n");
             }
+            match &report.calibration {
+                Some(cal) => md.push_str(&format!(
+                    "\n**Calibration.** The probabilities these weights give are temperature-scaled, softmax(log p / T) \
+with T = {:.3}, fitted on the LOSO probabilities above (each subject's from a model that never saw it). Expected \
+calibration error over {} confidence bins: {:.3} uncalibrated, {:.3} calibrated, where each subject's probabilities \
+were scaled by a T fitted on the other subjects alone (mean NLL {:.3} -> {:.3}). Reliability diagram: the PNG beside \
+the LOSO report.\n",
+                    cal.temperature,
+                    crate::train::calibration::CALIBRATION_BINS,
+                    cal.ece_uncalibrated,
+                    cal.ece_calibrated,
+                    cal.nll_uncalibrated,
+                    cal.nll_calibrated
+                )),
+                None => md.push_str(
+                    "\n**Calibration.** None: the LOSO report has no per-sample probabilities (folds trained before \
+2026-11-28), so the probabilities are the network's own, uncalibrated.\n",
+                ),
+            }
         }
     }
     if !facts.also_tried.is_empty() {

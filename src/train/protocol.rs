@@ -17,6 +17,7 @@ use super::fold_store::FoldStore;
 use super::metrics::{bootstrap_over_subjects, scores_by_subset, Interval, Scores};
 use super::split::{development_folds, Subjects};
 use super::trainer::{train, TrainError, TrainOptions, TrainedModel};
+use super::calibration::{calibrate_subjects, CalibrationReport, SubjectProbabilities};
 use crate::model::EpirConfig;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -36,6 +37,10 @@ pub struct FoldResult {
     /// Predictions after every epoch, for the per-epoch diagnostic.
     #[serde(default)]
     pub predicted_by_epoch: Vec<Vec<usize>>,
+    /// Last-epoch class probabilities per sample (folds stored before
+    /// 2026-11-28 have none), for calibration.
+    #[serde(default)]
+    pub probabilities: Vec<Vec<f32>>,
     pub losses: Vec<f64>,
     pub seconds: f64,
 }
@@ -75,6 +80,10 @@ pub struct LosoReport {
     /// The honest score is the last entry; nothing is chosen from this curve.
     #[serde(default)]
     pub uf1_by_epoch: Vec<f64>,
+    /// Temperature scaling fitted on the folds' probabilities, scored by
+    /// cross-fitting (absent when a fold has no probabilities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationReport>,
     pub config: EpirConfig,
     pub options: TrainOptions,
     pub seed: u64,
@@ -220,6 +229,7 @@ pub fn run_loso(
                 scores.get("full").map_or(0.0, |s| s.uf1)
             })
             .collect(),
+        calibration: calibration_of(&folds),
         config: settings.config.clone(),
         options: settings.options.clone(),
         seed: settings.options.seed,
@@ -232,6 +242,17 @@ pub fn run_loso(
         command: settings.command.clone(),
         folds,
     })
+}
+
+/// Temperature scaling over the folds (subjects), when every fold has its
+/// probabilities.
+fn calibration_of(folds: &[FoldResult]) -> Option<CalibrationReport> {
+    if folds.iter().any(|f| f.probabilities.len() != f.truth.len()) {
+        return None;
+    }
+    let subjects: Vec<SubjectProbabilities> =
+        folds.iter().map(|f| f.truth.iter().copied().zip(f.probabilities.iter().cloned()).collect()).collect();
+    calibrate_subjects(&subjects)
 }
 
 /// Honest UF1/UAR intervals per subset (`full` and each source set), each
@@ -273,7 +294,7 @@ fn run_fold(
         })
         .collect();
     let seed = settings.options.seed.wrapping_mul(1_000_003).wrapping_add(fold_index);
-    let TrainedModel { losses, held_out_predictions, held_out_unmirrored, .. } =
+    let TrainedModel { losses, held_out_predictions, held_out_unmirrored, held_out_probabilities, .. } =
         train(settings.config, &train_set, &test, settings.options, seed, settings.device)?;
     let truth: Vec<usize> = test.iter().map(|s| s.label).collect();
     let correct = |predicted: &Vec<usize>| truth.iter().zip(predicted).filter(|(t, p)| t == p).count();
@@ -292,6 +313,7 @@ fn run_fold(
         best_epoch,
         predicted_by_epoch: held_out_predictions,
         predicted_without_mirror: held_out_unmirrored,
+        probabilities: held_out_probabilities,
         truth,
         losses,
         seconds: started.elapsed().as_secs_f64(),
@@ -353,6 +375,13 @@ pub fn scores_table(report: &LosoReport) -> String {
                 s.uf1, s.uar, s.accuracy, s.samples
             ));
         }
+    }
+    if let Some(c) = &report.calibration {
+        out.push_str(&format!(
+            "calibration: T = {:.3} (fitted on all subjects); ECE {:.3} uncalibrated, {:.3} calibrated \
+             (each subject with a T fitted on the others); NLL {:.3} -> {:.3}\n",
+            c.temperature, c.ece_uncalibrated, c.ece_calibrated, c.nll_uncalibrated, c.nll_calibrated
+        ));
     }
     out
 }

@@ -41,16 +41,16 @@ pub struct TrainOptions {
     /// steps, more than a whole run (1,040-1,120), so their real final decay
     /// was 0.991-0.992; w = 1 applies the decay from the first step (the
     /// random start still fades: 0.995^1000 < 0.01).
-    #[serde(default = "legacy_ema_warmup")]
+    #[serde(default = "legacy_ema_warmup", skip_serializing_if = "is_legacy_ema_warmup")]
     pub ema_warmup_steps: f64,
     /// Weight decay on every parameter (the first recipes), or only on the
     /// weight matrices of linear layers (`false`): decaying LayerNorm gains,
     /// biases, positional embeddings, the class token and the attention
     /// temperatures pulls them towards 0, which is no prior for any of them.
-    #[serde(default = "legacy_decay_everything")]
+    #[serde(default = "legacy_decay_everything", skip_serializing_if = "is_legacy_decay")]
     pub decay_every_parameter: bool,
     /// How each epoch's samples are drawn.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Sampling::is_shuffle")]
     pub sampling: Sampling,
 }
 
@@ -68,12 +68,29 @@ pub enum Sampling {
     ClassByDataset,
 }
 
+// Options added after the first recipes are left out of reports (and of the
+// fold store's recipe key) at their old behaviour, so a recipe that does not
+// use them keeps its key and its stored folds.
 fn legacy_ema_warmup() -> f64 {
     10.0
 }
 
+fn is_legacy_ema_warmup(w: &f64) -> bool {
+    *w == legacy_ema_warmup()
+}
+
 fn legacy_decay_everything() -> bool {
     true
+}
+
+fn is_legacy_decay(every: &bool) -> bool {
+    *every
+}
+
+impl Sampling {
+    fn is_shuffle(&self) -> bool {
+        *self == Sampling::Shuffle
+    }
 }
 
 impl Default for TrainOptions {
@@ -155,6 +172,9 @@ pub struct TrainedModel {
     /// Last-epoch held-out predictions without the test-time mirror (empty
     /// when the config does not use it), to measure what the mirror adds.
     pub held_out_unmirrored: Vec<usize>,
+    /// Last-epoch held-out class probabilities (with the mirror when the
+    /// config uses it), for calibration.
+    pub held_out_probabilities: Vec<Vec<f32>>,
 }
 
 /// libtorch initialises parameters from its one global generator; holding
@@ -280,7 +300,15 @@ pub fn train(
         Some(batch) if config.test_time_mirror => predict_classes(&model, batch, false)?,
         _ => Vec::new(),
     };
-    Ok(TrainedModel { model, losses, held_out_predictions, held_out_unmirrored })
+    let held_out_probabilities = match &held_out_batch {
+        Some(batch) => {
+            let (probabilities, _) = model.probabilities(batch, config.test_time_mirror);
+            let flat = Vec::<f32>::try_from(probabilities.to_device(Device::Cpu).flatten(0, -1))?;
+            flat.chunks(config.class_names.len()).map(<[f32]>::to_vec).collect()
+        }
+        None => Vec::new(),
+    };
+    Ok(TrainedModel { model, losses, held_out_predictions, held_out_unmirrored, held_out_probabilities })
 }
 
 /// Drop-path keep masks for one batch, two per block (`None` when drop-path
@@ -581,6 +609,23 @@ mod tests {
         let (gain, start, end) = after_strong_decay(true);
         assert!(gain < 0.9, "decayed with the rest: LayerNorm gain {gain}");
         assert!(end < 0.9 * start, "head matrix norm {start} -> {end}");
+    }
+
+    #[test]
+    fn options_added_later_stay_out_of_a_legacy_recipe_and_its_key() {
+        let json = serde_json::to_string(&TrainOptions::default()).expect("json");
+        for field in ["ema_warmup_steps", "decay_every_parameter", "sampling"] {
+            assert!(!json.contains(field), "{field} in {json}");
+        }
+        let config = serde_json::to_string(&EpirConfig::default()).expect("json");
+        for field in ["shift_fill", "drop_path", "temperature"] {
+            assert!(!config.contains(field), "{field} in {config}");
+        }
+        let changed = TrainOptions { sampling: Sampling::ClassByDataset, ema_warmup_steps: 1.0, ..Default::default() };
+        let json = serde_json::to_string(&changed).expect("json");
+        assert!(json.contains("\"sampling\":\"ClassByDataset\"") && json.contains("\"ema_warmup_steps\":1.0"), "{json}");
+        let back: TrainOptions = serde_json::from_str(&json).expect("read back");
+        assert_eq!(back, changed);
     }
 
     #[test]
