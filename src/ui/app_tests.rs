@@ -337,24 +337,13 @@ fn a_short_clip_dropped_on_the_window_is_classified_as_one_event() {
     harness.step();
     step_until(&mut harness, Duration::from_secs(120), analysed);
 
-    // What `classify_clip` finds in the same folder at the same rate, on a
-    // thread set up as every analysis's is (one torch thread on the CPU:
-    // the probabilities move by a few hundredths with the thread count).
+    // What `classify_clip` finds in the same folder at the same rate.
     let options = AnalysisOptions {
         weights: app(&mut harness).options.weights.clone(),
         folder_fps: Some(crate::pipeline::clip::DATASET_FPS),
         ..AnalysisOptions::default()
     };
-    let clip = folder.clone();
-    let expected_event = std::thread::spawn(move || {
-        crate::device::configure_threads(tch::Device::Cpu, crate::device::ThreadUse::Pipeline);
-        let classified =
-            crate::pipeline::classify_clip(&clip, &options, crate::pipeline::ClipEvent::default(), tch::Device::Cpu)
-                .expect("classify the clip");
-        classified.event().expect("classify's event").clone()
-    })
-    .join()
-    .expect("the classify thread");
+    let expected_event = classified_as_the_app_does(folder.clone(), options);
     let app_now = app(&mut harness);
     let session = app_now.doc.session.as_ref().expect("a session");
     assert_eq!(session.source.frame_count, frames);
@@ -447,16 +436,7 @@ fn a_short_video_opened_by_path_is_classified_as_one_event() {
     step_until(&mut harness, Duration::from_secs(120), analysed);
 
     let options = AnalysisOptions { weights: app(&mut harness).options.weights.clone(), ..AnalysisOptions::default() };
-    let clip = video.clone();
-    let expected = std::thread::spawn(move || {
-        crate::device::configure_threads(tch::Device::Cpu, crate::device::ThreadUse::Pipeline);
-        let classified =
-            crate::pipeline::classify_clip(&clip, &options, crate::pipeline::ClipEvent::default(), tch::Device::Cpu)
-                .expect("classify the clip");
-        classified.event().expect("classify's event").clone()
-    })
-    .join()
-    .expect("the classify thread");
+    let expected = classified_as_the_app_does(video.clone(), options);
     let app_now = app(&mut harness);
     let session = app_now.doc.session.as_ref().expect("a session");
     assert_eq!(session.source.frame_count, frames);
@@ -470,4 +450,19 @@ fn a_short_video_opened_by_path_is_classified_as_one_event() {
     );
     assert!(app_now.notices.texts().contains(&notice.as_str()), "{:?}", app_now.notices.texts());
     let _ = std::fs::remove_dir_all(scratch);
+}
+
+/// What `classify_clip` makes of `clip`, on a thread set up as every
+/// analysis's is (one torch thread on the CPU: the probabilities move by a
+/// few hundredths with the thread count).
+fn classified_as_the_app_does(clip: std::path::PathBuf, options: AnalysisOptions) -> crate::session::Event {
+    std::thread::spawn(move || {
+        crate::device::configure_threads(tch::Device::Cpu, crate::device::ThreadUse::Pipeline);
+        let classified =
+            crate::pipeline::classify_clip(&clip, &options, crate::pipeline::ClipEvent::default(), tch::Device::Cpu)
+                .expect("classify the clip");
+        classified.event().expect("classify's event").clone()
+    })
+    .join()
+    .expect("the classify thread")
 }
