@@ -191,12 +191,14 @@ fn a_batch_over_a_folder_resumes_and_reports_failures() {
     assert!(last[1].ends_with("a.mp4") && last[2] == "360", "{log}");
     let rss: f64 = last[4].parse().expect("a number");
     assert!(rss > 50.0 && rss < 2000.0, "{rss} MiB");
-    // The split of it: Rust's heap holds at least the decoded frames' worth
-    // of session and buffers, the C libraries (libtorch, OpenCV) more.
+    // The split of it: Rust's heap is counted (a 12-s session is about 0.1
+    // MiB; NaN would mean nothing counts), the C libraries (libtorch,
+    // OpenCV) hold far more.
     let rust_heap: f64 = last[6].parse().expect("a number");
     let c_heap: f64 = last[7].parse().expect("a number");
-    assert!(rust_heap > 0.1 && rust_heap < rss, "Rust heap {rust_heap} MiB of {rss}");
-    assert!(c_heap > 1.0 && c_heap < rss, "C heap {c_heap} MiB of {rss}");
+    assert!(rust_heap > 0.0 && rust_heap < rss, "Rust heap {rust_heap} MiB of {rss}");
+    assert!(c_heap > 10.0 * rust_heap, "C heap {c_heap} MiB against Rust's {rust_heap}");
+    assert!(c_heap < rss, "C heap {c_heap} MiB of {rss}");
     assert!(stdout.contains("2 inputs: 1 analysed, 0 skipped (already done), 1 failed"), "{stdout}");
     assert!(stdout.contains("b.mp4: cannot be opened as a video"), "{stdout}");
     let report: serde_json::Value =
