@@ -16,7 +16,9 @@ use super::dataset::{Dataset, Sample};
 use super::fold_store::FoldStore;
 use super::metrics::{bootstrap_over_subjects, scores_by_subset, Interval, Scores};
 use super::split::{development_folds, Subjects};
+use super::baseline::{train_ststnet, BaselineRun};
 use super::trainer::{train, TrainError, TrainOptions, TrainedModel};
+use crate::model::ststnet::Architecture;
 use crate::model::EpirConfig;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -75,6 +77,10 @@ pub struct LosoReport {
     /// The honest score is the last entry; nothing is chosen from this curve.
     #[serde(default)]
     pub uf1_by_epoch: Vec<f64>,
+    /// The network trained and scored (reports before it were all EPIR).
+    #[serde(default)]
+    pub architecture: Architecture,
+    /// EPIR's architecture; for STSTNet only its class names are used.
     pub config: EpirConfig,
     pub options: TrainOptions,
     pub seed: u64,
@@ -118,6 +124,9 @@ pub fn run_loso(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<LosoReport, TrainError> {
     let started = Instant::now();
+    if settings.config.test_time_mirror && !settings.options.architecture.is_epir() {
+        return Err(TrainError::InvalidOptions("the test-time mirror is EPIR's; STSTNet is scored as published".into()));
+    }
     let all_folds = dataset.folds();
     let development = development_folds(&all_folds);
     // Development runs train and score among the development subjects only.
@@ -205,7 +214,7 @@ pub fn run_loso(
         subjects: pool.len(),
         folds_run: folds.len(),
         honest: score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted),
-        honest_without_test_time_mirror: if settings.config.test_time_mirror {
+        honest_without_test_time_mirror: if settings.config.test_time_mirror && settings.options.architecture.is_epir() {
             score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted_without_mirror)
         } else {
             BTreeMap::new()
@@ -220,6 +229,7 @@ pub fn run_loso(
                 scores.get("full").map_or(0.0, |s| s.uf1)
             })
             .collect(),
+        architecture: settings.options.architecture,
         config: settings.config.clone(),
         options: settings.options.clone(),
         seed: settings.options.seed,
@@ -273,8 +283,19 @@ fn run_fold(
         })
         .collect();
     let seed = settings.options.seed.wrapping_mul(1_000_003).wrapping_add(fold_index);
-    let TrainedModel { losses, held_out_predictions, held_out_unmirrored, .. } =
-        train(settings.config, &train_set, &test, settings.options, seed, settings.device)?;
+    let (losses, held_out_predictions, held_out_unmirrored) = match settings.options.architecture {
+        Architecture::Epir => {
+            let TrainedModel { losses, held_out_predictions, held_out_unmirrored, .. } =
+                train(settings.config, &train_set, &test, settings.options, seed, settings.device)?;
+            (losses, held_out_predictions, held_out_unmirrored)
+        }
+        Architecture::Ststnet => {
+            let classes = settings.config.class_names.len();
+            let BaselineRun { losses, held_out_predictions, .. } =
+                train_ststnet(&train_set, &test, classes, settings.options, seed, settings.device)?;
+            (losses, held_out_predictions, Vec::new())
+        }
+    };
     let truth: Vec<usize> = test.iter().map(|s| s.label).collect();
     let correct = |predicted: &Vec<usize>| truth.iter().zip(predicted).filter(|(t, p)| t == p).count();
     // Ties go to the later epoch, as in HTNet's reference code.

@@ -9,6 +9,7 @@ use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 use super::augment::{Augmentation, Rng};
 use super::dataset::{count_classes, Sample};
 use crate::model::input::batch_of;
+use crate::model::ststnet::Architecture;
 use crate::model::{EpirConfig, EpirModel, ModelError};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,6 +50,11 @@ pub struct TrainOptions {
     /// temperatures pulls them towards 0, which is no prior for any of them.
     #[serde(default = "legacy_decay_everything")]
     pub decay_every_parameter: bool,
+    /// The network: EPIR, or the STSTNet baseline (`train::baseline`, its
+    /// official recipe). Left out of EPIR's JSON, so EPIR recipes keep their
+    /// fold-store hashes; STSTNet's folds are stored apart.
+    #[serde(default, skip_serializing_if = "Architecture::is_epir")]
+    pub architecture: Architecture,
 }
 
 fn legacy_ema_warmup() -> f64 {
@@ -76,6 +82,7 @@ impl Default for TrainOptions {
             seed: 42,
             ema_warmup_steps: legacy_ema_warmup(),
             decay_every_parameter: legacy_decay_everything(),
+            architecture: Architecture::Epir,
         }
     }
 }
@@ -142,7 +149,7 @@ pub struct TrainedModel {
 /// libtorch initialises parameters from its one global generator; holding
 /// this while seeding and building makes initialisation reproducible even
 /// with folds training on several threads.
-static INIT_LOCK: Mutex<()> = Mutex::new(());
+pub(crate) static INIT_LOCK: Mutex<()> = Mutex::new(());
 
 pub fn train(
     config: &EpirConfig,
@@ -153,6 +160,9 @@ pub fn train(
     device: Device,
 ) -> Result<TrainedModel, TrainError> {
     options.validate()?;
+    if !options.architecture.is_epir() {
+        return Err(TrainError::InvalidOptions("these options are for STSTNet: see train::baseline".into()));
+    }
     if train_set.is_empty() {
         return Err(TrainError::NoTrainingSamples);
     }
