@@ -96,7 +96,11 @@ impl Ststnet {
                 let norm = nn::batch_norm2d(
                     path / format!("bn{}", i + 1),
                     filters,
-                    nn::BatchNormConfig { ws_init: nn::Init::Const(1.0), bs_init: nn::Init::Const(0.0), ..Default::default() },
+                    nn::BatchNormConfig {
+                        ws_init: nn::Init::Const(1.0),
+                        bs_init: nn::Init::Const(0.0),
+                        ..Default::default()
+                    },
                 );
                 (conv, norm)
             })
@@ -137,7 +141,10 @@ impl Ststnet {
                 }
             })
             .collect();
-        Tensor::cat(&maps, 1).avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>).flatten(1, -1).apply(&self.fc)
+        Tensor::cat(&maps, 1)
+            .avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>)
+            .flatten(1, -1)
+            .apply(&self.fc)
     }
 
     /// The shapes of the dropout masks for a batch of `batch`.
@@ -196,13 +203,13 @@ mod tests {
         let x = Tensor::rand([4, 3, 28, 28], (Kind::Float, Device::Cpu)) * INPUT_SCALE;
         let eval = net.forward(&x, None);
         assert_eq!(eval.size(), vec![4, 3]);
+        // Evaluation is deterministic (a training pass would move BatchNorm's running statistics).
+        let again = net.forward(&x, None);
+        assert!(f64::try_from((eval - again).abs().max()).expect("scalar") == 0.0);
         let masks = Ststnet::dropout_masks(4, || true, Device::Cpu);
         assert_eq!(masks[2].size(), vec![4, 8, 10, 10]);
         assert_eq!(net.forward(&x, Some(&masks)).size(), vec![4, 3]);
         // All kept, at scale 1/(1-p) = 2.
         assert_eq!(f64::try_from(masks[0].mean(Kind::Float)).expect("scalar"), 2.0);
-        // Evaluation is deterministic.
-        let again = net.forward(&x, None);
-        assert!(f64::try_from((eval - again).abs().max()).expect("scalar") == 0.0);
     }
 }

@@ -106,7 +106,8 @@ pub fn train_ststnet(
     let images = official_batch(order.iter().map(|&i| train_set[i].flow.as_slice()), device);
     let labels: Vec<i64> = order.iter().map(|&i| train_set[i].label as i64).collect();
     let targets = Tensor::from_slice(&labels).to_device(device);
-    let held_out_batch = (!held_out.is_empty()).then(|| official_batch(held_out.iter().map(|s| s.flow.as_slice()), device));
+    let held_out_batch =
+        (!held_out.is_empty()).then(|| official_batch(held_out.iter().map(|s| s.flow.as_slice()), device));
 
     let mut rng = Rng::new(seed);
     let (mut bits, mut left) = (0u64, 0u32);
@@ -166,7 +167,8 @@ mod tests {
         let official = ststnet_options(42);
         assert!(check_ststnet_options(&official).is_ok());
         assert_eq!((official.epochs, official.batch_size, official.learning_rate), (800, 256, 5e-5));
-        let short = TrainOptions { epochs: 2, learning_rate: 1e-3, seed: 7, ..official.clone() };
+        let short =
+            TrainOptions { epochs: 2, learning_rate: 1e-3, min_learning_rate: 1e-3, seed: 7, ..official.clone() };
         assert!(check_ststnet_options(&short).is_ok());
         for changed in [
             TrainOptions { ema_decay: Some(0.995), ..official.clone() },

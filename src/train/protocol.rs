@@ -12,11 +12,11 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
+use super::baseline::{train_ststnet, BaselineRun};
 use super::dataset::{Dataset, Sample};
 use super::fold_store::FoldStore;
 use super::metrics::{bootstrap_over_subjects, scores_by_subset, Interval, Scores};
 use super::split::{development_folds, Subjects};
-use super::baseline::{train_ststnet, BaselineRun};
 use super::trainer::{train, TrainError, TrainOptions, TrainedModel};
 use crate::model::ststnet::Architecture;
 use crate::model::EpirConfig;
@@ -124,8 +124,11 @@ pub fn run_loso(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<LosoReport, TrainError> {
     let started = Instant::now();
-    if settings.config.test_time_mirror && !settings.options.architecture.is_epir() {
-        return Err(TrainError::InvalidOptions("the test-time mirror is EPIR's; STSTNet is scored as published".into()));
+    let epir = settings.options.architecture.is_epir();
+    if settings.config.test_time_mirror && !epir {
+        return Err(TrainError::InvalidOptions(
+            "the test-time mirror is EPIR's; STSTNet is scored as published".into(),
+        ));
     }
     let all_folds = dataset.folds();
     let development = development_folds(&all_folds);
@@ -214,7 +217,7 @@ pub fn run_loso(
         subjects: pool.len(),
         folds_run: folds.len(),
         honest: score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted),
-        honest_without_test_time_mirror: if settings.config.test_time_mirror && settings.options.architecture.is_epir() {
+        honest_without_test_time_mirror: if settings.config.test_time_mirror && epir {
             score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted_without_mirror)
         } else {
             BTreeMap::new()
