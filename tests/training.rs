@@ -103,3 +103,77 @@ fn a_development_run_resumes_from_its_stored_folds() {
     assert_ne!(other.key().expect("key"), recipe.key().expect("key"));
     std::fs::remove_dir_all(&root).expect("cleanup");
 }
+
+/// The STSTNet baseline trains in the same harness: its loss falls on a
+/// handful of real samples, and a LOSO run of it names the architecture in
+/// its report and stores its folds apart from EPIR's.
+#[test]
+fn the_ststnet_baseline_learns_and_its_report_names_it() {
+    use glimpse::model::ststnet::Architecture;
+    use glimpse::train::baseline::{ststnet_options, train_ststnet};
+    use glimpse::train::fold_store::Recipe;
+    use glimpse::train::split::Subjects;
+    tch::set_num_threads(1);
+    let config = EpirConfig::default();
+    let dataset = Dataset::load(&common::shared_data(), &config.class_names).expect("load shared data");
+    // A handful of real samples of each class.
+    let handful: Vec<&glimpse::train::Sample> =
+        (0..3).flat_map(|class| dataset.samples.iter().filter(move |s| s.label == class).take(8)).collect();
+    assert_eq!(handful.len(), 24);
+    let quick = glimpse::train::TrainOptions {
+        epochs: 30,
+        learning_rate: 1e-2,
+        min_learning_rate: 1e-2,
+        ..ststnet_options(42)
+    };
+    let run = train_ststnet(&handful, &handful[..4], 3, &quick, 1, Device::Cpu).expect("train STSTNet");
+    let first: f64 = run.losses[..3].iter().sum::<f64>() / 3.0;
+    let last: f64 = run.losses[27..].iter().sum::<f64>() / 3.0;
+    eprintln!("STSTNet on 24 samples: loss {first:.3} -> {last:.3}");
+    assert!(last < 0.7 * first, "loss {first:.3} -> {last:.3} did not fall");
+    assert_eq!(run.held_out_predictions.len(), 30);
+    // EPIR's trainer refuses STSTNet's options rather than train EPIR with them.
+    assert!(glimpse::train::train(&config, &handful, &[], &quick, 1, Device::Cpu).is_err());
+
+    let options = glimpse::train::TrainOptions { epochs: 2, ..ststnet_options(42) };
+    let settings = LosoSettings {
+        config: &config,
+        subjects: Subjects::All,
+        store: None,
+        options: &options,
+        device: Device::Cpu,
+        jobs: 1,
+        max_folds: Some(1),
+        command: "test".into(),
+    };
+    let report = run_loso(&dataset, &settings, &|_| {}).expect("loso");
+    assert_eq!(report.architecture, Architecture::Ststnet);
+    assert_eq!(report.folds[0].losses.len(), 2);
+    assert_eq!(report.folds[0].predicted.len(), 3);
+    let json = serde_json::to_string(&report).expect("report JSON");
+    assert!(json.contains("\"architecture\":\"ststnet\""), "the report names STSTNet");
+    // Its folds are stored apart from EPIR's; EPIR's recipe JSON (and so its
+    // existing hashes) does not mention the architecture.
+    let epir = Recipe::new(&config, &TrainOptions::default(), Subjects::All, &dataset);
+    let ststnet = Recipe::new(&config, &ststnet_options(42), Subjects::All, &dataset);
+    assert_ne!(epir.key().expect("key"), ststnet.key().expect("key"));
+    assert!(!serde_json::to_string(&epir).expect("recipe JSON").contains("architecture"));
+}
+
+/// Every committed fold folder is still found by its recipe: a new training
+/// option must not change the hash of the recipes already run.
+#[test]
+fn committed_fold_folders_keep_their_recipe_hashes() {
+    use glimpse::train::fold_store::Recipe;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/loso-folds");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&root).expect("reports/loso-folds") {
+        let dir = entry.expect("entry").path();
+        let text = std::fs::read_to_string(dir.join("recipe.json")).expect("recipe.json");
+        let recipe: Recipe = serde_json::from_str(&text).expect("a recipe");
+        let name = dir.file_name().expect("name").to_string_lossy().into_owned();
+        assert_eq!(recipe.key().expect("key"), name, "{}", dir.display());
+        checked += 1;
+    }
+    assert!(checked >= 2, "{checked} folders");
+}

@@ -7,6 +7,8 @@ use clap::ValueEnum;
 use glimpse::device::{configure_threads, machine_description, ThreadUse};
 use glimpse::model::bench::ModelBench;
 use glimpse::model::config::ShiftFill;
+use glimpse::model::ststnet::Architecture;
+use glimpse::train::baseline::{check_ststnet_options, ststnet_options};
 use glimpse::train::protocol::scores_table;
 use glimpse::train::calibration::reliability_png;
 use glimpse::train::ship::{train_and_ship, CardInputs};
@@ -46,6 +48,11 @@ pub struct TrainArgs {
     /// Architecture RON (default: the built-in EPIR config).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// The network: epir, or the STSTNet baseline with its official recipe
+    /// (Adam 5e-5, batch 256, 800 epochs; --epochs, --batch-size, --lr and
+    /// --seed still apply, EPIR's recipe flags are refused).
+    #[arg(long, value_enum, default_value_t = Architecture::Epir)]
+    model: Architecture,
     #[arg(long)]
     epochs: Option<usize>,
     #[arg(long)]
@@ -131,6 +138,35 @@ fn parse_optional_f64(text: &str) -> Result<Option<f64>> {
     }
 }
 
+/// STSTNet's official recipe with the schedule flags applied; EPIR's own
+/// recipe flags are refused rather than silently ignored.
+fn ststnet_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOptions> {
+    if args.protocol != Protocol::Loso {
+        bail!("--model ststnet is a LOSO baseline: use --protocol loso");
+    }
+    let epir_only = args.config.is_some()
+        || args.test_time_mirror
+        || args.image_size.is_some()
+        || args.shift_fill.is_some()
+        || args.spare_norms
+        || args.ema != "0.995"
+        || args.mixup != "0.4"
+        || args.ema_warmup != 10.0;
+    if epir_only {
+        bail!("--config, --test-time-mirror, --image-size, --shift-fill, --spare-norms, --ema, --mixup and --ema-warmup are EPIR's; STSTNet trains with its official recipe");
+    }
+    let official = ststnet_options(epir.seed);
+    let options = TrainOptions {
+        epochs: args.epochs.unwrap_or(official.epochs),
+        batch_size: args.batch_size.unwrap_or(official.batch_size),
+        learning_rate: args.lr.unwrap_or(official.learning_rate),
+        min_learning_rate: args.lr.unwrap_or(official.learning_rate),
+        ..official
+    };
+    check_ststnet_options(&options)?;
+    Ok(options)
+}
+
 pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
     let mut config = load_config(args.config.as_deref())?;
     config.test_time_mirror |= args.test_time_mirror;
@@ -161,6 +197,10 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
         ..defaults
     };
     options.validate()?;
+    let options = match args.model {
+        Architecture::Epir => options,
+        Architecture::Ststnet => ststnet_run_options(&args, &options)?,
+    };
     if args.jobs == Some(0) {
         bail!("--jobs must be at least 1");
     }
@@ -199,7 +239,10 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
                 max_folds: args.folds,
                 command: command_line(),
             };
-            eprintln!("loso: {} epochs, seed {}, {jobs} fold(s) at a time", options.epochs, options.seed);
+            eprintln!(
+                "loso: {:?}, {} epochs, seed {}, {jobs} fold(s) at a time",
+                options.architecture, options.epochs, options.seed
+            );
             let report = run_loso(&dataset, &settings, &|line| eprintln!("{line}"))?;
             say!("{}", scores_table(&report));
             say!("wall time {:.1} s", report.wall_time_s);

@@ -15,6 +15,7 @@ pub mod flops;
 pub mod input;
 pub mod integration;
 pub mod mol;
+pub mod ststnet;
 
 use tch::{nn, Kind, Tensor};
 

@@ -1,5 +1,6 @@
 //! Training and evaluation of EPIR on labelled flow data.
 pub mod augment;
+pub mod baseline;
 pub mod calibration;
 pub mod card;
 pub mod compare;

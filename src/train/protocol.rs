@@ -12,12 +12,14 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
+use super::baseline::{train_ststnet, BaselineRun};
 use super::dataset::{Dataset, Sample};
 use super::fold_store::FoldStore;
 use super::metrics::{bootstrap_over_subjects, scores_by_subset, Interval, Scores};
 use super::split::{development_folds, Subjects};
 use super::trainer::{train, TrainError, TrainOptions, TrainedModel};
 use super::calibration::{calibrate_subjects, CalibrationReport, SubjectProbabilities};
+use crate::model::ststnet::Architecture;
 use crate::model::EpirConfig;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -84,6 +86,10 @@ pub struct LosoReport {
     /// cross-fitting (absent when a fold has no probabilities).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<CalibrationReport>,
+    /// The network trained and scored (reports before it were all EPIR).
+    #[serde(default)]
+    pub architecture: Architecture,
+    /// EPIR's architecture; for STSTNet only its class names are used.
     pub config: EpirConfig,
     pub options: TrainOptions,
     pub seed: u64,
@@ -127,6 +133,12 @@ pub fn run_loso(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<LosoReport, TrainError> {
     let started = Instant::now();
+    let epir = settings.options.architecture.is_epir();
+    if settings.config.test_time_mirror && !epir {
+        return Err(TrainError::InvalidOptions(
+            "the test-time mirror is EPIR's; STSTNet is scored as published".into(),
+        ));
+    }
     let all_folds = dataset.folds();
     let development = development_folds(&all_folds);
     // Development runs train and score among the development subjects only.
@@ -214,7 +226,7 @@ pub fn run_loso(
         subjects: pool.len(),
         folds_run: folds.len(),
         honest: score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted),
-        honest_without_test_time_mirror: if settings.config.test_time_mirror {
+        honest_without_test_time_mirror: if settings.config.test_time_mirror && epir {
             score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted_without_mirror)
         } else {
             BTreeMap::new()
@@ -230,6 +242,7 @@ pub fn run_loso(
             })
             .collect(),
         calibration: calibration_of(&folds),
+        architecture: settings.options.architecture,
         config: settings.config.clone(),
         options: settings.options.clone(),
         seed: settings.options.seed,
@@ -294,8 +307,21 @@ fn run_fold(
         })
         .collect();
     let seed = settings.options.seed.wrapping_mul(1_000_003).wrapping_add(fold_index);
-    let TrainedModel { losses, held_out_predictions, held_out_unmirrored, held_out_probabilities, .. } =
-        train(settings.config, &train_set, &test, settings.options, seed, settings.device)?;
+    let (losses, held_out_predictions, held_out_unmirrored, held_out_probabilities) =
+        match settings.options.architecture {
+            Architecture::Epir => {
+                let TrainedModel {
+                    losses, held_out_predictions, held_out_unmirrored, held_out_probabilities, ..
+                } = train(settings.config, &train_set, &test, settings.options, seed, settings.device)?;
+                (losses, held_out_predictions, held_out_unmirrored, held_out_probabilities)
+            }
+            Architecture::Ststnet => {
+                let classes = settings.config.class_names.len();
+                let BaselineRun { losses, held_out_predictions, .. } =
+                    train_ststnet(&train_set, &test, classes, settings.options, seed, settings.device)?;
+                (losses, held_out_predictions, Vec::new(), Vec::new())
+            }
+        };
     let truth: Vec<usize> = test.iter().map(|s| s.label).collect();
     let correct = |predicted: &Vec<usize>| truth.iter().zip(predicted).filter(|(t, p)| t == p).count();
     // Ties go to the later epoch, as in HTNet's reference code.

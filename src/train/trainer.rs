@@ -9,6 +9,7 @@ use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 use super::augment::{Augmentation, Rng};
 use super::dataset::{count_classes, Sample};
 use crate::model::input::batch_of;
+use crate::model::ststnet::Architecture;
 use crate::model::{EpirConfig, EpirModel, ModelError};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,6 +53,11 @@ pub struct TrainOptions {
     /// How each epoch's samples are drawn.
     #[serde(default, skip_serializing_if = "Sampling::is_shuffle")]
     pub sampling: Sampling,
+    /// The network: EPIR, or the STSTNet baseline (`train::baseline`, its
+    /// official recipe). Left out of EPIR's JSON, so EPIR recipes keep their
+    /// fold-store hashes; STSTNet's folds are stored apart.
+    #[serde(default, skip_serializing_if = "Architecture::is_epir")]
+    pub architecture: Architecture,
 }
 
 /// How an epoch's samples are drawn.
@@ -111,6 +117,7 @@ impl Default for TrainOptions {
             ema_warmup_steps: legacy_ema_warmup(),
             decay_every_parameter: legacy_decay_everything(),
             sampling: Sampling::Shuffle,
+            architecture: Architecture::Epir,
         }
     }
 }
@@ -180,7 +187,7 @@ pub struct TrainedModel {
 /// libtorch initialises parameters from its one global generator; holding
 /// this while seeding and building makes initialisation reproducible even
 /// with folds training on several threads.
-static INIT_LOCK: Mutex<()> = Mutex::new(());
+pub(crate) static INIT_LOCK: Mutex<()> = Mutex::new(());
 
 pub fn train(
     config: &EpirConfig,
@@ -191,6 +198,9 @@ pub fn train(
     device: Device,
 ) -> Result<TrainedModel, TrainError> {
     options.validate()?;
+    if !options.architecture.is_epir() {
+        return Err(TrainError::InvalidOptions("these options are for STSTNet: see train::baseline".into()));
+    }
     if train_set.is_empty() {
         return Err(TrainError::NoTrainingSamples);
     }
