@@ -81,7 +81,8 @@ No sample was held out: the LOSO table below estimates how this recipe generalis
         o.augmentation.flip,
         o.augmentation.max_shift,
         o.mixup_alpha.map(|a| format!("with Beta({a}, {a}) weights")).unwrap_or_else(|| "off".into()),
-        o.ema_decay.map(|d| format!("(decay {d} per step)")).unwrap_or_else(|| "(off)".into()),
+        o.ema_decay.map(|d| ema_wording(d, o.ema_warmup_steps, o.epochs * facts.samples.div_ceil(o.batch_size.max(1))))
+            .unwrap_or_else(|| "(off)".into()),
         o.seed
     ));
     md.push_str(&format!(
@@ -215,6 +216,20 @@ among these by honest full UF1, so its figure carries a small selection bias of 
 }
 
 /// `YYYY-MM-DD HH:MM` from Unix seconds (UTC), without a date library.
+/// The EMA as it really ran: step t averages with decay min(d, (1+t)/(w+t)),
+/// which may not reach d within the run.
+fn ema_wording(decay: f64, warmup: f64, steps: usize) -> String {
+    let last = decay.min((1.0 + steps as f64) / (warmup + steps as f64));
+    if last < decay {
+        format!(
+            "(decay min({decay}, (1+t)/({warmup}+t)) at step t: {decay} is never reached in {steps} steps, the last step \
+averages with {last:.4})"
+        )
+    } else {
+        format!("(decay min({decay}, (1+t)/({warmup}+t)) at step t, {decay} from step {:.0} of {steps})", ((warmup * decay - 1.0) / (1.0 - decay)).max(0.0).ceil())
+    }
+}
+
 pub fn utc_date(unix_s: u64) -> String {
     let days = (unix_s / 86_400) as i64;
     let (hour, minute) = ((unix_s % 86_400) / 3600, (unix_s % 3600) / 60);
@@ -234,6 +249,15 @@ pub fn utc_date(unix_s: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_card_says_the_ema_decay_the_run_really_reached() {
+        // The shipped run: 80 epochs of 14 steps with the first recipes' warm-up.
+        let said = ema_wording(0.995, 10.0, 1_120);
+        assert!(said.contains("0.995 is never reached in 1120 steps, the last step averages with 0.9920"), "{said}");
+        let said = ema_wording(0.995, 1.0, 1_120);
+        assert!(said.contains("0.995 from step 0 of 1120"), "{said}");
+    }
 
     #[test]
     fn dates_are_civil_utc() {
