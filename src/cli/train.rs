@@ -33,12 +33,6 @@ pub enum Protocol {
     All,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ShiftFillArg {
-    Zero,
-    Edge,
-}
-
 #[derive(clap::Args)]
 pub struct TrainArgs {
     #[arg(long, default_value = DEFAULT_DATA)]
@@ -82,7 +76,7 @@ pub struct TrainArgs {
     /// What DNSPT's shifted copies hold past the image's edge: zero (the first
     /// recipes) or edge (stored in the config RON).
     #[arg(long, value_enum)]
-    shift_fill: Option<ShiftFillArg>,
+    shift_fill: Option<ShiftFill>,
     /// Drop-path probability of the last transformer block (earlier ones linearly
     /// less), in [0, 1) (stored in the config RON).
     #[arg(long)]
@@ -151,9 +145,11 @@ fn ststnet_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOpt
         || args.spare_norms
         || args.ema != "0.995"
         || args.mixup != "0.4"
-        || args.ema_warmup != 10.0;
+        || args.ema_warmup != 10.0
+        || args.drop_path.is_some()
+        || args.balanced_sampling;
     if epir_only {
-        bail!("--config, --test-time-mirror, --image-size, --shift-fill, --spare-norms, --ema, --mixup and --ema-warmup are EPIR's; STSTNet trains with its official recipe");
+        bail!("--config, --test-time-mirror, --image-size, --shift-fill, --spare-norms, --ema, --mixup, --ema-warmup, --drop-path and --balanced-sampling are EPIR's; STSTNet trains with its official recipe");
     }
     let official = ststnet_options(epir.seed);
     let options = TrainOptions {
@@ -174,10 +170,7 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
         config.image_size = side;
     }
     if let Some(fill) = args.shift_fill {
-        config.shift_fill = match fill {
-            ShiftFillArg::Zero => ShiftFill::Zero,
-            ShiftFillArg::Edge => ShiftFill::Edge,
-        };
+        config.shift_fill = fill;
     }
     if let Some(rate) = args.drop_path {
         config.drop_path = rate;

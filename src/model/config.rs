@@ -70,7 +70,7 @@ impl ShiftFill {
 }
 
 /// The fill of the DNSPT's shifted copies past the image's edge.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum ShiftFill {
     /// 0 of the normalised input (the first recipes): a channel's mean over
     /// the training set, which is neither zero motion nor zero strain.
