@@ -54,6 +54,8 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Compare two LOSO reports: B - A on the subjects both scored, with paired bootstrap intervals.
     Compare(cli::compare::CompareArgs),
+    /// Seed ensemble of LOSO runs that differ only in their seed: averaged class probabilities, scored as a report of its own.
+    Ensemble(cli::ensemble::EnsembleArgs),
     #[cfg(feature = "app")]
     /// Analyse recorded videos (or image folders): faces, spotted
     /// micro-expressions, EPIR classes, timelines and exports.
@@ -164,6 +166,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => cli::train::run(args, chosen_device(flag, ThreadUse::Default)?),
         Command::Eval(args) => cli::eval::run(args, chosen_device(flag, ThreadUse::Default)?),
         Command::Compare(args) => cli::compare::run(args),
+        Command::Ensemble(args) => cli::ensemble::run(args),
         Command::Bench(BenchCommand::Model(args)) => cli::bench::run(args, chosen_device(flag, ThreadUse::Default)?),
         #[cfg(feature = "app")]
         Command::Bench(BenchCommand::Pipeline { video, out, pipeline }) => {

@@ -25,6 +25,7 @@ pub mod bench;
 #[cfg(feature = "app")]
 pub mod classify;
 pub mod compare;
+pub mod ensemble;
 pub mod eval;
 #[cfg(feature = "app")]
 pub mod live;

@@ -5,6 +5,7 @@ pub mod calibration;
 pub mod card;
 pub mod compare;
 pub mod dataset;
+pub mod ensemble;
 pub mod fold_store;
 pub mod metrics;
 pub mod protocol;

@@ -205,14 +205,56 @@ pub fn run_loso(
         return Err(err);
     }
     let folds: Vec<FoldResult> = lock(&results).drain(..).flatten().collect();
-    let classes = dataset.class_names.len();
-    let held_out: Vec<FoldResult> = match settings.subjects {
-        Subjects::All => folds.iter().filter(|f| !development.contains(&f.fold)).cloned().collect(),
+    Ok(assemble_report(
+        folds,
+        &ReportContext {
+            subjects: settings.subjects,
+            development,
+            classes: dataset.class_names.len(),
+            data: dataset.root.display().to_string(),
+            samples: dataset.samples.len(),
+            subject_count: pool.len(),
+            config: settings.config.clone(),
+            options: settings.options.clone(),
+            device: crate::device::describe(settings.device),
+            jobs,
+            wall_time_s: started.elapsed().as_secs_f64(),
+            command: settings.command.clone(),
+        },
+    ))
+}
+
+/// What a report says besides its folds.
+pub struct ReportContext {
+    pub subjects: Subjects,
+    /// The development subjects (of all 68), for the held-out scores.
+    pub development: BTreeSet<String>,
+    pub classes: usize,
+    pub data: String,
+    pub samples: usize,
+    /// Subjects trained and scored on.
+    pub subject_count: usize,
+    pub config: EpirConfig,
+    pub options: TrainOptions,
+    pub device: String,
+    pub jobs: usize,
+    pub wall_time_s: f64,
+    pub command: String,
+}
+
+/// Scores, intervals, held-out scores, curves and calibration of `folds`.
+pub fn assemble_report(folds: Vec<FoldResult>, context: &ReportContext) -> LosoReport {
+    let classes = context.classes;
+    let held_out: Vec<FoldResult> = match context.subjects {
+        Subjects::All => folds.iter().filter(|f| !context.development.contains(&f.fold)).cloned().collect(),
         Subjects::Development => Vec::new(),
     };
-    let seed = settings.options.seed;
-    Ok(LosoReport {
-        subjects_used: settings.subjects,
+    let seed = context.options.seed;
+    let epir = context.options.architecture.is_epir();
+    // Every fold has its per-epoch predictions (a seed ensemble has none).
+    let epochs_scored = folds.iter().map(|f| f.predicted_by_epoch.len()).min().unwrap_or(0);
+    LosoReport {
+        subjects_used: context.subjects,
         honest_intervals: intervals_by_subset(&folds, classes, seed),
         honest_held_out: if held_out.is_empty() {
             BTreeMap::new()
@@ -221,40 +263,41 @@ pub fn run_loso(
         },
         honest_held_out_intervals: intervals_by_subset(&held_out, classes, seed),
         protocol: "leave-one-subject-out; honest = last epoch of a fixed schedule".into(),
-        data: dataset.root.display().to_string(),
-        samples: dataset.samples.len(),
-        subjects: pool.len(),
+        data: context.data.clone(),
+        samples: context.samples,
+        subjects: context.subject_count,
         folds_run: folds.len(),
-        honest: score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted),
-        honest_without_test_time_mirror: if settings.config.test_time_mirror && epir {
-            score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted_without_mirror)
+        honest: score_subsets(&folds, classes, |f| &f.predicted),
+        honest_without_test_time_mirror: if context.config.test_time_mirror
+            && epir
+            && folds.iter().all(|f| f.predicted_without_mirror.len() == f.truth.len())
+        {
+            score_subsets(&folds, classes, |f| &f.predicted_without_mirror)
         } else {
             BTreeMap::new()
         },
-        optimistic_best_epoch_per_subject: score_subsets(&folds, dataset.class_names.len(), |f| {
-            &f.best_epoch_predicted
-        }),
+        optimistic_best_epoch_per_subject: score_subsets(&folds, classes, |f| &f.best_epoch_predicted),
         mean_loss_per_epoch: mean_curve(&folds),
-        uf1_by_epoch: (0..settings.options.epochs)
+        uf1_by_epoch: (0..epochs_scored)
             .map(|epoch| {
-                let scores = score_subsets(&folds, dataset.class_names.len(), |f| &f.predicted_by_epoch[epoch]);
+                let scores = score_subsets(&folds, classes, |f| &f.predicted_by_epoch[epoch]);
                 scores.get("full").map_or(0.0, |s| s.uf1)
             })
             .collect(),
         calibration: calibration_of(&folds),
-        architecture: settings.options.architecture,
-        config: settings.config.clone(),
-        options: settings.options.clone(),
-        seed: settings.options.seed,
-        epochs: settings.options.epochs,
-        device: crate::device::describe(settings.device),
-        jobs,
-        wall_time_s: started.elapsed().as_secs_f64(),
+        architecture: context.options.architecture,
+        config: context.config.clone(),
+        options: context.options.clone(),
+        seed,
+        epochs: context.options.epochs,
+        device: context.device.clone(),
+        jobs: context.jobs,
+        wall_time_s: context.wall_time_s,
         finished_unix_s: unix_now(),
         glimpse_version: env!("CARGO_PKG_VERSION").into(),
-        command: settings.command.clone(),
+        command: context.command.clone(),
         folds,
-    })
+    }
 }
 
 /// Temperature scaling over the folds (subjects), when every fold has its
