@@ -38,6 +38,11 @@ pub struct PipelineArgs {
     /// Side at which classification flow is computed before averaging to 28×28.
     #[arg(long, default_value_t = 112)]
     pub classify_flow_side: i32,
+    /// Spotting flow between means of this many consecutive aligned crops
+    /// (odd, 1..=9; 1: single frames). 5 steadies small, re-encoded faces
+    /// (H.264, MJPEG) at the price of more false events from head motion.
+    #[arg(long, default_value_t = 1)]
+    pub spotting_frame_mean: usize,
 }
 
 impl PipelineArgs {
@@ -50,7 +55,11 @@ impl PipelineArgs {
         if !(self.track_hz >= 0.0 && self.track_hz.is_finite()) {
             bail!("--track-hz must be 0 or positive, got {}", self.track_hz);
         }
+        if self.spotting_frame_mean.is_multiple_of(2) || !(1..=9).contains(&self.spotting_frame_mean) {
+            bail!("--spotting-frame-mean must be odd and within 1..=9, got {}", self.spotting_frame_mean);
+        }
         let mut options = AnalysisOptions {
+            spotting_frame_mean: self.spotting_frame_mean,
             detector: self.detector,
             detect_every_s: self.detect_every,
             track_hz: self.track_hz,

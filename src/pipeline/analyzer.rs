@@ -84,6 +84,9 @@ struct FaceState {
     spotter: Spotter,
     last_seen_s: f64,
     last_track_s: f64,
+    /// Aligned spotting crops (as f32) of recent frames, warped with
+    /// `spot_crop`, so a frame in several means is warped once.
+    spot_crops: VecDeque<(u64, Mat)>,
 }
 
 pub struct Analyzer {
@@ -382,6 +385,7 @@ impl Analyzer {
                     spotter: Spotter::new(self.options.spotting.clone()),
                     last_seen_s: t,
                     last_track_s: f64::NEG_INFINITY,
+                    spot_crops: VecDeque::new(),
                 })
             }
         };
@@ -391,15 +395,31 @@ impl Analyzer {
             if let Some((spot, classify)) = fit_crops(&landmarks, &self.options) {
                 state.spot_inside = inside(&spot);
                 state.spot_crop = spot;
+                state.spot_crops.clear();
                 state.classify_crop = classify;
                 state.fitted_at_s = t;
             }
         }
-        let Some(reference) = frame_before(&self.buffer, t - gap) else { return Ok(()) };
-        let Some(current) = self.buffer.back() else { return Ok(()) };
-        let spot_crop = state.spot_crop;
+        // The sample stands for the centre of the newest `mean` frames, and
+        // its reference for the same window a gap earlier.
+        let half = self.options.spotting_frame_mean.max(1) / 2;
+        let Some(current_at) = self.buffer.len().checked_sub(1 + half) else { return Ok(()) };
+        let current = &self.buffer[current_at];
+        let Some(reference_at) = self.buffer.iter().rposition(|f| f.timestamp_s <= current.timestamp_s - gap + 1e-9)
+        else {
+            return Ok(());
+        };
+        if reference_at < half {
+            return Ok(());
+        }
+        let oldest = self.buffer[reference_at - half].index;
+        state.spot_crops.retain(|(index, _)| *index >= oldest);
+        let (buffer, spot_crop, crops) = (&self.buffer, state.spot_crop, &mut state.spot_crops);
         let (a, b) = self.timings.time(Stage::Align, || {
-            Ok::<_, FaceError>((spot_crop.warp(&reference.grey, side)?, spot_crop.warp(&current.grey, side)?))
+            Ok::<_, FaceError>((
+                mean_crop(buffer, reference_at - half..=reference_at + half, &spot_crop, side, crops)?,
+                mean_crop(buffer, current_at - half..=current_at + half, &spot_crop, side, crops)?,
+            ))
         })?;
         let started = std::time::Instant::now();
         let flow = self.dis.calc(&a, &b)?;
@@ -409,7 +429,7 @@ impl Analyzer {
         let motion = self.regions.motion(&flow, state.spot_inside.as_deref());
         let sample = MotionSample {
             frame: current.index,
-            timestamp_s: t,
+            timestamp_s: current.timestamp_s,
             expressive: motion.expressive(),
             eyes: motion.eyes,
             head: motion.head[0].hypot(motion.head[1]),
@@ -629,6 +649,75 @@ fn fit_crops(landmarks: &Landmarks, options: &AnalysisOptions) -> Option<(Simila
 }
 
 /// The newest buffered frame at or before `t` (the reference frame).
+/// The mean of the spotting crops of `buffer[range]` as 8-bit grey (DIS
+/// takes 8 bits; the mean's rounding is far below the noise it removes).
+/// Crops already in `cache` (warped with `crop`) are reused, new ones added.
+fn mean_crop(
+    buffer: &VecDeque<BufferedFrame>,
+    range: std::ops::RangeInclusive<usize>,
+    crop: &Similarity,
+    side: i32,
+    cache: &mut VecDeque<(u64, Mat)>,
+) -> Result<Mat, FaceError> {
+    let count = range.clone().count().max(1);
+    if count == 1 {
+        return crop.warp(&buffer[*range.start()].grey, side);
+    }
+    let mut sum = Mat::default();
+    for frame in range.map(|i| &buffer[i]) {
+        let position = match cache.iter().position(|(index, _)| *index == frame.index) {
+            Some(position) => position,
+            None => {
+                let mut as_float = Mat::default();
+                crop.warp(&frame.grey, side)?.convert_to(&mut as_float, opencv::core::CV_32F, 1.0, 0.0)?;
+                let position = cache.partition_point(|(index, _)| *index < frame.index);
+                cache.insert(position, (frame.index, as_float));
+                position
+            }
+        };
+        let warped = &cache[position].1;
+        if sum.empty() {
+            sum = warped.try_clone()?;
+        } else {
+            let mut total = Mat::default();
+            opencv::core::add(&sum, warped, &mut total, &opencv::core::no_array(), -1)?;
+            sum = total;
+        }
+    }
+    let mut mean = Mat::default();
+    sum.convert_to(&mut mean, opencv::core::CV_8U, 1.0 / count as f64, 0.0)?;
+    Ok(mean)
+}
+
 fn frame_before(buffer: &VecDeque<BufferedFrame>, t: f64) -> Option<&BufferedFrame> {
     buffer.iter().rev().find(|f| f.timestamp_s <= t + 1e-9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opencv::core::{Scalar, CV_8U};
+
+    fn frame(index: u64, grey_level: f64) -> BufferedFrame {
+        let grey = Mat::new_rows_cols_with_default(16, 16, CV_8U, Scalar::all(grey_level)).expect("frame");
+        BufferedFrame { index, timestamp_s: index as f64 / 30.0, grey }
+    }
+
+    #[test]
+    fn mean_crop_averages_the_window_and_warps_each_frame_once() {
+        let buffer: VecDeque<BufferedFrame> = [10.0, 20.0, 60.0, 100.0].iter().enumerate().map(|(i, &g)| frame(i as u64, g)).collect();
+        let mut cache = VecDeque::new();
+        let crop = Similarity::IDENTITY;
+        let first = mean_crop(&buffer, 0..=2, &crop, 8, &mut cache).expect("mean");
+        assert_eq!((first.rows(), first.cols()), (8, 8));
+        assert_eq!(*first.at_2d::<u8>(3, 5).expect("pixel"), 30);
+        assert_eq!(cache.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![0, 1, 2]);
+        // The next window shares two frames: only frame 3 is warped anew.
+        let second = mean_crop(&buffer, 1..=3, &crop, 8, &mut cache).expect("mean");
+        assert_eq!(*second.at_2d::<u8>(0, 0).expect("pixel"), 60);
+        assert_eq!(cache.len(), 4);
+        // A window of one is the frame itself.
+        let single = mean_crop(&buffer, 3..=3, &crop, 8, &mut VecDeque::new()).expect("single");
+        assert_eq!(*single.at_2d::<u8>(7, 7).expect("pixel"), 100);
+    }
 }
