@@ -7,6 +7,7 @@ pub mod compare;
 pub mod dataset;
 pub mod fold_store;
 pub mod metrics;
+pub mod mol_sequences;
 pub mod protocol;
 pub mod ship;
 pub mod split;

@@ -583,6 +583,7 @@ mod tests {
                 sample: format!("x{i}"),
                 label: i % 3,
                 flow: (0..3 * 28 * 28).map(|j| ((i * 31 + j * 7) % 97) as f32 / 96.0).collect(),
+                apex: None,
             })
             .collect();
         let refs: Vec<&Sample> = samples.iter().collect();
@@ -646,6 +647,7 @@ mod tests {
             sample: "x".into(),
             label,
             flow: vec![],
+            apex: None,
         };
         let samples = [make(0, "casme2"), make(0, "casme2"), make(1, "samm"), make(0, "samm"), make(0, "casme2")];
         let refs: Vec<&Sample> = samples.iter().collect();
@@ -655,7 +657,7 @@ mod tests {
 
     #[test]
     fn class_weights_balance_the_classes() {
-        let make = |label| Sample { dataset: "d".into(), subject: "s".into(), sample: "x".into(), label, flow: vec![] };
+        let make = |label| Sample { dataset: "d".into(), subject: "s".into(), sample: "x".into(), label, flow: vec![], apex: None };
         let samples: Vec<Sample> = [0, 0, 0, 1].into_iter().map(make).collect();
         let refs: Vec<&Sample> = samples.iter().collect();
         let weights = class_weights(&refs, 3, true);
