@@ -7,6 +7,8 @@ pub mod compare;
 pub mod dataset;
 pub mod fold_store;
 pub mod metrics;
+#[cfg(feature = "app")]
+pub mod mol_inputs;
 pub mod mol_sequences;
 pub mod protocol;
 pub mod ship;
