@@ -10,6 +10,7 @@ pub mod metrics;
 #[cfg(feature = "app")]
 pub mod mol_inputs;
 pub mod mol_sequences;
+pub mod mol_trainer;
 pub mod protocol;
 pub mod ship;
 pub mod split;

@@ -58,6 +58,10 @@ pub struct TrainOptions {
     /// fold-store hashes; STSTNet's folds are stored apart.
     #[serde(default, skip_serializing_if = "Architecture::is_epir")]
     pub architecture: Architecture,
+    /// MOL-lite's architecture, clips and loss weights (`train::mol_trainer`);
+    /// absent for the other networks, so their recipes keep their keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mol: Option<super::mol_trainer::MolRecipe>,
 }
 
 /// How an epoch's samples are drawn.
@@ -118,6 +122,7 @@ impl Default for TrainOptions {
             decay_every_parameter: legacy_decay_everything(),
             sampling: Sampling::Shuffle,
             architecture: Architecture::Epir,
+            mol: None,
         }
     }
 }
@@ -167,6 +172,10 @@ pub enum TrainError {
     Diverged { epoch: usize, loss: f64 },
     #[error("fold store: {0}")]
     FoldStore(#[from] super::fold_store::FoldStoreError),
+    #[error(transparent)]
+    Mol(#[from] crate::model::mol::MolError),
+    #[error("rendering MOL clips: {0}")]
+    Sequence(#[from] super::mol_sequences::SequenceError),
 }
 
 pub struct TrainedModel {

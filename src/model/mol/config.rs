@@ -85,7 +85,8 @@ impl MolConfig {
     /// MOL-lite, sized for a 68-fold LOSO on two CPU cores (one training
     /// step of 32 clips takes about 0.75 s on one libtorch thread): the same
     /// conv stack, F5C blocks (FCC + CCC), MER 3-D CNN and landmark head,
-    /// with the 3-class names of [`MolConfig::official`]. 988,003
+    /// with the composite MEGC2019 data's 3 classes in its label order
+    /// (negative, positive, surprise; the official order differs). 988,003
     /// parameters (the official model: 44,104,865). Differences, each for
     /// speed on a CPU:
     ///
@@ -114,7 +115,7 @@ impl MolConfig {
             correlation_patch: 7,
             correlation_dilation: 1,
             landmarks: 68,
-            class_names: ["surprise", "positive", "negative"].map(String::from).to_vec(),
+            class_names: ["negative", "positive", "surprise"].map(String::from).to_vec(),
             flow_head: FlowHead::Lite { width: 16 },
             pairs_in_one_batch: true,
         }
@@ -222,6 +223,19 @@ mod tests {
         assert_eq!(config.pairs(), 7);
         assert_eq!(MolConfig::official(3).expect("3 classes").num_classes(), 3);
         assert!(MolConfig::official(4).is_err());
+    }
+
+    #[test]
+    fn lite_geometry_and_validation() {
+        let lite = MolConfig::lite();
+        lite.validate().expect("lite config is valid");
+        assert_eq!((lite.feature_side(), lite.flow_encoder_side(), lite.correlation_channels()), (8, 8, 49));
+        // The lite head needs a multiple of 8, FlowNetC one of 64.
+        MolConfig { image_size: 96, ..lite.clone() }.validate().expect("96 suits the lite head");
+        let message = MolConfig { image_size: 60, ..lite.clone() }.validate().expect_err("60").to_string();
+        assert!(message.contains("multiple of 8"), "{message}");
+        let message = MolConfig { flow_head: FlowHead::Lite { width: 6 }, ..lite }.validate().expect_err("6").to_string();
+        assert!(message.contains("multiple of 4"), "{message}");
     }
 
     #[test]
