@@ -231,7 +231,7 @@ mod tests {
         lite.validate().expect("lite config is valid");
         assert_eq!((lite.feature_side(), lite.flow_encoder_side(), lite.correlation_channels()), (8, 8, 49));
         // The lite head needs a multiple of 8, FlowNetC one of 64.
-        MolConfig { image_size: 96, ..lite.clone() }.validate().expect("96 suits the lite head");
+        MolConfig { image_size: 96, meta_kernel_size: 12, ..lite.clone() }.validate().expect("96 suits the lite head");
         let message = MolConfig { image_size: 60, ..lite.clone() }.validate().expect_err("60").to_string();
         assert!(message.contains("multiple of 8"), "{message}");
         let message = MolConfig { flow_head: FlowHead::Lite { width: 6 }, ..lite }.validate().expect_err("6").to_string();

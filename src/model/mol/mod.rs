@@ -41,6 +41,29 @@ pub(crate) fn leaky_relu(x: &Tensor) -> Tensor {
     x.maximum(&(x * 0.1))
 }
 
+/// PyTorch's default initialisation of a Conv or Linear layer with
+/// `fan_in` inputs per output (what the official code gets): weight and
+/// bias uniform in ±1/sqrt(fan_in). tch's own defaults draw weights sqrt(6)
+/// times wider (Kaiming for ReLU) and zero the conv biases; through the
+/// conv stack (no normalisation) and the MER head that started the logits
+/// in the tens (a first MER loss of 16 instead of ~1.1).
+pub(crate) fn torch_default(fan_in: i64) -> (nn::Init, nn::Init) {
+    let bound = 1.0 / (fan_in as f64).sqrt();
+    (nn::Init::Uniform { lo: -bound, up: bound }, nn::Init::Uniform { lo: -bound, up: bound })
+}
+
+/// A Conv2d/Conv1d config with PyTorch's default initialisation.
+pub(crate) fn torch_conv(fan_in: i64, stride: i64, padding: i64) -> nn::ConvConfig {
+    let (ws_init, bs_init) = torch_default(fan_in);
+    nn::ConvConfig { stride, padding, ws_init, bs_init, ..Default::default() }
+}
+
+/// A Linear config with PyTorch's default initialisation.
+pub(crate) fn torch_linear(fan_in: i64) -> nn::LinearConfig {
+    let (ws_init, bs_init) = torch_default(fan_in);
+    nn::LinearConfig { ws_init, bs_init: Some(bs_init), bias: true }
+}
+
 /// Trainable parameters in `vars`: what PyTorch's `model.parameters()`
 /// counts (BatchNorm running statistics are not parameters).
 pub fn trainable_params(vars: &nn::VarStore) -> i64 {
