@@ -11,10 +11,16 @@
 //!
 //! Variable names are those of the official state dict, so converted
 //! official weights load without renaming.
+//!
+//! `MolConfig::lite()` describes MOL-lite: the same modules at 64 x 64
+//! with 64 feature channels and a small flow head (`lite_flow`), for LOSO
+//! training on a CPU; its differences are listed on `MolConfig::lite`, its
+//! parameters and FLOPs tabulated in `cost`.
 pub mod ccc;
 pub mod config;
 pub mod conv_stack;
 pub mod correlation;
+pub mod cost;
 pub mod f5c;
 pub mod fcc;
 pub mod flownet;
@@ -72,13 +78,13 @@ pub fn trainable_params(vars: &nn::VarStore) -> i64 {
 
 /// The configured flow network.
 #[derive(Debug)]
-pub(crate) enum FlowNetwork {
+enum FlowNetwork {
     FlowNetC(FlowNet),
     Lite(LiteFlow),
 }
 
 impl FlowNetwork {
-    pub(crate) fn forward(&self, first: &Tensor, second: &Tensor, features: &Tensor, train: bool) -> Tensor {
+    fn forward(&self, first: &Tensor, second: &Tensor, features: &Tensor, train: bool) -> Tensor {
         match self {
             Self::FlowNetC(net) => net.forward(first, second, features, train),
             Self::Lite(net) => net.forward(first, second, features, train),
@@ -88,12 +94,12 @@ impl FlowNetwork {
 
 #[derive(Debug)]
 pub struct Mol {
-    pub(crate) conv_stack: ConvStack,
-    pub(crate) f5c_first: F5c,
+    conv_stack: ConvStack,
+    f5c_first: F5c,
     f5c_second: F5c,
-    pub(crate) flownet: FlowNetwork,
-    pub(crate) mer_head: MerHead,
-    pub(crate) landmark_head: LandmarkHead,
+    flownet: FlowNetwork,
+    mer_head: MerHead,
+    landmark_head: LandmarkHead,
     pairs_in_one_batch: bool,
 }
 
