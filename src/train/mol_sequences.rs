@@ -274,7 +274,12 @@ mod tests {
         assert!((peak - 1.0).abs() < 1e-6, "peak {peak}");
         // Far from both bumps the flow is at its zero level.
         let corner = INPUT_SIDE * INPUT_SIDE - 1;
-        assert!(unit[0][corner].abs() < 1e-3 && unit[1][corner].abs() < 1e-3, "{} {}", unit[0][corner], unit[1][corner]);
+        assert!(
+            unit[0][corner].abs() < 1e-3 && unit[1][corner].abs() < 1e-3,
+            "{} {}",
+            unit[0][corner],
+            unit[1][corner]
+        );
         // The v bump is a dip: negative (upward) motion.
         let v_bump = 9 * INPUT_SIDE + 18;
         assert!(unit[1][v_bump] < -0.9, "{}", unit[1][v_bump]);
@@ -345,11 +350,11 @@ mod tests {
     #[test]
     fn inter_ocular_distance_of_two_eye_rings() {
         let mut points = [[0.0f32; 2]; LANDMARKS];
-        for k in 36..42 {
-            points[k] = [10.0 + (k - 36) as f32, 20.0];
+        for (i, p) in points[36..42].iter_mut().enumerate() {
+            *p = [10.0 + i as f32, 20.0];
         }
-        for k in 42..48 {
-            points[k] = [40.0 + (k - 42) as f32, 24.0];
+        for (i, p) in points[42..48].iter_mut().enumerate() {
+            *p = [40.0 + i as f32, 24.0];
         }
         assert!((inter_ocular(&points) - 30.0f32.hypot(4.0)).abs() < 1e-5);
     }

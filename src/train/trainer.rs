@@ -666,7 +666,14 @@ mod tests {
 
     #[test]
     fn class_weights_balance_the_classes() {
-        let make = |label| Sample { dataset: "d".into(), subject: "s".into(), sample: "x".into(), label, flow: vec![], apex: None };
+        let make = |label| Sample {
+            dataset: "d".into(),
+            subject: "s".into(),
+            sample: "x".into(),
+            label,
+            flow: vec![],
+            apex: None,
+        };
         let samples: Vec<Sample> = [0, 0, 0, 1].into_iter().map(make).collect();
         let refs: Vec<&Sample> = samples.iter().collect();
         let weights = class_weights(&refs, 3, true);

@@ -235,7 +235,8 @@ mod tests {
         MolConfig { image_size: 96, meta_kernel_size: 12, ..lite.clone() }.validate().expect("96 suits the lite head");
         let message = MolConfig { image_size: 60, ..lite.clone() }.validate().expect_err("60").to_string();
         assert!(message.contains("multiple of 8"), "{message}");
-        let message = MolConfig { flow_head: FlowHead::Lite { width: 6 }, ..lite }.validate().expect_err("6").to_string();
+        let message =
+            MolConfig { flow_head: FlowHead::Lite { width: 6 }, ..lite }.validate().expect_err("6").to_string();
         assert!(message.contains("multiple of 4"), "{message}");
     }
 

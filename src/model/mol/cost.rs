@@ -30,7 +30,10 @@ pub fn layer_costs(config: &MolConfig) -> Option<Vec<LayerCost>> {
     // grid-long kernel on each half; the unused feed-forward block's
     // variables counted as parameters) and CCC.
     let (half, meta, positions) = (c / 2, config.meta_kernel_size, s * s);
-    let fcc_params = 2 * 2 * half + 4 * half * meta + 4 * half + 4 * half * meta
+    let fcc_params = 2 * 2 * half
+        + 4 * half * meta
+        + 4 * half
+        + 4 * half * meta
         + (2 * c + c * config.fcc_ffn_dim + config.fcc_ffn_dim + config.fcc_ffn_dim * c + c);
     let ccc_params = 2 * (positions * positions + positions);
     let fcc_macs = 4 * half * s * s * s;
@@ -61,7 +64,8 @@ pub fn layer_costs(config: &MolConfig) -> Option<Vec<LayerCost>> {
     let correlation = config.correlation_channels();
     let joint_in = w / 2 + correlation + 2 * c;
     let encoder_params = 9 * (w / 2) + w + 9 * (w / 2) * w + 2 * w + 9 * w * w + 2 * w;
-    let encoder_macs = half_side * half_side * (w / 2) * 9 + quarter * quarter * w * (w / 2) * 9 + eighth * eighth * w * w * 9;
+    let encoder_macs =
+        half_side * half_side * (w / 2) * 9 + quarter * quarter * w * (w / 2) * 9 + eighth * eighth * w * w * 9;
     let flow_params = encoder_params
         + (w * (w / 2) + w)
         + (joint_in * 2 * w * 9 + 4 * w)

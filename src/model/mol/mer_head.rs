@@ -33,7 +33,12 @@ impl MerHead {
         };
         Self {
             conv3d: nn::conv(path / "conv3d", config.feature_channels, CONV_CHANNELS, [2, 2, TIME_KERNEL], conv_config),
-            fc1: nn::linear(path / "fc1", Self::flat_features(config), 256, super::torch_linear(Self::flat_features(config))),
+            fc1: nn::linear(
+                path / "fc1",
+                Self::flat_features(config),
+                256,
+                super::torch_linear(Self::flat_features(config)),
+            ),
             fc2: nn::linear(path / "fc2", 256, config.num_classes(), super::torch_linear(256)),
         }
     }

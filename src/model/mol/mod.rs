@@ -79,8 +79,8 @@ pub fn trainable_params(vars: &nn::VarStore) -> i64 {
 /// The configured flow network.
 #[derive(Debug)]
 enum FlowNetwork {
-    FlowNetC(FlowNet),
-    Lite(LiteFlow),
+    FlowNetC(Box<FlowNet>),
+    Lite(Box<LiteFlow>),
 }
 
 impl FlowNetwork {
@@ -122,8 +122,10 @@ impl Mol {
             f5c_first: F5c::new(&(path / "FCC_1"), &(path / "CCC_1"), config),
             f5c_second: F5c::new(&(path / "FCC_2"), &(path / "CCC_2"), config),
             flownet: match config.flow_head {
-                FlowHead::FlowNetC => FlowNetwork::FlowNetC(FlowNet::new(&(path / "flownet"), config)),
-                FlowHead::Lite { width } => FlowNetwork::Lite(LiteFlow::new(&(path / "flownet"), config, width)),
+                FlowHead::FlowNetC => FlowNetwork::FlowNetC(Box::new(FlowNet::new(&(path / "flownet"), config))),
+                FlowHead::Lite { width } => {
+                    FlowNetwork::Lite(Box::new(LiteFlow::new(&(path / "flownet"), config, width)))
+                }
             },
             mer_head: MerHead::new(&(path / "mer_3dcnn"), config),
             landmark_head: LandmarkHead::new(&(path / "ldm_predictor"), config),
