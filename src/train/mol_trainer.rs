@@ -19,6 +19,12 @@
 //! reporting only: nothing reads the scores back). Inputs are the grey
 //! frames mapped from 0..1 to -1..1 (the official code centres the clips
 //! on their mean and divides by their maximum).
+//!
+//! Reproducibility: initialisation is seeded under `INIT_LOCK` and the
+//! clips come from our own generator, but the MER head's dropout draws from
+//! libtorch's one global generator, so folds trained in parallel (`--jobs`
+//! > 1) are not bit-for-bit repeatable (STSTNet's trainer draws its masks
+//! itself for this reason; MOL's do not yet).
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
@@ -346,9 +352,11 @@ mod tests {
     /// 1e-3: each of the three losses falls, measured in evaluation mode on
     /// one fixed rendering of those clips before and after (the training
     /// losses are too noisy over so few steps, with MER's dropout and new
-    /// clips every step). Measured: MER 1.123 -> 0.562, flow 0.221 ->
-    /// 0.023, landmarks 0.987 -> 0.073. Twenty steps (or forty of four
-    /// clips) leave MER near its prior (1.09, 1.02).
+    /// clips every step). Measured: MER 1.123 -> 0.52-0.56, flow 0.221 ->
+    /// 0.022, landmarks 0.987 -> 0.073 (the range: dropout draws from
+    /// libtorch's global generator, which tests running alongside share).
+    /// Twenty steps (or forty of four clips) left MER near its prior (1.09,
+    /// 1.02). About 2 minutes on two busy cores.
     #[cfg(feature = "app")]
     #[test]
     fn smoke_training_lowers_all_three_losses() {
