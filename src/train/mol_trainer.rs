@@ -22,9 +22,10 @@
 //!
 //! Reproducibility: initialisation is seeded under `INIT_LOCK` and the
 //! clips come from our own generator, but the MER head's dropout draws from
-//! libtorch's one global generator, so folds trained in parallel (`--jobs`
-//! > 1) are not bit-for-bit repeatable (STSTNet's trainer draws its masks
-//! itself for this reason; MOL's do not yet).
+//! libtorch's one global generator, so folds trained in parallel (more
+//! than one `--jobs`) are not bit-for-bit repeatable; one at a time they
+//! are (STSTNet's trainer draws its masks itself for this reason; MOL's
+//! head does not yet).
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
