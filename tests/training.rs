@@ -21,6 +21,7 @@ fn two_loso_folds_learn_and_reproduce_from_the_seed() {
         jobs: 2,
         max_folds: Some(2),
         command: "test".into(),
+        mol_samples: None,
     };
     let report = run_loso(&dataset, &settings, &|_| {}).expect("loso");
     assert_eq!(report.folds_run, 2);
@@ -73,6 +74,7 @@ fn a_development_run_resumes_from_its_stored_folds() {
         jobs: 1,
         max_folds: Some(2),
         command: "test".into(),
+        mol_samples: None,
     };
     let lines = Mutex::new(Vec::new());
     let log = |line: &str| lines.lock().expect("lock").push(line.to_string());
@@ -145,6 +147,7 @@ fn the_ststnet_baseline_learns_and_its_report_names_it() {
         jobs: 1,
         max_folds: Some(1),
         command: "test".into(),
+        mol_samples: None,
     };
     let report = run_loso(&dataset, &settings, &|_| {}).expect("loso");
     assert_eq!(report.architecture, Architecture::Ststnet);

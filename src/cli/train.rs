@@ -9,6 +9,7 @@ use glimpse::model::bench::ModelBench;
 use glimpse::model::config::ShiftFill;
 use glimpse::model::ststnet::Architecture;
 use glimpse::train::baseline::{check_ststnet_options, ststnet_options};
+use glimpse::train::mol_trainer::{check_mol_options, mol_lite_options, MolSample};
 use glimpse::train::protocol::scores_table;
 use glimpse::train::calibration::reliability_png;
 use glimpse::train::ship::{train_and_ship, CardInputs};
@@ -42,9 +43,11 @@ pub struct TrainArgs {
     /// Architecture RON (default: the built-in EPIR config).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The network: epir, or the STSTNet baseline with its official recipe
-    /// (Adam 5e-5, batch 256, 800 epochs; --epochs, --batch-size, --lr and
-    /// --seed still apply, EPIR's recipe flags are refused).
+    /// The network: epir, the STSTNet baseline with its official recipe
+    /// (Adam 5e-5, batch 256, 800 epochs), or mol-lite on clips rendered
+    /// from the flow and apex crop (AdamW 1e-4, batch 32, 8 epochs); for
+    /// the last two --epochs, --batch-size, --lr and --seed still apply and
+    /// EPIR's recipe flags are refused.
     #[arg(long, value_enum, default_value_t = Architecture::Epir)]
     model: Architecture,
     #[arg(long)]
@@ -138,6 +141,65 @@ fn ststnet_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOpt
     if args.protocol != Protocol::Loso {
         bail!("--model ststnet is a LOSO baseline: use --protocol loso");
     }
+    refuse_epir_flags(args, "STSTNet trains with its official recipe")?;
+    let official = ststnet_options(epir.seed);
+    let options = TrainOptions {
+        epochs: args.epochs.unwrap_or(official.epochs),
+        batch_size: args.batch_size.unwrap_or(official.batch_size),
+        learning_rate: args.lr.unwrap_or(official.learning_rate),
+        min_learning_rate: args.lr.unwrap_or(official.learning_rate),
+        ..official
+    };
+    check_ststnet_options(&options)?;
+    Ok(options)
+}
+
+/// MOL-lite's recipe with the schedule flags applied; EPIR's own recipe
+/// flags are refused.
+fn mol_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOptions> {
+    if args.protocol != Protocol::Loso {
+        bail!("--model mol-lite is evaluated by LOSO only: use --protocol loso");
+    }
+    refuse_epir_flags(args, "MOL-lite trains with its own recipe")?;
+    let recipe = mol_lite_options(epir.seed);
+    let options = TrainOptions {
+        epochs: args.epochs.unwrap_or(recipe.epochs),
+        batch_size: args.batch_size.unwrap_or(recipe.batch_size),
+        learning_rate: args.lr.unwrap_or(recipe.learning_rate),
+        min_learning_rate: args.lr.unwrap_or(recipe.learning_rate),
+        ..recipe
+    };
+    check_mol_options(&options)?;
+    Ok(options)
+}
+
+/// Every sample's MOL input: its decoded flow and its apex face (read and
+/// meshed once here, shared by all folds).
+#[cfg(feature = "app")]
+fn mol_samples(dataset: &Dataset, options: &TrainOptions) -> Result<Vec<MolSample>> {
+    use glimpse::train::mol_inputs::{apex_faces, load_mesh};
+    use glimpse::train::mol_sequences::unit_flow;
+    let recipe = check_mol_options(options)?;
+    let mesh = load_mesh(tch::Device::Cpu)?;
+    let side = recipe.sequences.side;
+    let faces = apex_faces(dataset, side, &mesh, &|done, total| eprintln!("apex faces: {done}/{total}"))?;
+    dataset
+        .samples
+        .iter()
+        .zip(faces)
+        .map(|(sample, apex)| {
+            let unit_flow = unit_flow(&sample.flow).with_context(|| format!("the flow of sample {}", sample.sample))?;
+            Ok(MolSample { label: sample.label, unit_flow, apex })
+        })
+        .collect()
+}
+
+#[cfg(not(feature = "app"))]
+fn mol_samples(_dataset: &Dataset, _options: &TrainOptions) -> Result<Vec<MolSample>> {
+    bail!("--model mol-lite reads the apex crops with OpenCV and the face mesh: build with the `app` feature")
+}
+
+fn refuse_epir_flags(args: &TrainArgs, why: &str) -> Result<()> {
     let epir_only = args.config.is_some()
         || args.test_time_mirror
         || args.image_size.is_some()
@@ -149,18 +211,9 @@ fn ststnet_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOpt
         || args.drop_path.is_some()
         || args.balanced_sampling;
     if epir_only {
-        bail!("--config, --test-time-mirror, --image-size, --shift-fill, --spare-norms, --ema, --mixup, --ema-warmup, --drop-path and --balanced-sampling are EPIR's; STSTNet trains with its official recipe");
+        bail!("--config, --test-time-mirror, --image-size, --shift-fill, --spare-norms, --ema, --mixup, --ema-warmup, --drop-path and --balanced-sampling are EPIR's; {why}");
     }
-    let official = ststnet_options(epir.seed);
-    let options = TrainOptions {
-        epochs: args.epochs.unwrap_or(official.epochs),
-        batch_size: args.batch_size.unwrap_or(official.batch_size),
-        learning_rate: args.lr.unwrap_or(official.learning_rate),
-        min_learning_rate: args.lr.unwrap_or(official.learning_rate),
-        ..official
-    };
-    check_ststnet_options(&options)?;
-    Ok(options)
+    Ok(())
 }
 
 pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
@@ -193,6 +246,7 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
     let options = match args.model {
         Architecture::Epir => options,
         Architecture::Ststnet => ststnet_run_options(&args, &options)?,
+        Architecture::MolLite => mol_run_options(&args, &options)?,
     };
     if args.jobs == Some(0) {
         bail!("--jobs must be at least 1");
@@ -222,6 +276,21 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
                 eprintln!("folds stored in {} (a rerun skips the finished ones)", store.dir.display());
                 Some(store)
             };
+            let mol_inputs = match options.architecture {
+                Architecture::MolLite => {
+                    if let Some(recipe) = &options.mol {
+                        if recipe.config.class_names != dataset.class_names {
+                            bail!(
+                                "MOL-lite's classes {:?} differ from the data's {:?}",
+                                recipe.config.class_names,
+                                dataset.class_names
+                            );
+                        }
+                    }
+                    Some(mol_samples(&dataset, &options)?)
+                }
+                _ => None,
+            };
             let settings = LosoSettings {
                 config: &config,
                 subjects: args.subjects,
@@ -231,6 +300,7 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
                 jobs,
                 max_folds: args.folds,
                 command: command_line(),
+                mol_samples: mol_inputs.as_deref(),
             };
             eprintln!(
                 "loso: {:?}, {} epochs, seed {}, {jobs} fold(s) at a time",

@@ -34,6 +34,9 @@ pub enum Architecture {
     Epir,
     /// The STSTNet baseline with the official recipe ([`StstnetRecipe`]).
     Ststnet,
+    /// MOL-lite (`model::mol`, `MolConfig::lite`) on rendered clips
+    /// (`train::mol_trainer`).
+    MolLite,
 }
 
 impl Architecture {

@@ -14,6 +14,9 @@ pub struct Sample {
     pub label: usize,
     /// CHW floats in 0..1; channels u, v, optical strain.
     pub flow: Vec<f32>,
+    /// The apex face crop (`labels.csv`'s `apex` column, joined to the
+    /// data set's folder), when the row names one; read only by MOL.
+    pub apex: Option<PathBuf>,
 }
 
 impl Sample {
@@ -68,6 +71,7 @@ impl Dataset {
                 sample: row.sample,
                 label: row.label,
                 flow,
+                apex: (!row.apex.is_empty()).then(|| root.join(&row.apex)),
             });
         }
         Ok(Self { root: root.to_path_buf(), class_names: class_names.to_vec(), samples })
@@ -107,6 +111,8 @@ pub struct LabelRow {
     pub label: usize,
     /// The flow image, relative to the data set's folder.
     pub flow: String,
+    /// The apex crop, relative to the data set's folder (may be empty).
+    pub apex: String,
 }
 
 /// Parses and checks the text of a `labels.csv` (`csv` names it in errors).
@@ -162,6 +168,7 @@ fn parse_row(csv: &Path, line: usize, text: &str, class_names: &[String]) -> Res
         sample: fields[2].to_string(),
         label,
         flow: fields[5].to_string(),
+        apex: fields[6].to_string(),
     })
 }
 

@@ -8,6 +8,10 @@ pub mod dataset;
 pub mod ensemble;
 pub mod fold_store;
 pub mod metrics;
+#[cfg(feature = "app")]
+pub mod mol_inputs;
+pub mod mol_sequences;
+pub mod mol_trainer;
 pub mod protocol;
 pub mod ship;
 pub mod split;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use super::baseline::{train_ststnet, BaselineRun};
+use super::mol_trainer::{train_mol, MolLosses, MolRun, MolSample};
 use super::dataset::{Dataset, Sample};
 use super::fold_store::FoldStore;
 use super::metrics::{bootstrap_over_subjects, scores_by_subset, Interval, Scores};
@@ -45,6 +46,16 @@ pub struct FoldResult {
     pub probabilities: Vec<Vec<f32>>,
     pub losses: Vec<f64>,
     pub seconds: f64,
+    /// MOL: each epoch's three training losses, unweighted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mol_losses: Vec<MolLosses>,
+    /// MOL: last-epoch flow end-point error on the held-out subject's
+    /// rendered clips, in pixels of the frame side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_epe: Option<f64>,
+    /// MOL: last-epoch landmark NME (mean distance / inter-ocular) there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmark_nme: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -123,6 +134,8 @@ pub struct LosoSettings<'a> {
     /// Run only the first N folds (in sorted order), for smoke tests.
     pub max_folds: Option<usize>,
     pub command: String,
+    /// MOL's inputs, one per data set sample in its order (MOL-lite only).
+    pub mol_samples: Option<&'a [MolSample]>,
 }
 
 /// Runs leave-one-subject-out over `dataset`. `progress` receives one line per
@@ -182,12 +195,16 @@ pub fn run_loso(
                         let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
                         let correct = result.truth.iter().zip(&result.predicted).filter(|(t, p)| t == p).count();
                         progress(&format!(
-                            "fold {finished:>2}/{} {key:<14} {correct:>2}/{:<2} correct  loss {:.3} -> {:.3}  {:.1}s{}",
+                            "fold {finished:>2}/{} {key:<14} {correct:>2}/{:<2} correct  loss {:.3} -> {:.3}  {:.1}s{}{}",
                             folds.len(),
                             result.truth.len(),
                             result.losses.first().copied().unwrap_or(f64::NAN),
                             result.losses.last().copied().unwrap_or(f64::NAN),
                             result.seconds,
+                            match (result.flow_epe, result.landmark_nme) {
+                                (Some(epe), Some(nme)) => format!("  flow EPE {epe:.3} px  landmark NME {nme:.3}"),
+                                _ => String::new(),
+                            },
                             if was_stored { "  (stored: not trained again)" } else { "" },
                         ));
                         lock(&results)[index] = Some(result);
@@ -350,6 +367,7 @@ fn run_fold(
         })
         .collect();
     let seed = settings.options.seed.wrapping_mul(1_000_003).wrapping_add(fold_index);
+    let mut mol_extras = (Vec::new(), None, None);
     let (losses, held_out_predictions, held_out_unmirrored, held_out_probabilities) =
         match settings.options.architecture {
             Architecture::Epir => {
@@ -363,6 +381,40 @@ fn run_fold(
                 let BaselineRun { losses, held_out_predictions, .. } =
                     train_ststnet(&train_set, &test, classes, settings.options, seed, settings.device)?;
                 (losses, held_out_predictions, Vec::new(), Vec::new())
+            }
+            Architecture::MolLite => {
+                let inputs = settings.mol_samples.ok_or_else(|| {
+                    TrainError::InvalidOptions("MOL-lite needs its apex inputs (`mol_samples`)".into())
+                })?;
+                if inputs.len() != dataset.samples.len() {
+                    return Err(TrainError::InvalidOptions(format!(
+                        "{} MOL inputs for {} samples",
+                        inputs.len(),
+                        dataset.samples.len()
+                    )));
+                }
+                let test_inputs: Vec<&MolSample> = test_indices.iter().map(|&i| &inputs[i]).collect();
+                let train_inputs: Vec<&MolSample> = dataset
+                    .samples
+                    .iter()
+                    .zip(inputs)
+                    .filter(|(s, _)| {
+                        let fold = s.fold_key();
+                        fold != key && pool.contains(&fold)
+                    })
+                    .map(|(_, input)| input)
+                    .collect();
+                let MolRun {
+                    losses,
+                    loss_parts,
+                    held_out_predictions,
+                    held_out_probabilities,
+                    held_out_flow_epe,
+                    held_out_landmark_nme,
+                    ..
+                } = train_mol(&train_inputs, &test_inputs, settings.options, seed, settings.device)?;
+                mol_extras = (loss_parts, held_out_flow_epe, held_out_landmark_nme);
+                (losses, held_out_predictions, Vec::new(), held_out_probabilities)
             }
         };
     let truth: Vec<usize> = test.iter().map(|s| s.label).collect();
@@ -386,6 +438,9 @@ fn run_fold(
         truth,
         losses,
         seconds: started.elapsed().as_secs_f64(),
+        mol_losses: mol_extras.0,
+        flow_epe: mol_extras.1,
+        landmark_nme: mol_extras.2,
     })
 }
 

@@ -58,6 +58,10 @@ pub struct TrainOptions {
     /// fold-store hashes; STSTNet's folds are stored apart.
     #[serde(default, skip_serializing_if = "Architecture::is_epir")]
     pub architecture: Architecture,
+    /// MOL-lite's architecture, clips and loss weights (`train::mol_trainer`);
+    /// absent for the other networks, so their recipes keep their keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mol: Option<super::mol_trainer::MolRecipe>,
 }
 
 /// How an epoch's samples are drawn.
@@ -118,6 +122,7 @@ impl Default for TrainOptions {
             decay_every_parameter: legacy_decay_everything(),
             sampling: Sampling::Shuffle,
             architecture: Architecture::Epir,
+            mol: None,
         }
     }
 }
@@ -167,6 +172,10 @@ pub enum TrainError {
     Diverged { epoch: usize, loss: f64 },
     #[error("fold store: {0}")]
     FoldStore(#[from] super::fold_store::FoldStoreError),
+    #[error(transparent)]
+    Mol(#[from] crate::model::mol::MolError),
+    #[error("rendering MOL clips: {0}")]
+    Sequence(#[from] super::mol_sequences::SequenceError),
 }
 
 pub struct TrainedModel {
@@ -583,6 +592,7 @@ mod tests {
                 sample: format!("x{i}"),
                 label: i % 3,
                 flow: (0..3 * 28 * 28).map(|j| ((i * 31 + j * 7) % 97) as f32 / 96.0).collect(),
+                apex: None,
             })
             .collect();
         let refs: Vec<&Sample> = samples.iter().collect();
@@ -646,6 +656,7 @@ mod tests {
             sample: "x".into(),
             label,
             flow: vec![],
+            apex: None,
         };
         let samples = [make(0, "casme2"), make(0, "casme2"), make(1, "samm"), make(0, "samm"), make(0, "casme2")];
         let refs: Vec<&Sample> = samples.iter().collect();
@@ -655,7 +666,14 @@ mod tests {
 
     #[test]
     fn class_weights_balance_the_classes() {
-        let make = |label| Sample { dataset: "d".into(), subject: "s".into(), sample: "x".into(), label, flow: vec![] };
+        let make = |label| Sample {
+            dataset: "d".into(),
+            subject: "s".into(),
+            sample: "x".into(),
+            label,
+            flow: vec![],
+            apex: None,
+        };
         let samples: Vec<Sample> = [0, 0, 0, 1].into_iter().map(make).collect();
         let refs: Vec<&Sample> = samples.iter().collect();
         let weights = class_weights(&refs, 3, true);

@@ -22,8 +22,8 @@ impl Ccc {
     /// `positions` = H * W of the feature grid (256 in the official model).
     pub fn new(path: &nn::Path, positions: i64) -> Self {
         Self {
-            own: nn::conv1d(path / "conv1", 1, positions, positions, Default::default()),
-            offset: nn::conv1d(path / "conv2", 1, positions, positions, Default::default()),
+            own: nn::conv1d(path / "conv1", 1, positions, positions, super::torch_conv(positions, 1, 0)),
+            offset: nn::conv1d(path / "conv2", 1, positions, positions, super::torch_conv(positions, 1, 0)),
         }
     }
 

@@ -1,8 +1,19 @@
 //! MOL hyper-parameters. `official()` is the architecture of the published
 //! code (CYF-cuber/MOL); the fields are the sizes that code hard-wires, kept
-//! here so a smaller variant can be described later without touching the
+//! here so that `lite()` can describe a smaller variant without touching the
 //! modules.
 use serde::{Deserialize, Serialize};
+
+/// Which network predicts each pair's optical flow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlowHead {
+    /// The published FlowNetC (`flownet`): 39.7 M parameters, six levels.
+    #[default]
+    FlowNetC,
+    /// `lite_flow`: a three-level FlowNetC-style encoder/decoder whose
+    /// widest layer has `2 * width` channels.
+    Lite { width: i64 },
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MolConfig {
@@ -27,6 +38,14 @@ pub struct MolConfig {
     pub landmarks: i64,
     /// Class names, in logit order.
     pub class_names: Vec<String>,
+    /// The flow network (configs written before MOL-lite are FlowNetC).
+    #[serde(default)]
+    pub flow_head: FlowHead,
+    /// Run the F5C blocks and the flow network once on all pairs of a clip
+    /// (BatchNorm statistics over all pairs) instead of once per pair as
+    /// published (see `Mol::forward`).
+    #[serde(default)]
+    pub pairs_in_one_batch: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +77,49 @@ impl MolConfig {
             correlation_dilation: 2,
             landmarks: 68,
             class_names,
+            flow_head: FlowHead::FlowNetC,
+            pairs_in_one_batch: false,
         })
+    }
+
+    /// MOL-lite, sized for a 68-fold LOSO on two CPU cores (one training
+    /// step of 32 clips takes about 0.75 s on one libtorch thread): the same
+    /// conv stack, F5C blocks (FCC + CCC), MER 3-D CNN and landmark head,
+    /// with the composite MEGC2019 data's 3 classes in its label order
+    /// (negative, positive, surprise; the official order differs). 988,003
+    /// parameters (the official model: 44,104,865) and 173.8 MFLOPs per
+    /// 8-frame clip forward (`cost::layer_costs`). Differences, each for
+    /// speed on a CPU:
+    ///
+    /// - 64 x 64 frames instead of 128 x 128, so the feature grid is 8 x 8
+    ///   (64 graph positions in CCC instead of 256);
+    /// - 64 feature channels instead of 128 (conv stack, F5C, both heads'
+    ///   inputs);
+    /// - FCC's meta kernels and position encodings are 8 long (the grid
+    ///   side; the official 32 are cropped to 16 anyway);
+    /// - the flow network is `lite_flow` (one refinement level, predicting
+    ///   at 1/4 resolution, upsampled bilinearly; 66,540 parameters)
+    ///   instead of the six-level FlowNetC (39.7 M);
+    /// - its correlation window is 7 x 7 displacements 1 cell apart (±3
+    ///   cells = ±24 px at 1/8 of 64) instead of 21 x 21, 2 apart;
+    /// - the pairs of a clip go through F5C and the flow network as one
+    ///   batch (`pairs_in_one_batch`), so in training BatchNorm statistics
+    ///   pool all seven pairs instead of one pair at a time.
+    pub fn lite() -> Self {
+        Self {
+            frames: 8,
+            image_size: 64,
+            feature_channels: 64,
+            meta_kernel_size: 8,
+            fcc_ffn_dim: 2,
+            neighbours: 4,
+            correlation_patch: 7,
+            correlation_dilation: 1,
+            landmarks: 68,
+            class_names: ["negative", "positive", "surprise"].map(String::from).to_vec(),
+            flow_head: FlowHead::Lite { width: 16 },
+            pairs_in_one_batch: true,
+        }
     }
 
     pub fn num_classes(&self) -> i64 {
@@ -94,10 +155,26 @@ impl MolConfig {
         if self.frames < 4 {
             return bad(format!("at least four frames are needed, found {}", self.frames));
         }
-        // FlowNet halves the grid six times and upsamples back with exact
-        // doubling, so the side must be a multiple of 64.
-        if self.image_size < 64 || self.image_size % 64 != 0 {
-            return bad(format!("image_size must be a positive multiple of 64, found {}", self.image_size));
+        match self.flow_head {
+            // FlowNet halves the grid six times and upsamples back with
+            // exact doubling, so the side must be a multiple of 64.
+            FlowHead::FlowNetC => {
+                if self.image_size < 64 || self.image_size % 64 != 0 {
+                    return bad(format!("image_size must be a positive multiple of 64, found {}", self.image_size));
+                }
+            }
+            // The lite head halves it three times.
+            FlowHead::Lite { width } => {
+                if self.image_size < 32 || self.image_size % 8 != 0 {
+                    return bad(format!(
+                        "image_size must be a multiple of 8 of at least 32 for the lite flow head, found {}",
+                        self.image_size
+                    ));
+                }
+                if width < 4 || width % 4 != 0 {
+                    return bad(format!("the lite flow head's width must be a multiple of 4, found {width}"));
+                }
+            }
         }
         if self.feature_side() != self.flow_encoder_side() {
             return bad(format!(
@@ -147,6 +224,20 @@ mod tests {
         assert_eq!(config.pairs(), 7);
         assert_eq!(MolConfig::official(3).expect("3 classes").num_classes(), 3);
         assert!(MolConfig::official(4).is_err());
+    }
+
+    #[test]
+    fn lite_geometry_and_validation() {
+        let lite = MolConfig::lite();
+        lite.validate().expect("lite config is valid");
+        assert_eq!((lite.feature_side(), lite.flow_encoder_side(), lite.correlation_channels()), (8, 8, 49));
+        // The lite head needs a multiple of 8, FlowNetC one of 64.
+        MolConfig { image_size: 96, meta_kernel_size: 12, ..lite.clone() }.validate().expect("96 suits the lite head");
+        let message = MolConfig { image_size: 60, ..lite.clone() }.validate().expect_err("60").to_string();
+        assert!(message.contains("multiple of 8"), "{message}");
+        let message =
+            MolConfig { flow_head: FlowHead::Lite { width: 6 }, ..lite }.validate().expect_err("6").to_string();
+        assert!(message.contains("multiple of 4"), "{message}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ impl ConvStack {
     pub fn new(path: &nn::Path, out_channels: i64) -> Self {
         let inner = path / "conv_stack";
         let conv = |index: usize, c_in: i64, c_out: i64, kernel: i64, stride: i64, padding: i64| {
-            nn::conv2d(&inner / index, c_in, c_out, kernel, nn::ConvConfig { stride, padding, ..Default::default() })
+            nn::conv2d(&inner / index, c_in, c_out, kernel, super::torch_conv(c_in * kernel * kernel, stride, padding))
         };
         Self {
             layers: vec![

@@ -14,13 +14,13 @@ use super::{leaky_relu, MolConfig};
 
 /// Conv (no bias) -> BatchNorm -> LeakyReLU(0.1), padding (k-1)/2.
 #[derive(Debug)]
-struct ConvBnAct {
+pub(super) struct ConvBnAct {
     conv: nn::Conv2D,
     norm: nn::BatchNorm,
 }
 
 impl ConvBnAct {
-    fn new(path: nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64) -> Self {
+    pub(super) fn new(path: nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64) -> Self {
         let config = nn::ConvConfig {
             stride,
             padding: (kernel - 1) / 2,
@@ -36,7 +36,7 @@ impl ConvBnAct {
         }
     }
 
-    fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+    pub(super) fn forward(&self, x: &Tensor, train: bool) -> Tensor {
         leaky_relu(&x.apply(&self.conv).apply_t(&self.norm, train))
     }
 }
@@ -52,14 +52,14 @@ fn flownet_init() -> nn::Init {
 }
 
 /// 4x4 stride-2 transposed convolution, no bias: doubles the grid.
-fn up_conv(path: nn::Path, c_in: i64, c_out: i64) -> nn::ConvTranspose2D {
+pub(super) fn up_conv(path: nn::Path, c_in: i64, c_out: i64) -> nn::ConvTranspose2D {
     let config =
         nn::ConvTransposeConfig { stride: 2, padding: 1, bias: false, ws_init: flownet_init(), ..Default::default() };
     nn::conv_transpose2d(path, c_in, c_out, 4, config)
 }
 
 /// 3x3 convolution to two flow channels, no bias.
-fn flow_predictor(path: nn::Path, c_in: i64) -> nn::Conv2D {
+pub(super) fn flow_predictor(path: nn::Path, c_in: i64) -> nn::Conv2D {
     let config = nn::ConvConfig { padding: 1, bias: false, ws_init: flownet_init(), ..Default::default() };
     nn::conv2d(path, c_in, 2, 3, config)
 }
@@ -170,7 +170,7 @@ impl FlowNet {
 }
 
 /// Crops `x` to `target`'s spatial size (the official `crop_like`).
-fn crop_like(x: &Tensor, target: &Tensor) -> Tensor {
+pub(super) fn crop_like(x: &Tensor, target: &Tensor) -> Tensor {
     let (have, want) = (x.size(), target.size());
     if have[2..] == want[2..] {
         x.shallow_clone()

@@ -18,10 +18,12 @@ pub struct LandmarkHead {
 impl LandmarkHead {
     pub fn new(path: &nn::Path, config: &MolConfig) -> Self {
         let side = config.feature_side() - 2;
+        let flat = CONV_CHANNELS * side * side;
+        let conv_config = super::torch_conv(config.feature_channels * 3 * 3, 1, 0);
         Self {
-            convldm: nn::conv2d(path / "convldm", config.feature_channels, CONV_CHANNELS, 3, Default::default()),
-            fc1: nn::linear(path / "fc1", CONV_CHANNELS * side * side, 512, Default::default()),
-            fc2: nn::linear(path / "fc2", 512, 2 * config.landmarks, Default::default()),
+            convldm: nn::conv2d(path / "convldm", config.feature_channels, CONV_CHANNELS, 3, conv_config),
+            fc1: nn::linear(path / "fc1", flat, 512, super::torch_linear(flat)),
+            fc2: nn::linear(path / "fc2", 512, 2 * config.landmarks, super::torch_linear(512)),
         }
     }
 

@@ -20,20 +20,26 @@ pub struct MerHead {
 
 impl MerHead {
     pub fn new(path: &nn::Path, config: &MolConfig) -> Self {
+        let (conv_init, conv_bias_init) = super::torch_default(config.feature_channels * 2 * 2 * TIME_KERNEL);
         let conv_config = nn::ConvConfigND::<[i64; 3]> {
             stride: [2, 2, 1],
             padding: [0, 0, 0],
             dilation: [1, 1, 1],
             groups: 1,
             bias: true,
-            ws_init: nn::init::DEFAULT_KAIMING_UNIFORM,
-            bs_init: nn::Init::Const(0.0),
+            ws_init: conv_init,
+            bs_init: conv_bias_init,
             padding_mode: nn::PaddingMode::Zeros,
         };
         Self {
             conv3d: nn::conv(path / "conv3d", config.feature_channels, CONV_CHANNELS, [2, 2, TIME_KERNEL], conv_config),
-            fc1: nn::linear(path / "fc1", Self::flat_features(config), 256, Default::default()),
-            fc2: nn::linear(path / "fc2", 256, config.num_classes(), Default::default()),
+            fc1: nn::linear(
+                path / "fc1",
+                Self::flat_features(config),
+                256,
+                super::torch_linear(Self::flat_features(config)),
+            ),
+            fc2: nn::linear(path / "fc2", 256, config.num_classes(), super::torch_linear(256)),
         }
     }
 

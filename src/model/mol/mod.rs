@@ -11,26 +11,34 @@
 //!
 //! Variable names are those of the official state dict, so converted
 //! official weights load without renaming.
+//!
+//! `MolConfig::lite()` describes MOL-lite: the same modules at 64 x 64
+//! with 64 feature channels and a small flow head (`lite_flow`), for LOSO
+//! training on a CPU; its differences are listed on `MolConfig::lite`, its
+//! parameters and FLOPs tabulated in `cost`.
 pub mod ccc;
 pub mod config;
 pub mod conv_stack;
 pub mod correlation;
+pub mod cost;
 pub mod f5c;
 pub mod fcc;
 pub mod flownet;
 pub mod landmark_head;
+pub mod lite_flow;
 pub mod mer_head;
 pub mod mol_model;
 
 use tch::{nn, Tensor};
 
-pub use config::{MolConfig, MolConfigError};
+pub use config::{FlowHead, MolConfig, MolConfigError};
 pub use mol_model::{MolError, MolModel};
 
 use conv_stack::ConvStack;
 use f5c::F5c;
 use flownet::FlowNet;
 use landmark_head::LandmarkHead;
+use lite_flow::LiteFlow;
 use mer_head::MerHead;
 
 /// LeakyReLU with the 0.1 slope FlowNet uses (tch's `leaky_relu` is fixed
@@ -39,10 +47,49 @@ pub(crate) fn leaky_relu(x: &Tensor) -> Tensor {
     x.maximum(&(x * 0.1))
 }
 
+/// PyTorch's default initialisation of a Conv or Linear layer with
+/// `fan_in` inputs per output (what the official code gets): weight and
+/// bias uniform in ±1/sqrt(fan_in). tch's own defaults draw weights sqrt(6)
+/// times wider (Kaiming for ReLU) and zero the conv biases; through the
+/// conv stack (no normalisation) and the MER head that started the logits
+/// in the tens (a first MER loss of 16 instead of ~1.1).
+pub(crate) fn torch_default(fan_in: i64) -> (nn::Init, nn::Init) {
+    let bound = 1.0 / (fan_in as f64).sqrt();
+    (nn::Init::Uniform { lo: -bound, up: bound }, nn::Init::Uniform { lo: -bound, up: bound })
+}
+
+/// A Conv2d/Conv1d config with PyTorch's default initialisation.
+pub(crate) fn torch_conv(fan_in: i64, stride: i64, padding: i64) -> nn::ConvConfig {
+    let (ws_init, bs_init) = torch_default(fan_in);
+    nn::ConvConfig { stride, padding, ws_init, bs_init, ..Default::default() }
+}
+
+/// A Linear config with PyTorch's default initialisation.
+pub(crate) fn torch_linear(fan_in: i64) -> nn::LinearConfig {
+    let (ws_init, bs_init) = torch_default(fan_in);
+    nn::LinearConfig { ws_init, bs_init: Some(bs_init), bias: true }
+}
+
 /// Trainable parameters in `vars`: what PyTorch's `model.parameters()`
 /// counts (BatchNorm running statistics are not parameters).
 pub fn trainable_params(vars: &nn::VarStore) -> i64 {
     vars.trainable_variables().iter().map(|t| t.numel() as i64).sum()
+}
+
+/// The configured flow network.
+#[derive(Debug)]
+enum FlowNetwork {
+    FlowNetC(Box<FlowNet>),
+    Lite(Box<LiteFlow>),
+}
+
+impl FlowNetwork {
+    fn forward(&self, first: &Tensor, second: &Tensor, features: &Tensor, train: bool) -> Tensor {
+        match self {
+            Self::FlowNetC(net) => net.forward(first, second, features, train),
+            Self::Lite(net) => net.forward(first, second, features, train),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -50,9 +97,10 @@ pub struct Mol {
     conv_stack: ConvStack,
     f5c_first: F5c,
     f5c_second: F5c,
-    flownet: FlowNet,
+    flownet: FlowNetwork,
     mer_head: MerHead,
     landmark_head: LandmarkHead,
+    pairs_in_one_batch: bool,
 }
 
 /// The three outputs, in the official return order.
@@ -73,9 +121,15 @@ impl Mol {
             conv_stack: ConvStack::new(&(path / "conv_stack"), config.feature_channels),
             f5c_first: F5c::new(&(path / "FCC_1"), &(path / "CCC_1"), config),
             f5c_second: F5c::new(&(path / "FCC_2"), &(path / "CCC_2"), config),
-            flownet: FlowNet::new(&(path / "flownet"), config),
+            flownet: match config.flow_head {
+                FlowHead::FlowNetC => FlowNetwork::FlowNetC(Box::new(FlowNet::new(&(path / "flownet"), config))),
+                FlowHead::Lite { width } => {
+                    FlowNetwork::Lite(Box::new(LiteFlow::new(&(path / "flownet"), config, width)))
+                }
+            },
             mer_head: MerHead::new(&(path / "mer_3dcnn"), config),
             landmark_head: LandmarkHead::new(&(path / "ldm_predictor"), config),
+            pairs_in_one_batch: config.pairs_in_one_batch,
         })
     }
 
@@ -90,6 +144,9 @@ impl Mol {
         let encoded = self.conv_stack.forward(&frames.reshape([batch * count, size[2], size[3], size[4]]));
         let grid = encoded.size();
         let encoded = encoded.reshape([batch, count, grid[1], grid[2], grid[3]]);
+        if self.pairs_in_one_batch {
+            return self.forward_pairs_batched(frames, &encoded, train);
+        }
         let mut stacked = Vec::with_capacity(2 * (count - 1) as usize);
         let mut flows = Vec::with_capacity((count - 1) as usize);
         let mut landmarks = Vec::with_capacity((count - 1) as usize);
@@ -108,6 +165,43 @@ impl Mol {
             class_logits: self.mer_head.forward(&Tensor::stack(&stacked, -1), train),
             flows: Tensor::stack(&flows, 1),
             landmarks: Tensor::stack(&landmarks, 1),
+        }
+    }
+
+    /// `forward` with all pairs of a clip in one batch: the same maths per
+    /// pair except that, in training, each BatchNorm normalises over the
+    /// batch's every pair at once instead of one pair at a time. One call
+    /// per module instead of one per pair is what makes MOL-lite fast on a
+    /// CPU, where these small layers cost more in calls than in arithmetic.
+    fn forward_pairs_batched(&self, frames: &Tensor, encoded: &Tensor, train: bool) -> MolOutput {
+        let size = frames.size();
+        let grid = encoded.size();
+        let (batch, pairs) = (size[0], size[1] - 1);
+        let (channels, side) = (grid[2], grid[3]);
+        // [B, P, ...] -> [B * P, ...], sample-major so reshapes undo it.
+        let merge = |t: Tensor| {
+            let mut shape = vec![batch * pairs];
+            shape.extend_from_slice(&t.size()[2..]);
+            t.reshape(shape.as_slice())
+        };
+        let first = self.f5c_first.forward(&merge(encoded.narrow(1, 0, pairs)), train);
+        let second = self.f5c_second.forward(&merge(encoded.narrow(1, 1, pairs)), train);
+        let landmarks = self.landmark_head.forward(&second).reshape([batch, pairs, -1]);
+        let features = Tensor::cat(&[&first, &second], 1);
+        let flows = self.flownet.forward(
+            &merge(frames.narrow(1, 0, pairs)),
+            &merge(frames.narrow(1, 1, pairs)),
+            &features,
+            train,
+        );
+        // first0, second0, first1, ... along the last axis, as `forward`.
+        let stacked = Tensor::stack(&[first, second], 2)
+            .reshape([batch, 2 * pairs, channels, side, side])
+            .permute([0, 2, 3, 4, 1]);
+        MolOutput {
+            class_logits: self.mer_head.forward(&stacked, train),
+            flows: flows.reshape([batch, pairs, 2, size[3], size[4]]),
+            landmarks,
         }
     }
 }

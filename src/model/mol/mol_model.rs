@@ -97,6 +97,22 @@ mod tests {
     }
 
     #[test]
+    fn lite_parameter_count_and_output_shapes() {
+        let model = MolModel::new(MolConfig::lite(), Device::Cpu).expect("model");
+        // Conv stack 14,888, two F5Cs 2 x (FCC 2,754 + CCC 8,320), MER head
+        // 205,859, landmark head 678,568, lite flow 66,540.
+        assert_eq!(model.param_count(), 988_003);
+        let frames = Tensor::rand([2, 8, 64, 64], (Kind::Float, Device::Cpu));
+        let out = model.forward(&frames, true).expect("forward");
+        assert_eq!(out.class_logits.size(), vec![2, 3]);
+        assert_eq!(out.flows.size(), vec![2, 7, 2, 64, 64]);
+        assert_eq!(out.landmarks.size(), vec![2, 7, 136]);
+        let message = model.forward(&Tensor::rand([2, 8, 128, 128], (Kind::Float, Device::Cpu)), false);
+        let message = message.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("[batch, 8, 1, 64, 64]"), "{message}");
+    }
+
+    #[test]
     fn official_layout_puts_time_second() {
         let official = Tensor::arange(2 * 3 * 4 * 5, (Kind::Float, Device::Cpu)).reshape([1, 1, 3, 4, 10]);
         let ours = from_official_layout(&official);
