@@ -80,6 +80,9 @@ enum Command {
 enum BenchCommand {
     /// Parameters, per-layer FLOPs and forward latency (batch 1 and 32).
     Model(cli::bench::ModelBenchArgs),
+    /// MOL-lite and the official MOL: parameters, per-layer FLOPs and the
+    /// latency of one event (an 8-frame clip), CPU and GPU when present.
+    Mol(cli::bench::MolBenchArgs),
     #[cfg(feature = "app")]
     /// The window during a live session: UI frame time and capture → overlay
     /// latency, with a video played as the camera (needs a display: Xvfb will do).
@@ -168,6 +171,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Compare(args) => cli::compare::run(args),
         Command::Ensemble(args) => cli::ensemble::run(args),
         Command::Bench(BenchCommand::Model(args)) => cli::bench::run(args, chosen_device(flag, ThreadUse::Default)?),
+        Command::Bench(BenchCommand::Mol(args)) => cli::bench::mol(args, chosen_device(flag, ThreadUse::Default)?),
         #[cfg(feature = "app")]
         Command::Bench(BenchCommand::Pipeline { video, out, pipeline }) => {
             cli::bench::pipeline(&video, &out, &pipeline.options()?, chosen_device(flag, ThreadUse::Default)?)

@@ -43,6 +43,42 @@ pub fn run(args: ModelBenchArgs, device: tch::Device) -> Result<()> {
     write_json(&args.out, &result)
 }
 
+#[derive(clap::Args)]
+pub struct MolBenchArgs {
+    /// Which configs: lite, official, or both.
+    #[arg(long, value_enum, default_value_t = MolConfigs::Both)]
+    configs: MolConfigs,
+    /// Timed events per config and device (the official model takes
+    /// seconds per event on a CPU).
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    #[arg(long, default_value = "target/bench/mol.json")]
+    out: PathBuf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MolConfigs {
+    Lite,
+    Official,
+    Both,
+}
+
+/// `glimpse bench mol`.
+pub fn mol(args: MolBenchArgs, device: tch::Device) -> Result<()> {
+    use glimpse::model::mol::bench::{bench_mol, table};
+    use glimpse::model::mol::MolConfig;
+    let gpu = device.is_cuda().then_some(device);
+    let mut benches = Vec::new();
+    if args.configs != MolConfigs::Official {
+        benches.push(bench_mol("lite", MolConfig::lite(), gpu, args.runs)?);
+    }
+    if args.configs != MolConfigs::Lite {
+        benches.push(bench_mol("official", MolConfig::official(3)?, gpu, args.runs)?);
+    }
+    say!("{}", table(&benches));
+    write_json(&args.out, &benches)
+}
+
 /// `glimpse bench pipeline`: per-stage time, end-to-end fps against decoding
 /// alone, and peak memory.
 #[cfg(feature = "app")]

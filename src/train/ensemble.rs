@@ -123,6 +123,10 @@ fn ensemble_fold(members: &[&FoldResult]) -> FoldResult {
         probabilities,
         losses: (0..epochs).map(|e| members.iter().map(|m| m.losses[e]).sum::<f64>() / members.len() as f64).collect(),
         seconds: members.iter().map(|m| m.seconds).sum(),
+        // Flow and landmark errors are per member (MOL): not averaged here.
+        mol_losses: Vec::new(),
+        flow_epe: None,
+        landmark_nme: None,
     }
 }
 
@@ -149,6 +153,9 @@ mod tests {
             probabilities,
             losses: vec![1.0, 0.5],
             seconds: 1.0,
+            mol_losses: Vec::new(),
+            flow_epe: None,
+            landmark_nme: None,
         }
     }
 

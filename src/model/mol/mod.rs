@@ -16,6 +16,7 @@
 //! with 64 feature channels and a small flow head (`lite_flow`), for LOSO
 //! training on a CPU; its differences are listed on `MolConfig::lite`, its
 //! parameters and FLOPs tabulated in `cost`.
+pub mod bench;
 pub mod ccc;
 pub mod config;
 pub mod conv_stack;
