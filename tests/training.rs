@@ -180,3 +180,39 @@ fn committed_fold_folders_keep_their_recipe_hashes() {
     }
     assert!(checked >= 2, "{checked} folders");
 }
+
+/// `glimpse ensemble` on the two committed development runs of seeds 1
+/// and 2 reproduces the committed ensemble report: its honest scores come
+/// from the members' averaged probabilities, and beat the weaker member.
+#[test]
+fn the_seed_ensemble_of_two_committed_runs_reproduces_its_report() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = common::temp_dir("ensemble").join("ensemble.json");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_glimpse"))
+        .current_dir(root)
+        .args(["ensemble", "reports/loso-dev-r7-seed-1.json", "reports/loso-dev-r8-seed-2.json", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run glimpse ensemble");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let read = |path: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).expect("report")).expect("json")
+    };
+    let made = read(&out);
+    let committed = read(&root.join("reports/loso-dev-ensemble-seeds-1-2.json"));
+    let uf1 = |report: &serde_json::Value| report["honest"]["full"]["uf1"].as_f64().expect("uf1");
+    assert!((uf1(&made) - uf1(&committed)).abs() < 1e-12, "{} vs {}", uf1(&made), uf1(&committed));
+    assert!((uf1(&made) - 0.6452).abs() < 5e-5, "{}", uf1(&made));
+    let weaker = uf1(&read(&root.join("reports/loso-dev-r7-seed-1.json")));
+    assert!(uf1(&made) > weaker + 0.05, "ensemble {} vs seed 1 {weaker}", uf1(&made));
+    // A run without probabilities (folds from before they were kept) is refused by name.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_glimpse"))
+        .current_dir(root)
+        .args(["ensemble", "reports/loso-dev-r7-seed-1.json", "reports/loso-dev-r0-legacy.json", "--out"])
+        .arg(out.with_extension("refused.json"))
+        .output()
+        .expect("run glimpse ensemble");
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("no class probabilities") || message.contains("differs from run 0"), "{message}");
+}
