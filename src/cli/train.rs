@@ -189,7 +189,7 @@ fn mol_samples(dataset: &Dataset, options: &TrainOptions) -> Result<Vec<MolSampl
         .zip(faces)
         .map(|(sample, apex)| {
             let unit_flow = unit_flow(&sample.flow).with_context(|| format!("the flow of sample {}", sample.sample))?;
-            Ok(MolSample { label: sample.label, unit_flow, apex })
+            Ok(MolSample::rendered(sample.label, unit_flow, apex))
         })
         .collect()
 }
