@@ -3,18 +3,24 @@
 //! 1. the eight frames sampled evenly over onset..=offset;
 //! 2. one eye-line alignment for the clip, from the onset frame: MTCNN
 //!    finds the face (the most confident one), the face mesh its 68 iBUG
-//!    points; the similarity rotates the eye line (centres of points 36-41
-//!    and 42-47) level, scales the detector's box (its longer side) to a
-//!    144 px square centred on the box, and keeps the centre 128 px;
-//!    every sampled frame is warped by it and resized (area) to the model
-//!    side;
+//!    points; as MOL's `align_face` (box_enlarge 2.5, 144 px), the
+//!    similarity rotates the eye line (centres of points 36-41 and 42-47)
+//!    level and maps the box of the eye centres, nose tip and mouth
+//!    corners, its longer side times 2.5, onto a 144 px square, of which
+//!    the centre 128 px are kept (MOL's evaluation crop; its training adds
+//!    random 128 px crops, not done here). Every sampled frame is warped
+//!    by it and resized (area) to the model side. MOL aligns each frame on
+//!    its own dlib landmarks; here one similarity serves the whole clip,
+//!    so the face's own motion is not aligned away;
 //! 3. flow targets: Dual TV-L1 (OpenCV's defaults) between consecutive
 //!    aligned 128 px crops ([`FLOW_SIDE`]; the tests run it at the model
 //!    side for speed), box-averaged and rescaled to the model side.
 //!    Pair `t`'s target follows the rendered clips' convention
 //!    (`mol_sequences`): backward-warping frame `t` by it gives frame
 //!    `t + 1`, i.e. `I_{t+1}(y) = I_t(y + g_t(y))`, so TV-L1 runs from
-//!    frame `t + 1` to frame `t`;
+//!    frame `t + 1` to frame `t` (MOL's `compute_TVL1` runs from `t` to
+//!    `t + 1`: the opposite sign convention; one convention is kept for
+//!    both kinds of clip here);
 //! 4. landmark targets: the face mesh's iBUG-68 points on each sampled
 //!    frame (in the onset's box), carried into the crop by the similarity
 //!    and scaled to the model side.
@@ -33,7 +39,10 @@ use super::mol_trainer::{MolInput, MolSample};
 use crate::face::{FaceDetector, FaceError, FaceMesh, Mtcnn, MtcnnOptions, Similarity};
 use crate::motion::{MotionError, TvL1Flow};
 
-/// The square the detector's box is scaled to, and the centre kept of it.
+/// MOL's `box_enlarge`: the face's five-point box times this is the
+/// aligned square.
+pub const BOX_ENLARGE: f64 = 2.5;
+/// The aligned square, and the centre kept of it.
 pub const OUTER_SIDE: f64 = 144.0;
 pub const CROP_SIDE: i32 = 128;
 /// The side TV-L1 runs at: the aligned crop's.
@@ -48,9 +57,9 @@ pub enum PrepError {
     #[error("{path}: the face mesh finds no face there (presence {presence:.2})")]
     NoMesh { path: PathBuf, presence: f32 },
     #[error("{path}: {source}")]
-    Face { path: PathBuf, source: FaceError },
+    Face { path: PathBuf, source: Box<FaceError> },
     #[error("{clip}: TV-L1 flow: {source}")]
-    Flow { clip: PathBuf, source: MotionError },
+    Flow { clip: PathBuf, source: Box<MotionError> },
     #[error("the model side {0} px must divide the {CROP_SIDE} px crop")]
     Side(usize),
     #[error("{0}")]
@@ -95,7 +104,7 @@ impl Preparer {
     /// The clip's alignment (image -> 128 px crop) and the onset's face box.
     fn alignment(&mut self, onset: &Path) -> Result<(Similarity, crate::face::FaceBox), PrepError> {
         let bgr = read_bgr(onset)?;
-        let face = |source| PrepError::Face { path: onset.to_path_buf(), source };
+        let face = |source| PrepError::Face { path: onset.to_path_buf(), source: Box::new(source) };
         let detections = self.detector.detect(&bgr).map_err(face)?;
         let best = detections
             .into_iter()
@@ -111,23 +120,38 @@ impl Preparer {
             let (x, y) = points[range].iter().fold((0.0, 0.0), |(x, y), p| (x + f64::from(p[0]), y + f64::from(p[1])));
             (x / n, y / n)
         };
+        let at = |k: usize| (f64::from(points[k][0]), f64::from(points[k][1]));
         let (left, right) = (centre(36..42), centre(42..48));
         let angle = (right.1 - left.1).atan2(right.0 - left.0);
-        let b = best.bbox;
-        let scale = OUTER_SIDE / f64::from(b.width.max(b.height)).max(1.0);
-        let (cx, cy) = (f64::from(b.x + 0.5 * b.width), f64::from(b.y + 0.5 * b.height));
-        // Rotation by -angle: the eye line becomes level.
-        let (a, bb) = (scale * angle.cos(), -scale * angle.sin());
-        // The box centre goes to the crop's centre (pixel-index coordinates).
-        let mid = (f64::from(CROP_SIDE) - 1.0) / 2.0;
-        let similarity = Similarity { a, b: bb, tx: mid - (a * cx - bb * cy), ty: mid - (bb * cx + a * cy) };
+        let (cos, sin) = (angle.cos(), angle.sin());
+        // MOL's `align_face`: the eye centres, nose tip (30) and mouth
+        // corners (48, 54) rotated eyes-level; their bounding box's centre
+        // and longer side times BOX_ENLARGE make the 144 px square.
+        let rotated: Vec<(f64, f64)> =
+            [left, right, at(30), at(48), at(54)].iter().map(|&(x, y)| (cos * x + sin * y, -sin * x + cos * y)).collect();
+        let (min_x, max_x) = rotated.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
+        let (min_y, max_y) = rotated.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+        let half = 0.5 * BOX_ENLARGE * (max_x - min_x).max(max_y - min_y);
+        if !(half.is_finite() && half > 1.0) {
+            return Err(PrepError::NoMesh { path: onset.to_path_buf(), presence: mesh.presence });
+        }
+        let scale = (OUTER_SIDE - 1.0) / 2.0 / half;
+        let (cx, cy) = (0.5 * (min_x + max_x), 0.5 * (min_y + max_y));
+        // The centre 128 of the 144: 8 px off each side.
+        let margin = (OUTER_SIDE - f64::from(CROP_SIDE)) / 2.0;
+        let similarity = Similarity {
+            a: scale * cos,
+            b: -scale * sin,
+            tx: scale * (half - cx) - margin,
+            ty: scale * (half - cy) - margin,
+        };
         Ok((similarity, best.bbox))
     }
 
     /// One clip prepared at `side` px, its flow computed at `flow_side`
     /// ([`FLOW_SIDE`], or `side` for speed) and box-averaged to `side`.
     pub fn prepare(&mut self, clip: &Clip, side: usize, flow_side: usize) -> Result<Sequence, PrepError> {
-        if side == 0 || CROP_SIDE as usize % side != 0 || flow_side % side != 0 || flow_side > CROP_SIDE as usize {
+        if side == 0 || !(CROP_SIDE as usize).is_multiple_of(side) || !flow_side.is_multiple_of(side) || flow_side > CROP_SIDE as usize {
             return Err(PrepError::Side(side));
         }
         let paths = clip.sampled();
@@ -140,7 +164,7 @@ impl Preparer {
         for path in &paths {
             let cv = |e: opencv::Error| PrepError::Image { path: path.to_path_buf(), problem: e.to_string() };
             let bgr = read_bgr(path)?;
-            let face = |source| PrepError::Face { path: path.to_path_buf(), source };
+            let face = |source| PrepError::Face { path: path.to_path_buf(), source: Box::new(source) };
             let mesh = self.mesh.landmarks(&bgr, &face_box).map_err(face)?;
             if !mesh.is_face() {
                 return Err(PrepError::NoMesh { path: path.to_path_buf(), presence: mesh.presence });
@@ -175,7 +199,7 @@ impl Preparer {
             let field = self
                 .flow
                 .calc(&pair[1], &pair[0])
-                .map_err(|source| PrepError::Flow { clip: clip.folder.clone(), source })?
+                .map_err(|source| PrepError::Flow { clip: clip.folder.clone(), source: Box::new(source) })?
                 .downsample(side);
             peak_px = field.u.iter().zip(&field.v).map(|(u, v)| u.hypot(*v)).fold(peak_px, f32::max);
             flows.extend_from_slice(&field.u);

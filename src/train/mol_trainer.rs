@@ -129,7 +129,7 @@ pub enum MolInput {
     Rendered {
         /// `mol_sequences::unit_flow` of the sample's flow image.
         unit_flow: [Vec<f32>; 2],
-        apex: ApexFace,
+        apex: Box<ApexFace>,
     },
     /// A clip prepared once from a data set's own frames, with measured
     /// flow and landmark targets (`train::licensed_prep`): the same every epoch.
@@ -138,7 +138,7 @@ pub enum MolInput {
 
 impl MolSample {
     pub fn rendered(label: usize, unit_flow: [Vec<f32>; 2], apex: ApexFace) -> Self {
-        Self { label, input: MolInput::Rendered { unit_flow, apex } }
+        Self { label, input: MolInput::Rendered { unit_flow, apex: Box::new(apex) } }
     }
 }
 
