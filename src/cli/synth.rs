@@ -55,10 +55,71 @@ pub struct SynthArgs {
     /// The astronaut photo (default: $GLIMPSE_ASTRONAUT, else the installed one).
     #[arg(long)]
     astronaut: Option<PathBuf>,
+    /// Instead of one clip: a tiny data set of frame folders in a licensed
+    /// set's published layout (with its coding sheet as CSV), written into
+    /// the folder --out, for `glimpse train --casme2/--samm/--smic DIR`.
+    #[arg(long, value_enum)]
+    dataset_layout: Option<DatasetLayout>,
+    /// --dataset-layout: subjects.
+    #[arg(long, default_value_t = 2)]
+    subjects: usize,
+    /// --dataset-layout: clips per subject (classes cycle over them).
+    #[arg(long, default_value_t = 2)]
+    clips: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatasetLayout {
+    Casme2,
+    Samm,
+    Smic,
+}
+
+fn write_dataset_layout(args: &SynthArgs, layout: DatasetLayout) -> Result<()> {
+    use glimpse::synth::layout::{write_layout, Layout, LayoutSpec};
+    if args.subjects == 0 || args.clips == 0 {
+        anyhow::bail!("--subjects and --clips must be at least 1");
+    }
+    let defaults = LayoutSpec::default();
+    let size = match args.size.as_deref() {
+        Some(text) => super::parse_size(text)?,
+        None => defaults.size,
+    };
+    let amplitude_px = match args.amplitude.as_deref() {
+        None => defaults.amplitude_px,
+        Some(text) => text.trim().parse::<f32>().with_context(|| format!("--amplitude: one number here, not `{text}`"))?,
+    };
+    let spec = LayoutSpec { subjects: args.subjects, clips_per_subject: args.clips, size, amplitude_px, seed: args.seed };
+    let astronaut = match &args.astronaut {
+        Some(path) => path.clone(),
+        None => glimpse::resources::locate(glimpse::resources::Resource::AstronautPhoto)?,
+    };
+    let layout = match layout {
+        DatasetLayout::Casme2 => Layout::Casme2,
+        DatasetLayout::Samm => Layout::Samm,
+        DatasetLayout::Smic => Layout::Smic,
+    };
+    let written = write_layout(layout, &spec, &astronaut, &args.out)?;
+    for clip in &written {
+        say!(
+            "  {}/{} {:<8} frames {}..{} (apex {})",
+            clip.subject,
+            clip.name,
+            glimpse::synth::CLASS_NAMES[clip.class],
+            clip.onset,
+            clip.offset,
+            clip.apex
+        );
+    }
+    say!("wrote {} clips into {}", written.len(), args.out.display());
+    Ok(())
 }
 
 pub fn run(args: SynthArgs) -> Result<()> {
     use glimpse::synth::{self, Framing, SynthSpec, CLASS_NAMES};
+    if let Some(layout) = args.dataset_layout {
+        return write_dataset_layout(&args, layout);
+    }
     let default_size = if args.tight_crop { "280x340" } else { "640x480" };
     let (width, height) = super::parse_size(args.size.as_deref().unwrap_or(default_size))?;
     let face_center = match args.face_center.as_deref() {

@@ -123,6 +123,55 @@ pub struct TrainArgs {
     /// `--protocol all`: `glimpse bench model` JSON whose latencies go into the model card.
     #[arg(long)]
     bench_report: Option<PathBuf>,
+    /// MOL-lite on CASME II's own frames instead of --data: the folder
+    /// holding `CASME2_RAW_selected/` and the coding sheet as its one CSV.
+    #[arg(long)]
+    casme2: Option<PathBuf>,
+    /// MOL-lite on SAMM's own frames: the folder holding `SAMM/` and the
+    /// coding sheet as its one CSV.
+    #[arg(long)]
+    samm: Option<PathBuf>,
+    /// MOL-lite on SMIC-HS's own frames: the folder holding `HS/`
+    /// (`HS/s1/micro/negative/s1_ne_01/*.bmp`; classes from the folders).
+    #[arg(long)]
+    smic: Option<PathBuf>,
+}
+
+impl TrainArgs {
+    fn licensed(&self) -> bool {
+        self.casme2.is_some() || self.samm.is_some() || self.smic.is_some()
+    }
+}
+
+/// The licensed data sets named on the command line, read and prepared as
+/// MOL prepares them (`train::licensed`, `train::licensed_prep`).
+#[cfg(feature = "app")]
+fn licensed_data(args: &TrainArgs, options: &TrainOptions) -> Result<(Dataset, Vec<MolSample>)> {
+    use glimpse::train::licensed::{load, Corpus};
+    use glimpse::train::licensed_prep::{prepare_all, FLOW_SIDE};
+    let recipe = check_mol_options(options)?;
+    let (mut clips, mut parts) = (Vec::new(), Vec::new());
+    for (corpus, dir) in [(Corpus::Casme2, &args.casme2), (Corpus::Samm, &args.samm), (Corpus::Smic, &args.smic)] {
+        let Some(dir) = dir else { continue };
+        let loaded = load(corpus, dir)?;
+        let dropped: Vec<String> = loaded.dropped.iter().map(|(emotion, n)| format!("{n} {emotion}")).collect();
+        eprintln!(
+            "{}: {} clips from {}; dropped (no MEGC class): {}",
+            corpus.name(),
+            loaded.clips.len(),
+            dir.display(),
+            if dropped.is_empty() { "none".to_string() } else { dropped.join(", ") }
+        );
+        parts.push(format!("{}={}", corpus.name(), dir.display()));
+        clips.extend(loaded.clips);
+    }
+    let progress = |done: usize, total: usize| eprintln!("prepared {done}/{total} clips");
+    Ok(prepare_all(&clips, recipe.sequences.side, FLOW_SIDE, &parts.join(" "), &progress)?)
+}
+
+#[cfg(not(feature = "app"))]
+fn licensed_data(_args: &TrainArgs, _options: &TrainOptions) -> Result<(Dataset, Vec<MolSample>)> {
+    bail!("--casme2, --samm and --smic read frames with OpenCV and the face models: build with the `app` feature")
 }
 
 fn parse_optional_f64(text: &str) -> Result<Option<f64>> {
@@ -189,7 +238,7 @@ fn mol_samples(dataset: &Dataset, options: &TrainOptions) -> Result<Vec<MolSampl
         .zip(faces)
         .map(|(sample, apex)| {
             let unit_flow = unit_flow(&sample.flow).with_context(|| format!("the flow of sample {}", sample.sample))?;
-            Ok(MolSample { label: sample.label, unit_flow, apex })
+            Ok(MolSample::rendered(sample.label, unit_flow, apex))
         })
         .collect()
 }
@@ -254,13 +303,21 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
     if args.folds == Some(0) {
         bail!("--folds must be at least 1 (leave it out for every fold)");
     }
-    let dataset = Dataset::load(&args.data, &config.class_names)?;
+    let (dataset, mut prepared) = if args.licensed() {
+        if options.architecture != Architecture::MolLite {
+            bail!("--casme2, --samm and --smic feed MOL-lite's own preparation: use --model mol-lite --protocol loso");
+        }
+        let (dataset, inputs) = licensed_data(&args, &options)?;
+        (dataset, Some(inputs))
+    } else {
+        (Dataset::load(&args.data, &config.class_names)?, None)
+    };
     eprintln!(
         "data: {} samples, {} subjects, class counts {:?} from {}",
         dataset.samples.len(),
         dataset.folds().len(),
         dataset.class_counts(),
-        args.data.display()
+        dataset.root.display()
     );
     match args.protocol {
         Protocol::Loso => {
@@ -287,7 +344,10 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
                             );
                         }
                     }
-                    Some(mol_samples(&dataset, &options)?)
+                    match prepared.take() {
+                        Some(inputs) => Some(inputs),
+                        None => Some(mol_samples(&dataset, &options)?),
+                    }
                 }
                 _ => None,
             };

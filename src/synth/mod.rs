@@ -7,6 +7,7 @@
 //! noise; the timing of all of it is written beside the clip as
 //! `<clip>.truth.json`. Everything follows from `SynthSpec::seed`.
 pub mod face;
+pub mod layout;
 pub mod plan;
 mod render;
 pub mod scenes;

@@ -7,6 +7,9 @@ pub mod compare;
 pub mod dataset;
 pub mod ensemble;
 pub mod fold_store;
+pub mod licensed;
+#[cfg(feature = "app")]
+pub mod licensed_prep;
 pub mod metrics;
 #[cfg(feature = "app")]
 pub mod mol_inputs;

@@ -118,9 +118,28 @@ pub fn check_mol_options(options: &TrainOptions) -> Result<&MolRecipe, TrainErro
 #[derive(Clone, Debug)]
 pub struct MolSample {
     pub label: usize,
-    /// `mol_sequences::unit_flow` of the sample's flow image.
-    pub unit_flow: [Vec<f32>; 2],
-    pub apex: ApexFace,
+    pub input: MolInput,
+}
+
+/// Where a sample's clip comes from.
+#[derive(Clone, Debug)]
+pub enum MolInput {
+    /// Rendered afresh every epoch from the composite data's flow image and
+    /// apex crop (`mol_sequences::render`).
+    Rendered {
+        /// `mol_sequences::unit_flow` of the sample's flow image.
+        unit_flow: [Vec<f32>; 2],
+        apex: Box<ApexFace>,
+    },
+    /// A clip prepared once from a data set's own frames, with measured
+    /// flow and landmark targets (`train::licensed_prep`): the same every epoch.
+    Recorded(Sequence),
+}
+
+impl MolSample {
+    pub fn rendered(label: usize, unit_flow: [Vec<f32>; 2], apex: ApexFace) -> Self {
+        Self { label, input: MolInput::Rendered { unit_flow, apex: Box::new(apex) } }
+    }
 }
 
 /// The three losses of one batch or epoch, unweighted.
@@ -188,7 +207,17 @@ fn losses(model: &MolModel, batch: &Batch, labels: &Tensor, train: bool) -> Resu
 }
 
 fn render_all(samples: &[&MolSample], settings: &SequenceSettings, rng: &mut Rng) -> Result<Vec<Sequence>, TrainError> {
-    samples.iter().map(|s| Ok(render(&s.apex, &s.unit_flow, settings, rng)?)).collect()
+    samples
+        .iter()
+        .map(|s| match &s.input {
+            MolInput::Rendered { unit_flow, apex } => Ok(render(apex, unit_flow, settings, rng)?),
+            MolInput::Recorded(clip) if clip.side == settings.side => Ok(clip.clone()),
+            MolInput::Recorded(clip) => Err(TrainError::InvalidOptions(format!(
+                "a prepared clip is {} px but the model takes {} px",
+                clip.side, settings.side
+            ))),
+        })
+        .collect()
 }
 
 /// Trains one MOL on `train_set`, scoring `held_out` after every epoch.
@@ -374,10 +403,12 @@ mod tests {
             .iter()
             .step_by(55)
             .take(8)
-            .map(|s| MolSample {
-                label: s.label,
-                unit_flow: unit_flow(&s.flow).expect("flow"),
-                apex: apex_face(&mesh, s.apex.as_ref().expect("apex"), 64).expect("apex face"),
+            .map(|s| {
+                MolSample::rendered(
+                    s.label,
+                    unit_flow(&s.flow).expect("flow"),
+                    apex_face(&mesh, s.apex.as_ref().expect("apex"), 64).expect("apex face"),
+                )
             })
             .collect();
         let labels: Vec<usize> = samples.iter().map(|s| s.label).collect();
