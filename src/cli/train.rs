@@ -187,18 +187,7 @@ fn parse_optional_f64(text: &str) -> Result<Option<f64>> {
 /// STSTNet's official recipe with the schedule flags applied; EPIR's own
 /// recipe flags are refused rather than silently ignored.
 fn ststnet_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOptions> {
-    if args.protocol != Protocol::Loso {
-        bail!("--model ststnet is a LOSO baseline: use --protocol loso");
-    }
-    refuse_epir_flags(args, "STSTNet trains with its official recipe")?;
-    let official = ststnet_options(epir.seed);
-    let options = TrainOptions {
-        epochs: args.epochs.unwrap_or(official.epochs),
-        batch_size: args.batch_size.unwrap_or(official.batch_size),
-        learning_rate: args.lr.unwrap_or(official.learning_rate),
-        min_learning_rate: args.lr.unwrap_or(official.learning_rate),
-        ..official
-    };
+    let options = own_recipe_with_schedule(args, "--model ststnet is a LOSO baseline", "STSTNet trains with its official recipe", ststnet_options(epir.seed))?;
     check_ststnet_options(&options)?;
     Ok(options)
 }
@@ -206,20 +195,30 @@ fn ststnet_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOpt
 /// MOL-lite's recipe with the schedule flags applied; EPIR's own recipe
 /// flags are refused.
 fn mol_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOptions> {
+    let options = own_recipe_with_schedule(args, "--model mol-lite is evaluated by LOSO only", "MOL-lite trains with its own recipe", mol_lite_options(epir.seed))?;
+    check_mol_options(&options)?;
+    Ok(options)
+}
+
+/// A network with a recipe of its own (LOSO only): the schedule flags
+/// (epochs, batch size, a constant learning rate) applied to `recipe`.
+fn own_recipe_with_schedule(
+    args: &TrainArgs,
+    loso_only: &str,
+    own_recipe: &str,
+    recipe: TrainOptions,
+) -> Result<TrainOptions> {
     if args.protocol != Protocol::Loso {
-        bail!("--model mol-lite is evaluated by LOSO only: use --protocol loso");
+        bail!("{loso_only}: use --protocol loso");
     }
-    refuse_epir_flags(args, "MOL-lite trains with its own recipe")?;
-    let recipe = mol_lite_options(epir.seed);
-    let options = TrainOptions {
+    refuse_epir_flags(args, own_recipe)?;
+    Ok(TrainOptions {
         epochs: args.epochs.unwrap_or(recipe.epochs),
         batch_size: args.batch_size.unwrap_or(recipe.batch_size),
         learning_rate: args.lr.unwrap_or(recipe.learning_rate),
         min_learning_rate: args.lr.unwrap_or(recipe.learning_rate),
         ..recipe
-    };
-    check_mol_options(&options)?;
-    Ok(options)
+    })
 }
 
 /// Every sample's MOL input: its decoded flow and its apex face (read and

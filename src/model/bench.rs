@@ -33,12 +33,24 @@ pub struct ModelBench {
 /// Times the inference path (no gradients) of `model` at one batch size:
 /// `warmup` untimed runs, then `runs` (at least one) timed ones.
 pub fn time_forward(model: &EpirModel, batch: i64, warmup: usize, runs: usize) -> Latency {
-    let runs = runs.max(1);
     let c = &model.config;
     let side = crate::model::input::INPUT_SIDE as i64;
     let input = Tensor::rand([batch, c.in_channels, side, side], (Kind::Float, model.device));
+    let times = timed_runs(model.device, warmup, runs, || {
+        // The inference path the product uses, mirror averaging included.
+        let (probabilities, _) = model.probabilities(&input, model.config.test_time_mirror);
+        // Reading one value forces the computation to finish on any device.
+        let _ = f64::try_from(probabilities.sum(Kind::Float));
+    });
+    Latency::from_times(model.device, model.config.test_time_mirror, batch, &times)
+}
+
+/// Milliseconds of `runs` (at least one) timed calls of `pass` after
+/// `warmup` untimed ones, sorted; a GPU is synchronised around each call.
+pub fn timed_runs(device: Device, warmup: usize, runs: usize, mut pass: impl FnMut()) -> Vec<f64> {
+    let runs = runs.max(1);
     let sync = || {
-        if let Device::Cuda(index) = model.device {
+        if let Device::Cuda(index) = device {
             tch::Cuda::synchronize(index as i64);
         }
     };
@@ -46,31 +58,33 @@ pub fn time_forward(model: &EpirModel, batch: i64, warmup: usize, runs: usize) -
     for i in 0..warmup + runs {
         sync();
         let start = Instant::now();
-        // The inference path the product uses, mirror averaging included.
-        let (probabilities, _) = model.probabilities(&input, model.config.test_time_mirror);
-        // Reading one value forces the computation to finish on any device.
-        let _ = f64::try_from(probabilities.sum(Kind::Float));
+        pass();
         sync();
         if i >= warmup {
             times.push(start.elapsed().as_secs_f64() * 1e3);
         }
     }
     times.sort_by(f64::total_cmp);
-    let pick = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    let median = pick(0.5);
-    Latency {
-        device: crate::device::describe(model.device),
-        test_time_mirror: model.config.test_time_mirror,
-        batch,
-        runs,
-        median_ms: median,
-        p95_ms: pick(0.95),
-        min_ms: times[0],
-        per_sample_ms: median / batch as f64,
-    }
+    times
 }
 
 impl Latency {
+    /// Median, p95 and minimum of sorted, non-empty `times` (ms).
+    pub fn from_times(device: Device, test_time_mirror: bool, batch: i64, times: &[f64]) -> Self {
+        let pick = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        let median = pick(0.5);
+        Self {
+            device: crate::device::describe(device),
+            test_time_mirror,
+            batch,
+            runs: times.len(),
+            median_ms: median,
+            p95_ms: pick(0.95),
+            min_ms: times[0],
+            per_sample_ms: median / batch as f64,
+        }
+    }
+
     /// The device, marked when each input also ran mirrored.
     pub fn label(&self) -> String {
         if self.test_time_mirror {

@@ -1,14 +1,12 @@
 //! `glimpse bench mol`: size, per-layer FLOPs (where tabulated) and the
 //! latency of one event's forward pass (one 8-frame clip, batch 1, no
 //! gradients) for each MOL config, on the CPU and on a GPU when present.
-use std::time::Instant;
-
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use super::cost::layer_costs;
 use super::{MolConfig, MolError, MolModel};
-use crate::model::bench::Latency;
+use crate::model::bench::{timed_runs, Latency};
 use crate::model::flops::LayerCost;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -30,39 +28,15 @@ pub struct MolBench {
 /// Times one clip's forward pass of `model`: `warmup` untimed runs, then
 /// `runs` (at least one) timed ones.
 pub fn time_clip(model: &MolModel, warmup: usize, runs: usize) -> Result<Latency, MolError> {
-    let runs = runs.max(1);
     let (frames, side) = (model.config.frames, model.config.image_size);
-    let input = Tensor::rand([1, frames, side, side], (Kind::Float, model.device));
-    let sync = || {
-        if let Device::Cuda(index) = model.device {
-            tch::Cuda::synchronize(index as i64);
-        }
-    };
-    let mut times = Vec::with_capacity(runs);
-    for i in 0..warmup + runs {
-        sync();
-        let start = Instant::now();
-        let out = tch::no_grad(|| model.forward(&input, false))?;
+    let input = model.checked_frames(&Tensor::rand([1, frames, side, side], (Kind::Float, model.device)))?;
+    let times = timed_runs(model.device, warmup, runs, || {
+        let out = tch::no_grad(|| model.net.forward(&input, false));
         // Reading values forces the computation to finish on any device.
         let _ = f64::try_from(out.class_logits.sum(Kind::Float));
         let _ = f64::try_from(out.flows.sum(Kind::Float));
-        sync();
-        if i >= warmup {
-            times.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    times.sort_by(f64::total_cmp);
-    let pick = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    Ok(Latency {
-        device: crate::device::describe(model.device),
-        test_time_mirror: false,
-        batch: 1,
-        runs,
-        median_ms: pick(0.5),
-        p95_ms: pick(0.95),
-        min_ms: times[0],
-        per_sample_ms: pick(0.5),
-    })
+    });
+    Ok(Latency::from_times(model.device, false, 1, &times))
 }
 
 /// Builds `config` on the CPU (and on `gpu` when given) and times it.
