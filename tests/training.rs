@@ -216,3 +216,45 @@ fn the_seed_ensemble_of_two_committed_runs_reproduces_its_report() {
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("no class probabilities") || message.contains("differs from run 0"), "{message}");
 }
+
+/// `glimpse train --model mol-lite` end to end on the composite set: one
+/// LOSO fold of one epoch writes a report with the held-out subject's
+/// predictions, probabilities, flow error and landmark error; MOL-lite
+/// refuses the other protocols.
+#[test]
+fn mol_lite_trains_one_fold_from_the_command_line() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = common::temp_dir("mol-lite-cli").join("mol.json");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_glimpse"))
+        .current_dir(root)
+        .args(["--device", "cpu", "train", "--model", "mol-lite", "--protocol", "loso", "--epochs", "1"])
+        .args(["--folds", "1", "--jobs", "1", "--no-store", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run glimpse train");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("report")).expect("json");
+    assert_eq!(report["architecture"], "mol-lite");
+    let folds = report["folds"].as_array().expect("folds");
+    assert_eq!(folds.len(), 1);
+    let fold = &folds[0];
+    let truth = fold["truth"].as_array().expect("truth").len();
+    assert!(truth > 0);
+    assert_eq!(fold["predicted"].as_array().expect("predicted").len(), truth);
+    for row in fold["probabilities"].as_array().expect("probabilities") {
+        let sum: f64 = row.as_array().expect("row").iter().map(|p| p.as_f64().expect("p")).sum();
+        assert!((sum - 1.0).abs() < 1e-4, "{row}");
+    }
+    let epe = fold["flow_epe"].as_f64().expect("flow EPE");
+    let nme = fold["landmark_nme"].as_f64().expect("landmark NME");
+    assert!(epe > 0.0 && epe < 5.0 && nme > 0.0 && nme < 5.0, "EPE {epe}, NME {nme}");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_glimpse"))
+        .current_dir(root)
+        .args(["--device", "cpu", "train", "--model", "mol-lite", "--protocol", "all", "--out"])
+        .arg(out.with_extension("all.json"))
+        .output()
+        .expect("run glimpse train");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("use --protocol loso"));
+}
