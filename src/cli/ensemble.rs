@@ -23,13 +23,9 @@ pub struct EnsembleArgs {
 pub fn run(args: EnsembleArgs) -> Result<()> {
     let runs: Vec<LosoReport> =
         args.runs.iter().map(|path| read_json(path, "a LOSO report")).collect::<Result<_>>()?;
-    let command = format!(
-        "glimpse ensemble {} --out {}",
-        args.runs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "),
-        args.out.display()
-    );
-    let report = ensemble_report(&runs, command)
-        .with_context(|| format!("cannot ensemble {}", args.runs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")))?;
+    let names: Vec<String> = args.runs.iter().map(|p| p.display().to_string()).collect();
+    let command = format!("glimpse ensemble {} --out {}", names.join(" "), args.out.display());
+    let report = ensemble_report(&runs, command).with_context(|| format!("cannot ensemble {}", names.join(", ")))?;
     say!("{}", scores_table(&report));
     write_json(&args.out, &report)?;
     say!("wrote {}", args.out.display());

@@ -72,8 +72,6 @@ pub fn ensemble_report(runs: &[LosoReport], command: String) -> Result<LosoRepor
         super::split::Subjects::All => development_folds(&all),
         super::split::Subjects::Development => all.keys().cloned().collect(),
     };
-    let mut options = first.options.clone();
-    options.seed = first.options.seed;
     Ok(assemble_report(
         folds,
         &ReportContext {
@@ -84,7 +82,7 @@ pub fn ensemble_report(runs: &[LosoReport], command: String) -> Result<LosoRepor
             samples: first.samples,
             subject_count: first.subjects,
             config: first.config.clone(),
-            options,
+            options: first.options.clone(),
             device: first.device.clone(),
             jobs: first.jobs,
             wall_time_s: runs.iter().map(|r| r.wall_time_s).sum(),

@@ -29,7 +29,7 @@
 //! (`MolInput::Recorded`).
 use std::path::{Path, PathBuf};
 
-use opencv::{core, imgcodecs, imgproc, prelude::*};
+use opencv::{core, imgproc, prelude::*};
 use tch::Device;
 
 use super::dataset::{Dataset, Sample};
@@ -74,16 +74,7 @@ pub struct Preparer {
 }
 
 fn read_bgr(path: &Path) -> Result<Mat, PrepError> {
-    let image_error = |problem: String| PrepError::Image { path: path.to_path_buf(), problem };
-    if !path.is_file() {
-        return Err(image_error("frame not found".into()));
-    }
-    let bgr = imgcodecs::imread(&path.to_string_lossy(), imgcodecs::IMREAD_COLOR)
-        .map_err(|e| image_error(format!("cannot read it: {e}")))?;
-    if bgr.empty() {
-        return Err(image_error("not a readable image".into()));
-    }
-    Ok(bgr)
+    super::mol_inputs::read_bgr(path, "frame").map_err(|problem| PrepError::Image { path: path.to_path_buf(), problem })
 }
 
 impl Preparer {

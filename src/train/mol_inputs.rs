@@ -33,17 +33,24 @@ pub fn load_mesh(device: Device) -> Result<FaceMesh, ApexError> {
     Ok(FaceMesh::load(&dir, device)?)
 }
 
+/// The colour image at `path`, or what is wrong with it (`what` names the
+/// file in the "not found" case: a frame, a crop).
+pub(crate) fn read_bgr(path: &Path, what: &str) -> Result<Mat, String> {
+    if !path.is_file() {
+        return Err(format!("{what} not found"));
+    }
+    let bgr = imgcodecs::imread(&path.to_string_lossy(), imgcodecs::IMREAD_COLOR)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if bgr.empty() {
+        return Err("not a readable image".into());
+    }
+    Ok(bgr)
+}
+
 /// One apex crop at `side` px with its landmarks.
 pub fn apex_face(mesh: &FaceMesh, path: &Path, side: usize) -> Result<ApexFace, ApexError> {
     let image_error = |problem: String| ApexError::Image { path: path.to_path_buf(), problem };
-    if !path.is_file() {
-        return Err(image_error("file not found".into()));
-    }
-    let bgr = imgcodecs::imread(&path.to_string_lossy(), imgcodecs::IMREAD_COLOR)
-        .map_err(|e| image_error(format!("cannot read it: {e}")))?;
-    if bgr.empty() {
-        return Err(image_error("not a readable image".into()));
-    }
+    let bgr = read_bgr(path, "file").map_err(image_error)?;
     let (width, height) = (bgr.cols() as f32, bgr.rows() as f32);
     if bgr.cols() != bgr.rows() {
         return Err(image_error(format!("a square crop was expected, found {}x{}", bgr.cols(), bgr.rows())));
