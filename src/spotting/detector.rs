@@ -34,6 +34,13 @@ pub struct SpottingOptions {
     pub max_onset_to_apex_s: f64,
     /// Shortest event worth reporting.
     pub min_duration_s: f64,
+    /// Shortest interval reported for an event: a shorter measured span
+    /// is widened around itself to this. The flow sees only the part of a
+    /// movement above its resolution (on a small or re-encoded face the
+    /// slow start and end of a micro-expression, which lasts 0.2–0.5 s,
+    /// fall under it), so a measured span this short understates the
+    /// movement; the duration checks above still use the measured span.
+    pub min_reported_s: f64,
     /// Slack on the duration limits for the estimate of onset and offset.
     pub slack_s: f64,
     /// A candidate whose eye-region motion exceeds this multiple of its
@@ -55,6 +62,7 @@ impl Default for SpottingOptions {
             max_duration_s: 0.5,
             max_onset_to_apex_s: 0.26,
             min_duration_s: 0.06,
+            min_reported_s: 0.2,
             slack_s: 0.1,
             blink_ratio: 1.0,
             head_motion_ratio: 0.25,
@@ -225,13 +233,15 @@ impl Spotter {
         let offset_at =
             (apex_at + 1..samples.len()).find(|&i| samples[i].expressive <= edge).map_or(samples.len() - 1, |i| i - 1);
         let (onset, offset) = (samples[onset_at], samples[offset_at]);
+        let (first, last) = widen(samples, onset_at, offset_at, self.options.min_reported_s);
+        let (reported_onset, reported_offset) = (samples[first], samples[last]);
         let interval = SpottedInterval {
-            onset_frame: onset.frame,
+            onset_frame: reported_onset.frame,
             apex_frame: apex.frame,
-            offset_frame: offset.frame,
-            onset_s: onset.timestamp_s,
+            offset_frame: reported_offset.frame,
+            onset_s: reported_onset.timestamp_s,
             apex_s: apex.timestamp_s,
-            offset_s: offset.timestamp_s,
+            offset_s: reported_offset.timestamp_s,
             rise_px: rise,
             score: rise / candidate.sigma.max(1e-3),
         };
@@ -257,6 +267,26 @@ impl Spotter {
             None => Some(interval),
         }
     }
+}
+
+/// Widens the span `first..=last` of `samples` to `min_s`, a sample at a
+/// time on the side that lags (the later side first on a tie), as far as
+/// the samples reach; returns the new ends.
+fn widen(samples: &[MotionSample], mut first: usize, mut last: usize, min_s: f64) -> (usize, usize) {
+    let (onset_at, offset_at) = (first, last);
+    while samples[last].timestamp_s - samples[first].timestamp_s < min_s - 1e-9 {
+        let before = samples[onset_at].timestamp_s - samples[first].timestamp_s;
+        let after = samples[last].timestamp_s - samples[offset_at].timestamp_s;
+        let can_after = last + 1 < samples.len();
+        if first > 0 && (before < after || !can_after) {
+            first -= 1;
+        } else if can_after {
+            last += 1;
+        } else {
+            break;
+        }
+    }
+    (first, last)
 }
 
 fn median(values: &mut [f32]) -> f32 {
@@ -347,6 +377,30 @@ mod tests {
             assert!(e.offset_s > 5.22 && e.offset_s < 5.35, "{fps} fps offset {}", e.offset_s);
             assert!(e.score > 10.0);
         }
+    }
+
+    #[test]
+    fn a_short_measured_span_is_reported_widened_around_itself() {
+        // A brisk movement (0.06 s up, 0.08 s down): its measured span is
+        // about 0.1 s, reported as 0.2 s around it; the apex stays put.
+        let (found, _) = run(30.0, 10.0, |t| (event(t, 5.0, 0.06, 0.08, 0.6), 0.0));
+        assert_eq!(found.len(), 1, "{found:?}");
+        let e = &found[0];
+        assert!((e.offset_s - e.onset_s - 0.2).abs() < 1e-6, "reported {} to {}", e.onset_s, e.offset_s);
+        assert!((e.apex_s - 5.067).abs() < 0.02, "apex {}", e.apex_s);
+        // Centred on the measured span (5.033 to 5.1 at 15 % of the rise).
+        assert!((e.onset_s - 4.967).abs() < 0.02 && (e.offset_s - 5.167).abs() < 0.02, "{e:?}");
+        let narrow = SpottingOptions { min_reported_s: 0.0, ..SpottingOptions::default() };
+        let mut spotter = Spotter::new(narrow);
+        let mut measured = Vec::new();
+        for frame in 0..300u64 {
+            let t = frame as f64 / 30.0;
+            let expressive = event(t, 5.0, 0.06, 0.08, 0.6) + noise(frame);
+            measured.extend(spotter.push(MotionSample { frame, timestamp_s: t, expressive, eyes: 0.0, head: 0.0 }));
+        }
+        assert_eq!(measured.len(), 1);
+        let m = &measured[0];
+        assert!(m.offset_s - m.onset_s < 0.12 && m.onset_s >= e.onset_s && m.offset_s <= e.offset_s, "{m:?}");
     }
 
     #[test]
