@@ -88,6 +88,11 @@ pub struct TrainArgs {
     /// instead of each sample once (the loss is then unweighted).
     #[arg(long)]
     balanced_sampling: bool,
+    /// Add a supervised contrastive term (SupCon, temperature 0.1) on the
+    /// L2-normalised feature the classifier head sees, with this weight
+    /// (0: off). With mixup, each mixed sample takes its dominant partner's label.
+    #[arg(long, value_name = "WEIGHT")]
+    supcon: Option<f64>,
     /// Mixup with Beta(alpha, alpha) blending weights, alpha in (0, 1], or `off`.
     #[arg(long, default_value = "0.4")]
     mixup: String,
@@ -257,9 +262,10 @@ fn refuse_epir_flags(args: &TrainArgs, why: &str) -> Result<()> {
         || args.mixup != "0.4"
         || args.ema_warmup != 10.0
         || args.drop_path.is_some()
-        || args.balanced_sampling;
+        || args.balanced_sampling
+        || args.supcon.is_some();
     if epir_only {
-        bail!("--config, --test-time-mirror, --image-size, --shift-fill, --spare-norms, --ema, --mixup, --ema-warmup, --drop-path and --balanced-sampling are EPIR's; {why}");
+        bail!("--config, --test-time-mirror, --image-size, --shift-fill, --spare-norms, --ema, --mixup, --ema-warmup, --drop-path, --balanced-sampling and --supcon are EPIR's; {why}");
     }
     Ok(())
 }
@@ -288,6 +294,7 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
         ema_warmup_steps: args.ema_warmup,
         decay_every_parameter: !args.spare_norms,
         sampling: if args.balanced_sampling { Sampling::ClassByDataset } else { Sampling::Shuffle },
+        supcon_weight: args.supcon.unwrap_or(defaults.supcon_weight),
         ..defaults
     };
     options.validate()?;

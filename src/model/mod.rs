@@ -52,6 +52,11 @@ pub struct EpirOutput {
     pub attention: Tensor,
     /// Last-stage grid indices DTSM kept, `[B, keep]`.
     pub selected: Tensor,
+    /// What the classifier's linear layer sees, `[B, 2 * last dim]`: the
+    /// class token and DTSM's pooled tokens, concatenated and layer-normed.
+    /// For training terms on the embedding (supervised contrastive); no
+    /// extra weights, and the logits are this through `head`.
+    pub feature: Tensor,
 }
 
 impl Epir {
@@ -141,8 +146,14 @@ impl Epir {
         let class_feature = tokens.select(1, 0);
         let last_map = &class_maps[class_maps.len() - 1];
         let selection = self.dtsm.select(&tokens.narrow(1, 1, count - 1), last_map);
-        let logits = Tensor::cat(&[class_feature, selection.pooled], -1).apply(&self.head_norm).apply(&self.head);
-        EpirOutput { logits, attention: compose_attention(&class_maps, &self.grids), selected: selection.indices }
+        let feature = Tensor::cat(&[class_feature, selection.pooled], -1).apply(&self.head_norm);
+        let logits = feature.apply(&self.head);
+        EpirOutput {
+            logits,
+            attention: compose_attention(&class_maps, &self.grids),
+            selected: selection.indices,
+            feature,
+        }
     }
 }
 

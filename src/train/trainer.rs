@@ -62,7 +62,16 @@ pub struct TrainOptions {
     /// absent for the other networks, so their recipes keep their keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mol: Option<super::mol_trainer::MolRecipe>,
+    /// Weight of a supervised contrastive term (Khosla et al. 2020, SupCon,
+    /// temperature `SUPCON_TEMPERATURE`) on the L2-normalised feature the
+    /// classifier head sees, added to the cross-entropy. 0 (the first
+    /// recipes) leaves it out, of the loss and of the recipe's JSON and key.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub supcon_weight: f64,
 }
+
+/// SupCon's temperature (the paper's and the 0.1).
+pub const SUPCON_TEMPERATURE: f64 = 0.1;
 
 /// How an epoch's samples are drawn.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +96,10 @@ fn legacy_ema_warmup() -> f64 {
 
 fn is_legacy_ema_warmup(w: &f64) -> bool {
     *w == legacy_ema_warmup()
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn legacy_decay_everything() -> bool {
@@ -123,6 +136,7 @@ impl Default for TrainOptions {
             sampling: Sampling::Shuffle,
             architecture: Architecture::Epir,
             mol: None,
+            supcon_weight: 0.0,
         }
     }
 }
@@ -153,6 +167,9 @@ impl TrainOptions {
         }
         if let Some(alpha) = self.mixup_alpha.filter(|a| !(*a > 0.0 && *a <= 1.0)) {
             return bad(format!("the mixup alpha must be in (0, 1], found {alpha}"));
+        }
+        if !(self.supcon_weight >= 0.0 && self.supcon_weight.is_finite()) {
+            return bad(format!("the SupCon weight must be 0 or a positive number, found {}", self.supcon_weight));
         }
         Ok(())
     }
@@ -271,20 +288,34 @@ pub fn train(
                     let partner = Tensor::from_slice(&partner).to_device(device);
                     let mixed = &images * lambda + images.index_select(0, &partner) * (1.0 - lambda);
                     let keep = drop_path_masks(&drop_rates, chunk.len(), &mut rng, device);
-                    let logits = model.net.forward_dropping(&mixed, keep.as_deref()).logits;
-                    let own = smoothed_weighted_cross_entropy(&logits, &targets, &class_weights, smoothing);
-                    let other = smoothed_weighted_cross_entropy(
-                        &logits,
-                        &targets.index_select(0, &partner),
-                        &class_weights,
-                        smoothing,
-                    );
-                    own * lambda + other * (1.0 - lambda)
+                    let out = model.net.forward_dropping(&mixed, keep.as_deref());
+                    let partner_targets = targets.index_select(0, &partner);
+                    let own = smoothed_weighted_cross_entropy(&out.logits, &targets, &class_weights, smoothing);
+                    let other =
+                        smoothed_weighted_cross_entropy(&out.logits, &partner_targets, &class_weights, smoothing);
+                    let loss = own * lambda + other * (1.0 - lambda);
+                    // SupCon on the mixed batch's own features, each labelled
+                    // by its dominant partner (weight >= 1/2): no second
+                    // forward pass (which would double the cost of a step).
+                    // Beta(0.4, 0.4) puts most of its mass near 0 and 1, so
+                    // the dominant partner is usually most of the image; the
+                    // term sees what the cross-entropy sees.
+                    if options.supcon_weight > 0.0 {
+                        let dominant = if lambda >= 0.5 { &targets } else { &partner_targets };
+                        loss + supcon_loss(&out.feature, dominant, SUPCON_TEMPERATURE) * options.supcon_weight
+                    } else {
+                        loss
+                    }
                 }
                 _ => {
                     let keep = drop_path_masks(&drop_rates, chunk.len(), &mut rng, device);
-                    let logits = model.net.forward_dropping(&images, keep.as_deref()).logits;
-                    smoothed_weighted_cross_entropy(&logits, &targets, &class_weights, smoothing)
+                    let out = model.net.forward_dropping(&images, keep.as_deref());
+                    let loss = smoothed_weighted_cross_entropy(&out.logits, &targets, &class_weights, smoothing);
+                    if options.supcon_weight > 0.0 {
+                        loss + supcon_loss(&out.feature, &targets, SUPCON_TEMPERATURE) * options.supcon_weight
+                    } else {
+                        loss
+                    }
                 }
             };
             optimizer.zero_grad();
@@ -454,6 +485,31 @@ pub fn smoothed_weighted_cross_entropy(
     let per_sample = -(soft * log_probs).sum_dim_intlist(-1, false, Kind::Float);
     let weights = class_weights.index_select(0, targets);
     (per_sample * &weights).sum(Kind::Float) / weights.sum(Kind::Float).clamp_min(1e-12)
+}
+
+/// Supervised contrastive loss (Khosla et al. 2020, their L_out) of
+/// `features` `[B, D]` with `labels` `[B]`: the features are L2-normalised
+/// to z, and each anchor i with at least one other sample of its class
+/// (positives P(i)) scores
+/// `-1/|P(i)| * sum_{p in P(i)} log(exp(z_i.z_p / t) / sum_{a != i} exp(z_i.z_a / t))`;
+/// the loss is the mean over those anchors (0 when no anchor has a
+/// positive). Unweighted by class: every anchor counts once.
+pub fn supcon_loss(features: &Tensor, labels: &Tensor, temperature: f64) -> Tensor {
+    let batch = features.size()[0];
+    let device = features.device();
+    let z = features.to_kind(Kind::Float);
+    let z = &z / z.norm_scalaropt_dim(2, [-1i64].as_slice(), true).clamp_min(1e-12);
+    let similarity = z.matmul(&z.transpose(0, 1)) / temperature;
+    let own = Tensor::eye(batch, (Kind::Bool, device));
+    // A large finite negative rather than -inf: the diagonal's log-probability
+    // is then finite, and zero positive weight keeps it out of the sum.
+    let log_prob = similarity.masked_fill(&own, -1e9).log_softmax(1, Kind::Float);
+    let positives = labels.unsqueeze(1).eq_tensor(&labels.unsqueeze(0)).logical_and(&own.logical_not());
+    let positives = positives.to_kind(Kind::Float);
+    let counts = positives.sum_dim_intlist(1, false, Kind::Float);
+    let per_anchor = -(positives * log_prob).sum_dim_intlist(1, false, Kind::Float) / counts.clamp_min(1.0);
+    let anchors = counts.gt(0.0).to_kind(Kind::Float);
+    (per_anchor * &anchors).sum(Kind::Float) / anchors.sum(Kind::Float).clamp_min(1.0)
 }
 
 /// Linear warm-up, then cosine decay to the floor, by optimiser step.
@@ -634,16 +690,25 @@ mod tests {
     #[test]
     fn options_added_later_stay_out_of_a_legacy_recipe_and_its_key() {
         let json = serde_json::to_string(&TrainOptions::default()).expect("json");
-        for field in ["ema_warmup_steps", "decay_every_parameter", "sampling"] {
+        for field in ["ema_warmup_steps", "decay_every_parameter", "sampling", "supcon_weight"] {
             assert!(!json.contains(field), "{field} in {json}");
         }
         let config = serde_json::to_string(&EpirConfig::default()).expect("json");
         for field in ["shift_fill", "drop_path", "temperature"] {
             assert!(!config.contains(field), "{field} in {config}");
         }
-        let changed = TrainOptions { sampling: Sampling::ClassByDataset, ema_warmup_steps: 1.0, ..Default::default() };
+        let changed = TrainOptions {
+            sampling: Sampling::ClassByDataset,
+            ema_warmup_steps: 1.0,
+            supcon_weight: 0.1,
+            ..Default::default()
+        };
         let json = serde_json::to_string(&changed).expect("json");
-        assert!(json.contains("\"sampling\":\"ClassByDataset\"") && json.contains("\"ema_warmup_steps\":1.0"), "{json}");
+        assert!(
+            json.contains("\"sampling\":\"ClassByDataset\"") && json.contains("\"ema_warmup_steps\":1.0"),
+            "{json}"
+        );
+        assert!(json.contains("\"supcon_weight\":0.1"), "{json}");
         let back: TrainOptions = serde_json::from_str(&json).expect("read back");
         assert_eq!(back, changed);
     }
@@ -694,5 +759,65 @@ mod tests {
         let nll1 = -(1f64.exp() / (1f64.exp() + 2.0)).ln();
         let expected = (nll0 * 1.0 + nll1 * 3.0) / 4.0;
         assert!((loss - expected).abs() < 1e-5, "{loss} vs {expected}");
+    }
+    fn supcon_of(features: &[f32], labels: &[i64], temperature: f64) -> f64 {
+        let features = Tensor::from_slice(features).reshape([labels.len() as i64, -1]);
+        f64::try_from(supcon_loss(&features, &Tensor::from_slice(labels), temperature)).expect("host")
+    }
+
+    #[test]
+    fn supcon_matches_a_hand_computed_value() {
+        // Normalised: z0 = (1, 0), z1 = (0.6, 0.8), z2 = (0, 1), z3 = (-1, 0);
+        // over t = 0.1 the similarities are s01 = 6, s02 = 0, s03 = -10,
+        // s12 = 8, s13 = -6, s23 = 0. Anchor 2 is the only one of its class
+        // and is left out; 0, 1 and 3 each have two positives.
+        let loss = supcon_of(&[2.0, 0.0, 3.0, 4.0, 0.0, 0.5, -1.0, 0.0], &[0, 0, 1, 0], 0.1);
+        let (d0, d1, d3) = (
+            6f64.exp() + 1.0 + (-10f64).exp(),
+            6f64.exp() + 8f64.exp() + (-6f64).exp(),
+            (-10f64).exp() + (-6f64).exp() + 1.0,
+        );
+        let a0 = -0.5 * ((6.0 - d0.ln()) + (-10.0 - d0.ln()));
+        let a1 = -0.5 * ((6.0 - d1.ln()) + (-6.0 - d1.ln()));
+        let a3 = -0.5 * ((-10.0 - d3.ln()) + (-6.0 - d3.ln()));
+        let expected = (a0 + a1 + a3) / 3.0;
+        assert!((expected - 8.043_975).abs() < 1e-5, "{expected}");
+        assert!((loss - expected).abs() < 1e-4, "{loss} vs {expected}");
+        // No anchor with a positive: nothing to contrast.
+        assert_eq!(supcon_of(&[1.0, 0.0, 0.0, 1.0], &[0, 1], 0.1), 0.0);
+    }
+
+    #[test]
+    fn supcon_is_lower_when_same_class_features_align() {
+        let labels = [0, 0, 1, 1];
+        let aligned = supcon_of(&[1.0, 0.0, 1.0, 0.1, 0.0, 1.0, 0.1, 1.0], &labels, SUPCON_TEMPERATURE);
+        let crossed = supcon_of(&[1.0, 0.0, 0.0, 1.0, 1.0, 0.1, 0.1, 1.0], &labels, SUPCON_TEMPERATURE);
+        assert!(aligned < 0.01 && crossed > 1.0, "aligned {aligned}, crossed {crossed}");
+        // Scale does not matter: the features are normalised.
+        let scaled = supcon_of(&[5.0, 0.0, 5.0, 0.5, 0.0, 5.0, 0.5, 5.0], &labels, SUPCON_TEMPERATURE);
+        assert!((scaled - aligned).abs() < 1e-6, "{scaled} vs {aligned}");
+    }
+
+    #[test]
+    fn supcon_trains_with_and_without_mixup_and_is_refused_negative() {
+        let samples: Vec<Sample> = (0..6)
+            .map(|i| Sample {
+                dataset: "d".into(),
+                subject: "s".into(),
+                sample: format!("x{i}"),
+                label: i % 3,
+                flow: (0..3 * 28 * 28).map(|j| ((i * 17 + j * 5) % 89) as f32 / 88.0).collect(),
+                apex: None,
+            })
+            .collect();
+        let refs: Vec<&Sample> = samples.iter().collect();
+        for mixup_alpha in [Some(0.4), None] {
+            let options =
+                TrainOptions { epochs: 1, batch_size: 6, supcon_weight: 0.5, mixup_alpha, ..Default::default() };
+            let trained = train(&EpirConfig::default(), &refs, &[], &options, 5, Device::Cpu).expect("train");
+            assert!(trained.losses[0].is_finite() && trained.losses[0] > 0.0, "{:?}", trained.losses);
+        }
+        let bad = TrainOptions { supcon_weight: -0.1, ..Default::default() }.validate().expect_err("negative");
+        assert!(bad.to_string().contains("SupCon weight must be 0 or a positive number, found -0.1"), "{bad}");
     }
 }
