@@ -219,8 +219,9 @@ fn the_seed_ensemble_of_two_committed_runs_reproduces_its_report() {
 
 /// `glimpse train --model mol-lite` end to end on the composite set: one
 /// LOSO fold of one epoch writes a report with the held-out subject's
-/// predictions, probabilities, flow error and landmark error; MOL-lite
-/// refuses the other protocols.
+/// predictions, probabilities, flow error and landmark error, and the
+/// recipe's class weighting and MER weight as given by --class-weighting and
+/// --mer-weight; MOL-lite refuses the other protocols, and EPIR those flags.
 #[test]
 fn mol_lite_trains_one_fold_from_the_command_line() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -228,6 +229,7 @@ fn mol_lite_trains_one_fold_from_the_command_line() {
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_glimpse"))
         .current_dir(root)
         .args(["--device", "cpu", "train", "--model", "mol-lite", "--protocol", "loso", "--epochs", "1"])
+        .args(["--class-weighting", "--mer-weight", "10"])
         .args(["--folds", "1", "--jobs", "1", "--no-store", "--out"])
         .arg(&out)
         .output()
@@ -236,6 +238,8 @@ fn mol_lite_trains_one_fold_from_the_command_line() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).expect("report")).expect("json");
     assert_eq!(report["architecture"], "mol-lite");
+    assert_eq!(report["options"]["class_weighting"], true);
+    assert_eq!(report["options"]["mol"]["mer_weight"].as_f64(), Some(10.0));
     let folds = report["folds"].as_array().expect("folds");
     assert_eq!(folds.len(), 1);
     let fold = &folds[0];
@@ -257,4 +261,12 @@ fn mol_lite_trains_one_fold_from_the_command_line() {
         .expect("run glimpse train");
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("use --protocol loso"));
+    let epir = std::process::Command::new(env!("CARGO_BIN_EXE_glimpse"))
+        .current_dir(root)
+        .args(["--device", "cpu", "train", "--protocol", "loso", "--mer-weight", "10", "--no-store", "--out"])
+        .arg(out.with_extension("epir.json"))
+        .output()
+        .expect("run glimpse train");
+    assert!(!epir.status.success());
+    assert!(String::from_utf8_lossy(&epir.stderr).contains("are MOL-lite's"));
 }

@@ -96,6 +96,14 @@ pub struct TrainArgs {
     /// Mixup with Beta(alpha, alpha) blending weights, alpha in (0, 1], or `off`.
     #[arg(long, default_value = "0.4")]
     mixup: String,
+    /// mol-lite: weight its MER loss by the training fold's inverse class
+    /// frequencies (the official recipe is unweighted). EPIR always weights.
+    #[arg(long)]
+    class_weighting: bool,
+    /// mol-lite: the weight of its MER loss against the flow (10) and
+    /// landmark (0.5) losses (the official recipe: 1).
+    #[arg(long)]
+    mer_weight: Option<f64>,
     /// Folds trained in parallel (CPU: one thread each). Default: CPU cores, or 1 on CUDA.
     #[arg(long)]
     jobs: Option<usize>,
@@ -197,10 +205,14 @@ fn ststnet_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOpt
     Ok(options)
 }
 
-/// MOL-lite's recipe with the schedule flags applied; EPIR's own recipe
-/// flags are refused.
+/// MOL-lite's recipe with the schedule flags, --class-weighting and
+/// --mer-weight applied; EPIR's own recipe flags are refused.
 fn mol_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOptions> {
-    let options = own_recipe_with_schedule(args, "--model mol-lite is evaluated by LOSO only", "MOL-lite trains with its own recipe", mol_lite_options(epir.seed))?;
+    let mut options = own_recipe_with_schedule(args, "--model mol-lite is evaluated by LOSO only", "MOL-lite trains with its own recipe", mol_lite_options(epir.seed))?;
+    options.class_weighting = args.class_weighting;
+    if let (Some(weight), Some(recipe)) = (args.mer_weight, options.mol.as_mut()) {
+        recipe.mer_weight = weight;
+    }
     check_mol_options(&options)?;
     Ok(options)
 }
@@ -298,6 +310,9 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
         ..defaults
     };
     options.validate()?;
+    if args.model != Architecture::MolLite && (args.class_weighting || args.mer_weight.is_some()) {
+        bail!("--class-weighting and --mer-weight are MOL-lite's: use --model mol-lite");
+    }
     let options = match args.model {
         Architecture::Epir => options,
         Architecture::Ststnet => ststnet_run_options(&args, &options)?,

@@ -1,7 +1,11 @@
 //! Trains one MOL on rendered clips (`mol_sequences`) with the three
 //! losses of the official `train.py` (CYF-cuber/MOL):
 //!
-//! - MER: negative log-likelihood of the log-softmax of the logits;
+//! - MER: negative log-likelihood of the log-softmax of the logits,
+//!   weighted by `mer_weight` (1); with `class_weighting` (not the
+//!   official recipe) each clip's term is weighted by its class's inverse
+//!   frequency in the training fold (`trainer::class_weights`) and the mean
+//!   is over those weights;
 //! - flow: the MSE of each pair's flow against its target, summed over
 //!   the pairs and divided by their number (7), weighted by
 //!   `flow_weight` (10);
@@ -31,7 +35,7 @@ use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use super::augment::Rng;
 use super::mol_sequences::{inter_ocular, render, ApexFace, Sequence, SequenceSettings, FRAMES, LANDMARKS};
-use super::trainer::{TrainError, TrainOptions, INIT_LOCK};
+use super::trainer::{class_weights_of_counts, smoothed_weighted_cross_entropy, TrainError, TrainOptions, INIT_LOCK};
 use crate::model::mol::{MolConfig, MolModel};
 use crate::model::ststnet::Architecture;
 
@@ -81,26 +85,36 @@ pub fn mol_lite_options(seed: u64) -> TrainOptions {
 }
 
 /// Refuses options the MOL trainer would ignore: only the epochs, batch
-/// size, learning rate, weight decay, seed and the MOL recipe may change.
+/// size, learning rate, weight decay, seed, class weighting of the MER loss
+/// and the MOL recipe (its loss weights among it) may change.
 pub fn check_mol_options(options: &TrainOptions) -> Result<&MolRecipe, TrainError> {
     options.validate()?;
     let recipe = options
         .mol
         .as_ref()
         .ok_or_else(|| TrainError::InvalidOptions("MOL-lite needs its recipe (`mol`) in the options".into()))?;
+    // Before the comparison below, which a NaN weight would fail.
+    let weights = [recipe.mer_weight, recipe.flow_weight, recipe.landmark_weight];
+    if weights.iter().any(|w| !(*w >= 0.0 && w.is_finite())) || recipe.mer_weight == 0.0 {
+        return Err(TrainError::InvalidOptions(format!(
+            "the MER loss weight must be positive and the flow and landmark weights 0 or positive, found {}, {} and {}",
+            recipe.mer_weight, recipe.flow_weight, recipe.landmark_weight
+        )));
+    }
     let expected = TrainOptions {
         epochs: options.epochs,
         batch_size: options.batch_size,
         learning_rate: options.learning_rate,
         min_learning_rate: options.learning_rate,
         weight_decay: options.weight_decay,
+        class_weighting: options.class_weighting,
         mol: options.mol.clone(),
         ..mol_lite_options(options.seed)
     };
     if *options != expected {
         return Err(TrainError::InvalidOptions(
             "MOL-lite trains with AdamW at a constant rate and its own losses and clips: only the epochs, batch \
-             size, learning rate, weight decay and seed can change"
+             size, learning rate, weight decay, class weighting, loss weights and seed can change"
                 .into(),
         ));
     }
@@ -195,10 +209,20 @@ fn batch_of(clips: &[Sequence], device: Device) -> Batch {
     }
 }
 
-/// The three unweighted losses of a forward pass (see the module doc).
-fn losses(model: &MolModel, batch: &Batch, labels: &Tensor, train: bool) -> Result<[Tensor; 3], TrainError> {
+/// The three losses of a forward pass, before the recipe's loss weights
+/// (see the module doc); MER's is class-weighted when `class_weights` is given.
+fn losses(
+    model: &MolModel,
+    batch: &Batch,
+    labels: &Tensor,
+    class_weights: Option<&Tensor>,
+    train: bool,
+) -> Result<[Tensor; 3], TrainError> {
     let out = model.forward(&batch.frames, train)?;
-    let mer = out.class_logits.log_softmax(-1, Kind::Float).nll_loss(labels);
+    let mer = match class_weights {
+        None => out.class_logits.log_softmax(-1, Kind::Float).nll_loss(labels),
+        Some(weights) => smoothed_weighted_cross_entropy(&out.class_logits, labels, weights, 0.0),
+    };
     let flow = (&out.flows - &batch.flows).square().mean(Kind::Float);
     let landmarks = ((&out.landmarks - &batch.landmarks).abs().mean_dim([2i64].as_slice(), false, Kind::Float)
         / &batch.inter_ocular)
@@ -218,6 +242,18 @@ fn render_all(samples: &[&MolSample], settings: &SequenceSettings, rng: &mut Rng
             ))),
         })
         .collect()
+}
+
+/// The training fold's inverse-frequency class weights
+/// (`trainer::class_weights`, from the MOL samples' labels).
+pub fn mol_class_weights(train_set: &[&MolSample], classes: usize) -> Result<Vec<f32>, TrainError> {
+    let mut counts = vec![0usize; classes];
+    for sample in train_set {
+        *counts.get_mut(sample.label).ok_or_else(|| {
+            TrainError::InvalidOptions(format!("a sample's class {} is past the model's {classes}", sample.label))
+        })? += 1;
+    }
+    Ok(class_weights_of_counts(&counts))
 }
 
 /// Trains one MOL on `train_set`, scoring `held_out` after every epoch.
@@ -244,6 +280,11 @@ pub fn train_mol(
     // the same whatever the schedule.
     let held_out_clips = render_all(held_out, &recipe.sequences, &mut Rng::new(seed ^ 0x5EED_5EED))?;
     let weights = [recipe.mer_weight, recipe.flow_weight, recipe.landmark_weight];
+    let class_weights = options
+        .class_weighting
+        .then(|| mol_class_weights(train_set, recipe.config.num_classes() as usize))
+        .transpose()?
+        .map(|w| Tensor::from_slice(&w).to_device(device));
 
     let mut order: Vec<usize> = (0..train_set.len()).collect();
     let batch_size = options.batch_size.max(1);
@@ -261,7 +302,7 @@ pub fn train_mol(
             let batch = batch_of(&clips, device);
             let labels: Vec<i64> = samples.iter().map(|s| s.label as i64).collect();
             let labels = Tensor::from_slice(&labels).to_device(device);
-            let three = losses(&model, &batch, &labels, true)?;
+            let three = losses(&model, &batch, &labels, class_weights.as_ref(), true)?;
             let loss = three
                 .iter()
                 .zip(weights)
@@ -317,7 +358,7 @@ pub fn evaluation_losses(
     let batch = batch_of(clips, device);
     let labels: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
     let labels = Tensor::from_slice(&labels).to_device(device);
-    let [mer, flow, landmarks] = tch::no_grad(|| losses(model, &batch, &labels, false))?;
+    let [mer, flow, landmarks] = tch::no_grad(|| losses(model, &batch, &labels, None, false))?;
     Ok(MolLosses { mer: f64::try_from(mer)?, flow: f64::try_from(flow)?, landmarks: f64::try_from(landmarks)? })
 }
 
@@ -376,6 +417,72 @@ mod tests {
         }
         let message = check_mol_options(&wrong_side).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.contains("128 px") && message.contains("64 px"), "{message}");
+    }
+
+    #[test]
+    fn class_weighting_and_the_loss_weights_can_change_but_not_to_nonsense() {
+        let options = mol_lite_options(3);
+        let weighted = TrainOptions { class_weighting: true, ..options.clone() };
+        check_mol_options(&weighted).expect("class-weighted MER");
+        let mut heavier = options.clone();
+        heavier.mol.as_mut().expect("recipe").mer_weight = 10.0;
+        assert_eq!(check_mol_options(&heavier).expect("MER weight 10").mer_weight, 10.0);
+        for bad in [0.0, -1.0, f64::NAN] {
+            let mut wrong = options.clone();
+            wrong.mol.as_mut().expect("recipe").mer_weight = bad;
+            let message = check_mol_options(&wrong).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(message.contains("MER loss weight"), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn class_weights_of_a_training_fold_balance_its_classes() {
+        let sample = |label| MolSample {
+            label,
+            input: MolInput::Recorded(Sequence {
+                side: 0,
+                frames: vec![],
+                flows: vec![],
+                landmarks: vec![],
+                peak_px: 0.0,
+            }),
+        };
+        // The development split (negative 114, positive 37, surprise 20)
+        // without CASME II sub01's fold (two negative, one positive).
+        let samples: Vec<MolSample> =
+            [(0, 112), (1, 36), (2, 20)].into_iter().flat_map(|(l, n)| (0..n).map(move |_| sample(l))).collect();
+        let refs: Vec<&MolSample> = samples.iter().collect();
+        let weights = mol_class_weights(&refs, 3).expect("weights");
+        // 168 / (3 x count): 0.5, 1.5556, 2.8; each class's total is 56.
+        let expected = [0.5, 168.0 / 108.0, 2.8];
+        for (w, e) in weights.iter().zip(expected) {
+            assert!((*w as f64 - e).abs() < 1e-6, "{weights:?}");
+        }
+        assert_eq!(mol_class_weights(&refs[..112], 3).expect("one class"), vec![1.0, 0.0, 0.0]);
+        assert!(mol_class_weights(&refs, 2).is_err(), "a class past the model's");
+    }
+
+    #[test]
+    fn class_weighted_mer_matches_a_hand_computed_value_and_unit_weights_the_official_nll() {
+        let logits = Tensor::from_slice(&[2.0f32, 0.0, -1.0, 0.5, 0.5, 0.0, 0.0, 0.0, 3.0]).reshape([3, 3]);
+        let labels = Tensor::from_slice(&[0i64, 1, 2]);
+        let nll = |row: [f64; 3], label: usize| -(row[label].exp() / row.iter().map(|v| v.exp()).sum::<f64>()).ln();
+        let parts = [nll([2.0, 0.0, -1.0], 0), nll([0.5, 0.5, 0.0], 1), nll([0.0, 0.0, 3.0], 2)];
+        let official = f64::try_from(logits.log_softmax(-1, Kind::Float).nll_loss(&labels)).expect("host");
+        let unit = Tensor::from_slice(&[1.0f32; 3]);
+        let unit = f64::try_from(smoothed_weighted_cross_entropy(&logits, &labels, &unit, 0.0)).expect("host");
+        let mean = parts.iter().sum::<f64>() / 3.0;
+        assert!((official - mean).abs() < 1e-5 && (unit - mean).abs() < 1e-5, "{official} {unit} {mean}");
+        let weights = [0.5f32, 1.5556, 2.8];
+        let weighted =
+            f64::try_from(smoothed_weighted_cross_entropy(&logits, &labels, &Tensor::from_slice(&weights), 0.0))
+                .expect("host");
+        let expected = parts.iter().zip(weights).map(|(p, w)| p * w as f64).sum::<f64>()
+            / weights.iter().map(|&w| w as f64).sum::<f64>();
+        // 0.1698, 0.9580, 0.0949: 0.4076 unweighted; weighted 0.3792, the
+        // well-predicted surprise clip (weight 2.8) counting most.
+        assert!((weighted - expected).abs() < 1e-5, "{weighted} vs {expected}");
+        assert!((mean - 0.40760).abs() < 1e-4 && (weighted - 0.37915).abs() < 1e-4, "{mean} {weighted}");
     }
 
     /// Forty steps on eight real composite samples at a learning rate of

@@ -466,9 +466,15 @@ pub fn class_weights(samples: &[&Sample], classes: usize, weighted: bool) -> Vec
     if !weighted {
         return vec![1.0; classes];
     }
-    let counts = count_classes(samples.iter().copied(), classes);
+    class_weights_of_counts(&count_classes(samples.iter().copied(), classes))
+}
+
+/// [`class_weights`] (weighted) from the count of each class: total /
+/// (present classes x count), 0 for an absent class.
+pub fn class_weights_of_counts(counts: &[usize]) -> Vec<f32> {
+    let total: usize = counts.iter().sum();
     let present = counts.iter().filter(|&&c| c > 0).count().max(1);
-    counts.iter().map(|&c| if c == 0 { 0.0 } else { samples.len() as f32 / (present as f32 * c as f32) }).collect()
+    counts.iter().map(|&c| if c == 0 { 0.0 } else { total as f32 / (present as f32 * c as f32) }).collect()
 }
 
 /// Cross-entropy against label-smoothed targets, each sample weighted by its
