@@ -157,6 +157,7 @@ impl GlimpseApp {
     fn run_options(&self) -> AnalysisOptions {
         let mut options = self.options.clone();
         options.spotting = options.spotting.with_sensitivity(self.settings.sensitivity);
+        options.classifier = self.settings.classifier;
         options.folder_fps = Some(self.folder_fps());
         options
     }
