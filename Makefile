@@ -22,7 +22,7 @@ DEMO_OUT := target/demo
 SYNTH_SEEDS := 101 102 103 104 105 106 107 108 109 110
 SYNTH_DIR := target/eval-synth
 
-.PHONY: setup build test demo eval bench bench-pipeline bench-ui eval-spotting loso weights weights-mol screenshots fuzz gpu-check \
+.PHONY: setup build test demo eval bench bench-pipeline bench-ui bench-ui-mol eval-spotting loso weights weights-mol screenshots fuzz gpu-check \
 	install install-files uninstall
 
 setup:
@@ -68,6 +68,12 @@ screenshots: build
 # UI frame time and capture-to-overlay latency.
 bench-ui: build
 	@$(XVFB) $(BIN) bench ui $(DEMO_CLIP) --out reports/bench-ui.json
+
+# The same with MOL-lite classifying every live event too (--classifier both),
+# right after a run without it, so the two are measured under the same load.
+bench-ui-mol: build
+	@$(XVFB) $(BIN) bench ui $(DEMO_CLIP) --classifier epir --out reports/bench-ui-mol-off.json
+	@$(XVFB) $(BIN) bench ui $(DEMO_CLIP) --classifier both --out reports/bench-ui-mol.json
 
 # The shipped weights scored on the labelled set (their own training data,
 # so a sanity check, not a generalisation estimate: see weights/README.md).

@@ -97,9 +97,6 @@ pub struct Analyzer {
     /// MOL-lite, when it classifies events too (`options.classifier`);
     /// owned by this thread like EPIR.
     mol: Option<MolModel>,
-    /// Milliseconds MOL-lite took on each event (frames prepared and the
-    /// forward pass), for the latency report.
-    pub mol_event_ms: Vec<f32>,
     /// Taken out by a caller that runs detection on its own thread.
     finder: Option<FaceFinder>,
     tracker: FaceTracker,
@@ -191,7 +188,6 @@ impl Analyzer {
         Ok(Self {
             model,
             mol,
-            mol_event_ms: Vec::new(),
             finder: Some(finder),
             tracker: FaceTracker::new(TrackerOptions::default()),
             cuts: CutDetector::new(CutOptions::default()),
@@ -572,7 +568,7 @@ impl Analyzer {
             Some(mol) => {
                 let mol_started = std::time::Instant::now();
                 let out = mol_on_event(mol, &self.buffer, &crop, &self.options, &interval)?;
-                self.mol_event_ms.push(mol_started.elapsed().as_secs_f32() * 1e3);
+                self.timings.mol_event_ms.push(mol_started.elapsed().as_secs_f32() * 1e3);
                 if out.is_none() {
                     self.session.warnings.push(format!(
                         "event at {:.3} s (face {face_id}): MOL-lite did not run, its frames had left the buffer",
