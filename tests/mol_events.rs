@@ -81,7 +81,15 @@ fn demo_clip_with_both_classifiers() {
 
     let csv = std::fs::read_to_string(out.join("astronaut-demo.intervals.csv")).expect("intervals csv");
     let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
-    for column in ["p_negative", "p_epir_negative", "p_epir_positive", "p_epir_surprise", "p_mol_negative", "p_mol_positive", "p_mol_surprise"] {
+    for column in [
+        "p_negative",
+        "p_epir_negative",
+        "p_epir_positive",
+        "p_epir_surprise",
+        "p_mol_negative",
+        "p_mol_positive",
+        "p_mol_surprise",
+    ] {
         assert!(header.contains(&column), "no {column} in {header:?}");
     }
     let mol_column = header.iter().position(|c| *c == "p_mol_surprise").expect("column");
@@ -96,7 +104,14 @@ fn missing_mol_weights_are_named() {
     let out = common::temp_dir("mol-missing");
     let absent = out.join("no-such-mol.safetensors");
     let run = glimpse(
-        &["analyze", "assets/demo/astronaut-demo.mp4", "--classifier", "mol", "--mol-weights", absent.to_str().expect("utf-8")],
+        &[
+            "analyze",
+            "assets/demo/astronaut-demo.mp4",
+            "--classifier",
+            "mol",
+            "--mol-weights",
+            absent.to_str().expect("utf-8"),
+        ],
         &out,
     );
     assert!(!run.status.success());

@@ -86,7 +86,8 @@ pub fn run_mol(
     let flat: Vec<f32> = planes.iter().flatten().copied().collect();
     let frames = Tensor::from_slice(&flat).reshape([1, count, 1, side, side]).to_device(model.device);
     let out = tch::no_grad(|| model.forward(&frames, false))?;
-    let probabilities = Vec::<f32>::try_from(out.class_logits.softmax(-1, Kind::Float).flatten(0, -1).to_device(tch::Device::Cpu))?;
+    let probabilities =
+        Vec::<f32>::try_from(out.class_logits.softmax(-1, Kind::Float).flatten(0, -1).to_device(tch::Device::Cpu))?;
     // Pair p's landmarks are frame p + 1's; the onset frame has none of its own.
     let pair = apex_at.max(1) - 1;
     let points = Vec::<f32>::try_from(out.landmarks.get(0).get(pair as i64).to_device(tch::Device::Cpu))?;
@@ -101,8 +102,12 @@ pub fn run_mol(
     let cells = FLOW_GRID * FLOW_GRID;
     let flow = (0..cells)
         .map(|i| {
-            let centre = [((i % FLOW_GRID) as i64 * cell) as f32 + 0.5 * cell as f32 - 0.5, ((i / FLOW_GRID) as i64 * cell) as f32 + 0.5 * cell as f32 - 0.5];
-            let (from, to) = (to_image.point(centre), to_image.point([centre[0] + values[i], centre[1] + values[cells + i]]));
+            let centre = [
+                ((i % FLOW_GRID) as i64 * cell) as f32 + 0.5 * cell as f32 - 0.5,
+                ((i / FLOW_GRID) as i64 * cell) as f32 + 0.5 * cell as f32 - 0.5,
+            ];
+            let (from, to) =
+                (to_image.point(centre), to_image.point([centre[0] + values[i], centre[1] + values[cells + i]]));
             [from[0], from[1], to[0] - from[0], to[1] - from[1]]
         })
         .collect();

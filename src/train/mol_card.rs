@@ -57,11 +57,13 @@ pub fn mol_model_card(facts: &MolCardFacts<'_>) -> String {
 of a face, jointly, the micro-expression class, the optical flow of each adjacent frame pair and the 68 iBUG \
 landmarks of each second frame. Written by `glimpse train --model mol-lite --protocol all`.\n\n",
     );
-    md.push_str("**Read this first.** MOL-lite was trained on 8-frame sequences *rendered* from each sample's real apex \
+    md.push_str(
+        "**Read this first.** MOL-lite was trained on 8-frame sequences *rendered* from each sample's real apex \
 frame and real onset-to-apex flow (`train::mol_sequences`: the apex crop warped through the decoded flow, with exact \
 flow and landmark targets), not on recorded sequences. Its classifier is weak: on the development split's LOSO it \
 stays near the class prior (it predicts negative for almost every sample; figures below). EPIR remains the \
-shipped classifier; MOL-lite's flow and landmarks are measured only on rendered clips (below).\n\n");
+shipped classifier; MOL-lite's flow and landmarks are measured only on rendered clips (below).\n\n",
+    );
     md.push_str("## Data\n\n");
     md.push_str(&format!(
         "MEGC2019 composite set (CASME II + SAMM + SMIC-HS), {} samples from {} subjects, class counts {:?} ({}), read \

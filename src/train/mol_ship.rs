@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use tch::Device;
 
+use super::dataset::Dataset;
 use super::mol_card::{mol_model_card, MolCardFacts, MOL_CARD_HEADING};
 use super::mol_trainer::{check_mol_options, train_mol, MolSample};
-use super::dataset::Dataset;
 use super::protocol::{unix_now, LosoReport};
 use super::trainer::{TrainError, TrainOptions};
 use crate::files::{write_atomic, WriteError};
@@ -22,7 +22,9 @@ pub enum MolShipError {
     Model(#[from] MolError),
     #[error(transparent)]
     Write(#[from] WriteError),
-    #[error("{path} exists and is not a Glimpse MOL-lite model card: it is left as it is; write the weights elsewhere")]
+    #[error(
+        "{path} exists and is not a Glimpse MOL-lite model card: it is left as it is; write the weights elsewhere"
+    )]
     NotOurCard { path: PathBuf },
     #[error("{samples} MOL inputs for {expected} data set samples")]
     InputCount { samples: usize, expected: usize },
