@@ -94,6 +94,13 @@ enum BenchCommand {
         /// EPIR weights (default: the installed ones).
         #[arg(long)]
         weights: Option<PathBuf>,
+        /// What classifies the live session's events: epir, mol or both
+        /// (MOL-lite's cost on the live path; `make bench-ui-mol`).
+        #[arg(long, value_enum, default_value_t = glimpse::pipeline::Classifier::Epir)]
+        classifier: glimpse::pipeline::Classifier,
+        /// MOL-lite weights (default: the installed ones).
+        #[arg(long)]
+        mol_weights: Option<PathBuf>,
     },
     #[cfg(feature = "app")]
     /// Per-stage time of the analysis pipeline on a video, end-to-end fps
@@ -188,9 +195,10 @@ fn run(cli: Cli) -> Result<()> {
         #[cfg(feature = "app")]
         Command::Live(args) => cli::live::run_live(args, chosen_device(flag, ThreadUse::Pipeline)?),
         #[cfg(feature = "app")]
-        Command::Bench(BenchCommand::Ui { clip, out, weights }) => {
+        Command::Bench(BenchCommand::Ui { clip, out, weights, classifier, mol_weights }) => {
             let clip = cli::given_or_located(clip, glimpse::resources::Resource::DemoClip)?;
-            cli::app::bench_ui(clip, out, weights, cli::app::choose_device(flag))
+            let models = cli::app::BenchUiModels { weights, classifier, mol_weights };
+            cli::app::bench_ui(clip, out, models, cli::app::choose_device(flag))
         }
         #[cfg(feature = "app")]
         Command::Recover { target } => cli::live::run_recover(target.as_deref()),

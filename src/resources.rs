@@ -29,6 +29,8 @@ use std::path::{Path, PathBuf};
 pub enum Resource {
     /// The shipped EPIR weights, with their config RON beside them.
     EpirWeights,
+    /// The shipped MOL-lite weights, with their config RON beside them.
+    MolWeights,
     /// The MTCNN face detector converted from facenet-pytorch (a folder).
     MtcnnModel,
     /// MediaPipe's Face Mesh converted to safetensors (a folder).
@@ -44,6 +46,7 @@ impl Resource {
     pub fn in_data_folder(self) -> &'static str {
         match self {
             Resource::EpirWeights => "weights/epir-megc2019.safetensors",
+            Resource::MolWeights => "weights/mol-lite-megc2019.safetensors",
             Resource::MtcnnModel => "models/mtcnn-facenet-pytorch-2.6.0",
             Resource::FaceMeshModel => "models/face-mesh-mediapipe-0.10.21",
             Resource::AstronautPhoto => "images/astronaut.png",
@@ -55,6 +58,7 @@ impl Resource {
     fn in_source_tree(self) -> Option<&'static str> {
         match self {
             Resource::EpirWeights => Some("weights/epir-megc2019.safetensors"),
+            Resource::MolWeights => Some("weights/mol-lite-megc2019.safetensors"),
             Resource::DemoClip => Some("assets/demo/astronaut-demo.mp4"),
             Resource::MtcnnModel | Resource::FaceMeshModel | Resource::AstronautPhoto => None,
         }
@@ -66,7 +70,7 @@ impl Resource {
             Resource::MtcnnModel => Some("mtcnn-facenet-pytorch-2.6.0"),
             Resource::FaceMeshModel => Some("face-mesh-mediapipe-0.10.21"),
             Resource::AstronautPhoto => Some("assets-scikit-image-0.24.0/astronaut.png"),
-            Resource::EpirWeights | Resource::DemoClip => None,
+            Resource::EpirWeights | Resource::MolWeights | Resource::DemoClip => None,
         }
     }
 
@@ -76,7 +80,7 @@ impl Resource {
             Resource::MtcnnModel => Some("GLIMPSE_MTCNN"),
             Resource::FaceMeshModel => Some("GLIMPSE_FACE_MESH"),
             Resource::AstronautPhoto => Some("GLIMPSE_ASTRONAUT"),
-            Resource::EpirWeights | Resource::DemoClip => None,
+            Resource::EpirWeights | Resource::MolWeights | Resource::DemoClip => None,
         }
     }
 
@@ -85,7 +89,7 @@ impl Resource {
     fn is_complete_at(self, path: &Path) -> bool {
         let all_in = |names: &[&str]| names.iter().all(|name| path.join(name).is_file());
         match self {
-            Resource::EpirWeights => path.is_file() && path.with_extension("ron").is_file(),
+            Resource::EpirWeights | Resource::MolWeights => path.is_file() && path.with_extension("ron").is_file(),
             Resource::MtcnnModel => all_in(&["pnet.safetensors", "rnet.safetensors", "onet.safetensors"]),
             Resource::FaceMeshModel => all_in(&["face_mesh.safetensors", "graph.json"]),
             Resource::AstronautPhoto | Resource::DemoClip => path.is_file(),
@@ -96,6 +100,7 @@ impl Resource {
     fn how_to_name_it(self) -> &'static str {
         match self {
             Resource::EpirWeights => "pass --weights",
+            Resource::MolWeights => "pass --mol-weights",
             Resource::MtcnnModel => "pass --mtcnn or set $GLIMPSE_MTCNN",
             Resource::FaceMeshModel => "pass --mesh or set $GLIMPSE_FACE_MESH",
             Resource::AstronautPhoto => "pass --astronaut or set $GLIMPSE_ASTRONAUT",
@@ -108,6 +113,7 @@ impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Resource::EpirWeights => "the EPIR weights (with their .ron config)",
+            Resource::MolWeights => "the MOL-lite weights (with their .ron config)",
             Resource::MtcnnModel => "the converted MTCNN face detector",
             Resource::FaceMeshModel => "the converted Face Mesh model",
             Resource::AstronautPhoto => "the astronaut photo",

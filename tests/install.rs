@@ -10,10 +10,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const DATA_FILES: [&str; 11] = [
+const DATA_FILES: [&str; 14] = [
     "weights/epir-megc2019.safetensors",
     "weights/epir-megc2019.ron",
     "weights/README.md",
+    "weights/mol-lite-megc2019.safetensors",
+    "weights/mol-lite-megc2019.ron",
+    "weights/mol-lite-megc2019.md",
     "models/mtcnn-facenet-pytorch-2.6.0/pnet.safetensors",
     "models/mtcnn-facenet-pytorch-2.6.0/rnet.safetensors",
     "models/mtcnn-facenet-pytorch-2.6.0/onet.safetensors",

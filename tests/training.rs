@@ -221,7 +221,9 @@ fn the_seed_ensemble_of_two_committed_runs_reproduces_its_report() {
 /// LOSO fold of one epoch writes a report with the held-out subject's
 /// predictions, probabilities, flow error and landmark error, and the
 /// recipe's class weighting and MER weight as given by --class-weighting and
-/// --mer-weight; MOL-lite refuses the other protocols, and EPIR those flags.
+/// --mer-weight (EPIR refuses those flags); its `--protocol all` refuses
+/// EPIR's card inputs (`make weights-mol` runs it in full), and STSTNet
+/// still refuses `--protocol all`.
 #[test]
 fn mol_lite_trains_one_fold_from_the_command_line() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -255,8 +257,19 @@ fn mol_lite_trains_one_fold_from_the_command_line() {
     assert!(epe > 0.0 && epe < 5.0 && nme > 0.0 && nme < 5.0, "EPE {epe}, NME {nme}");
     let refused = std::process::Command::new(env!("CARGO_BIN_EXE_glimpse"))
         .current_dir(root)
-        .args(["--device", "cpu", "train", "--model", "mol-lite", "--protocol", "all", "--out"])
-        .arg(out.with_extension("all.json"))
+        .args(["--device", "cpu", "train", "--model", "mol-lite", "--protocol", "all", "--also-tried"])
+        .arg(&out)
+        .arg("--weights-out")
+        .arg(out.with_extension("safetensors"))
+        .output()
+        .expect("run glimpse train");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("MOL-lite's card takes --loso-report"));
+    assert!(!out.with_extension("safetensors").exists());
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_glimpse"))
+        .current_dir(root)
+        .args(["--device", "cpu", "train", "--model", "ststnet", "--protocol", "all", "--weights-out"])
+        .arg(out.with_extension("ststnet.safetensors"))
         .output()
         .expect("run glimpse train");
     assert!(!refused.status.success());

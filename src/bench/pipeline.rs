@@ -45,6 +45,13 @@ pub struct PipelineBench {
     pub faces: usize,
     pub events: usize,
     pub peak_rss_mb: f64,
+    /// `epir`, `mol` or `both` (reports before the choice: EPIR).
+    #[serde(default)]
+    pub classifier: String,
+    /// MOL-lite's time per event (frames prepared and the forward pass),
+    /// median and p95 ms over the events it ran on; `None` without MOL.
+    #[serde(default)]
+    pub mol_per_event_ms: Option<[f32; 2]>,
 }
 
 /// Decodes every frame and nothing else; frames per second.
@@ -108,7 +115,16 @@ pub fn bench_pipeline(
         faces: s.faces.len(),
         events: s.events.len(),
         peak_rss_mb: peak_rss_mb().unwrap_or(f64::NAN),
+        classifier: options.classifier.name().to_string(),
+        mol_per_event_ms: median_and_p95(&analysis.timings.mol_event_ms),
     })
+}
+
+fn median_and_p95(values: &[f32]) -> Option<[f32; 2]> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let at = |q: f32| sorted[((sorted.len() - 1) as f32 * q).round() as usize];
+    (!sorted.is_empty()).then(|| [at(0.5), at(0.95)])
 }
 
 /// Peak resident memory of this process (VmHWM), MiB, where /proc has it.
@@ -138,6 +154,9 @@ pub fn table(b: &PipelineBench) -> String {
     }
     if let Some(ms) = b.mesh_per_face_ms {
         out += &format!("(face mesh: {ms:.2} ms per detected face, median)\n");
+    }
+    if let Some([median, p95]) = b.mol_per_event_ms {
+        out += &format!("(MOL-lite: {median:.1} ms per event median, {p95:.1} p95; classifier {})\n", b.classifier);
     }
     out += &format!(
         "\nend to end      {:.1} fps ({:.1}x real time)\ndecode only     {:.1} fps (end to end = {:.0} % of it)\npeak RSS        {:.0} MiB\nfaces {}, events {}",

@@ -59,6 +59,15 @@ pub struct UiBench {
     /// Goals of issue 4: UI ≥ 30 fps, p95 capture → overlay ≤ 100 ms.
     pub meets_ui_goal: bool,
     pub meets_latency_goal: bool,
+    /// What classified the live session's events (`epir`, `mol`, `both`;
+    /// reports before the choice were EPIR).
+    #[serde(default)]
+    pub classifier: String,
+    /// Events the live session spotted, and how many MOL-lite classified.
+    #[serde(default)]
+    pub events: usize,
+    #[serde(default)]
+    pub events_with_mol: usize,
 }
 
 pub fn summarize(
@@ -93,14 +102,27 @@ pub fn summarize(
         // the camera gives at up to 30 fps.
         meets_ui_goal: sustainable_fps_p95 >= 30.0 && ui_fps >= camera_fps.min(30.0) * 0.95,
         meets_latency_goal: capture_to_overlay_ms.p95 <= 100.0 && !samples.capture_to_overlay_ms.is_empty(),
+        classifier: String::new(),
+        events: 0,
+        events_with_mol: 0,
     }
 }
 
 pub fn table(b: &UiBench) -> String {
     let row = |name: &str, q: &Quantiles| format!("{name:<24} {:>9.1} {:>9.1} {:>9.1}\n", q.median, q.p95, q.max);
     let mut out = format!(
-        "live view of {} on {} (display {}), {:.1} s\n\n{:<24} {:>9} {:>9} {:>9}\n",
-        b.clip, b.device, b.display, b.wall_s, "ms", "median", "p95", "max"
+        "live view of {} on {} (display {}), {:.1} s, classifier {} ({} events, {} by MOL-lite)\n\n{:<24} {:>9} {:>9} {:>9}\n",
+        b.clip,
+        b.device,
+        b.display,
+        b.wall_s,
+        if b.classifier.is_empty() { "epir" } else { &b.classifier },
+        b.events,
+        b.events_with_mol,
+        "ms",
+        "median",
+        "p95",
+        "max"
     );
     out += &row("UI frame CPU", &b.frame_cpu_ms);
     out += &row("UI frame interval", &b.frame_interval_ms);

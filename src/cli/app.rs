@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use glimpse::device::{ChosenDevice, DeviceChoice, ThreadUse};
-use glimpse::pipeline::AnalysisOptions;
+use glimpse::pipeline::{AnalysisOptions, Classifier};
 
 #[derive(clap::Args, Default)]
 pub struct AppArgs {
@@ -30,6 +30,12 @@ pub struct AppArgs {
     /// Frame rate of a folder of numbered frames (default 200, as CASME II and SAMM record).
     #[arg(long)]
     pub fps: Option<f64>,
+    /// What classifies events this run: epir, mol or both (default: the settings').
+    #[arg(long, value_enum)]
+    pub classifier: Option<Classifier>,
+    /// MOL-lite weights (the config RON beside them; default: the installed ones).
+    #[arg(long)]
+    pub mol_weights: Option<PathBuf>,
 }
 
 pub fn run(args: AppArgs, device: ChosenDevice) -> Result<()> {
@@ -38,11 +44,17 @@ pub fn run(args: AppArgs, device: ChosenDevice) -> Result<()> {
         video: args.video,
         screenshot_dir: args.screenshot_dir,
         exit_after_analysis: args.exit_after_analysis,
-        options: AnalysisOptions { weights: args.weights, folder_fps: args.fps, ..AnalysisOptions::default() },
+        options: AnalysisOptions {
+            weights: args.weights,
+            mol_weights: args.mol_weights,
+            folder_fps: args.fps,
+            ..AnalysisOptions::default()
+        },
         live_file: args.live_file,
         start_live: args.live,
         bench_ui: None,
         live_dir: None,
+        classifier: args.classifier,
     };
     for path in glimpse::ui::run_app(launch)? {
         eprintln!("wrote {}", path.display());
@@ -50,10 +62,28 @@ pub fn run(args: AppArgs, device: ChosenDevice) -> Result<()> {
     Ok(())
 }
 
-pub fn bench_ui(clip: PathBuf, out: PathBuf, weights: Option<PathBuf>, device: ChosenDevice) -> Result<()> {
+/// What `glimpse bench ui` runs with besides the clip.
+pub struct BenchUiModels {
+    pub weights: Option<PathBuf>,
+    pub classifier: Classifier,
+    pub mol_weights: Option<PathBuf>,
+}
+
+pub fn bench_ui(clip: PathBuf, out: PathBuf, models: BenchUiModels, device: ChosenDevice) -> Result<()> {
     if !clip.is_file() {
         bail!("{}: no such file", clip.display());
     }
+    // MOL's weights are looked for now, so a missing file fails before the window opens.
+    let options = AnalysisOptions {
+        weights: models.weights,
+        classifier: models.classifier,
+        mol_weights: models.mol_weights,
+        ..AnalysisOptions::default()
+    };
+    let mol_weights = match models.classifier.runs_mol() {
+        true => Some(options.mol_weights_path()?),
+        false => None,
+    };
     // The live session's files go to a scratch folder, not the user's.
     let scratch = std::env::temp_dir().join(format!("glimpse-bench-ui-{}", std::process::id()));
     let launch = glimpse::ui::AppLaunch {
@@ -62,7 +92,8 @@ pub fn bench_ui(clip: PathBuf, out: PathBuf, weights: Option<PathBuf>, device: C
         start_live: true,
         bench_ui: Some(out.clone()),
         live_dir: Some(scratch.clone()),
-        options: AnalysisOptions { weights, ..AnalysisOptions::default() },
+        options: AnalysisOptions { mol_weights, ..options },
+        classifier: Some(models.classifier),
         ..glimpse::ui::AppLaunch::default()
     };
     let result = glimpse::ui::run_app(launch);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use glimpse::pipeline::{AnalysisOptions, DetectorKind, LandmarkKind};
+use glimpse::pipeline::{AnalysisOptions, Classifier, DetectorKind, LandmarkKind};
 
 /// Options shared by every command that runs the analysis pipeline.
 #[derive(clap::Args, Clone)]
@@ -12,6 +12,14 @@ pub struct PipelineArgs {
     /// EPIR weights (the config RON beside them; default: the installed ones).
     #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// What classifies each spotted event: EPIR (onset→apex flow), MOL-lite
+    /// (eight frames onset→offset; also predicts flow and landmarks; its
+    /// classifier is weak), or both (the mean of their probabilities).
+    #[arg(long, value_enum, default_value_t = Classifier::Epir)]
+    pub classifier: Classifier,
+    /// MOL-lite weights (the config RON beside them; default: the installed ones).
+    #[arg(long)]
+    pub mol_weights: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DetectorKind::Mtcnn)]
     pub detector: DetectorKind,
     /// MTCNN weights folder (default: $GLIMPSE_MTCNN, else the installed one).
@@ -65,6 +73,8 @@ impl PipelineArgs {
             track_hz: self.track_hz,
             classify_flow_side: self.classify_flow_side,
             weights: self.weights.clone(),
+            classifier: self.classifier,
+            mol_weights: self.mol_weights.clone(),
             mtcnn_dir: self.mtcnn.clone(),
             landmarks: self.landmarks,
             mesh_dir: self.mesh.clone(),

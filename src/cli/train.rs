@@ -12,6 +12,7 @@ use glimpse::train::baseline::{check_ststnet_options, ststnet_options};
 use glimpse::train::mol_trainer::{check_mol_options, mol_lite_options, MolSample};
 use glimpse::train::protocol::scores_table;
 use glimpse::train::calibration::reliability_png;
+use glimpse::train::mol_ship::{train_and_ship_mol, MolShipInputs};
 use glimpse::train::ship::{train_and_ship, CardInputs};
 use glimpse::train::fold_store::{FoldStore, Recipe};
 use glimpse::train::split::Subjects;
@@ -25,6 +26,8 @@ use super::{command_line, read_json, write_json, DEFAULT_DATA};
 /// `weights/`, as the working folder is the source tree there (an output,
 /// so relative to the working folder like any other output path).
 const SOURCE_TREE_WEIGHTS: &str = "weights/epir-megc2019.safetensors";
+/// Where `make weights-mol` writes MOL-lite's full-data weights.
+const SOURCE_TREE_MOL_WEIGHTS: &str = "weights/mol-lite-megc2019.safetensors";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Protocol {
@@ -124,9 +127,11 @@ pub struct TrainArgs {
     /// LOSO report JSON.
     #[arg(long, default_value = "reports/loso-megc2019.json")]
     out: PathBuf,
-    /// `--protocol all`: where the weights go (the config RON goes beside them).
-    #[arg(long, default_value = SOURCE_TREE_WEIGHTS)]
-    weights_out: PathBuf,
+    /// `--protocol all`: where the weights go (the config RON goes beside them;
+    /// default weights/epir-megc2019.safetensors, or weights/mol-lite-megc2019.safetensors
+    /// for --model mol-lite).
+    #[arg(long)]
+    weights_out: Option<PathBuf>,
     /// `--protocol all`: LOSO report whose scores go into the model card.
     #[arg(long)]
     loso_report: Option<PathBuf>,
@@ -200,15 +205,17 @@ fn parse_optional_f64(text: &str) -> Result<Option<f64>> {
 /// STSTNet's official recipe with the schedule flags applied; EPIR's own
 /// recipe flags are refused rather than silently ignored.
 fn ststnet_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOptions> {
-    let options = own_recipe_with_schedule(args, "--model ststnet is a LOSO baseline", "STSTNet trains with its official recipe", ststnet_options(epir.seed))?;
+    let options = own_recipe_with_schedule(args, Some("--model ststnet is a LOSO baseline"), "STSTNet trains with its official recipe", ststnet_options(epir.seed))?;
     check_ststnet_options(&options)?;
     Ok(options)
 }
 
 /// MOL-lite's recipe with the schedule flags, --class-weighting and
-/// --mer-weight applied; EPIR's own recipe flags are refused.
+/// --mer-weight applied; EPIR's own recipe flags are refused. Unlike
+/// STSTNet it also trains on all data (the shipped MOL-lite weights).
 fn mol_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOptions> {
-    let mut options = own_recipe_with_schedule(args, "--model mol-lite is evaluated by LOSO only", "MOL-lite trains with its own recipe", mol_lite_options(epir.seed))?;
+    let mut options =
+        own_recipe_with_schedule(args, None, "MOL-lite trains with its own recipe", mol_lite_options(epir.seed))?;
     options.class_weighting = args.class_weighting;
     if let (Some(weight), Some(recipe)) = (args.mer_weight, options.mol.as_mut()) {
         recipe.mer_weight = weight;
@@ -217,16 +224,17 @@ fn mol_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOptions
     Ok(options)
 }
 
-/// A network with a recipe of its own (LOSO only): the schedule flags
-/// (epochs, batch size, a constant learning rate) applied to `recipe`.
+/// A network with a recipe of its own: the schedule flags (epochs, batch
+/// size, a constant learning rate) applied to `recipe`; `loso_only` says
+/// why `--protocol all` is refused, where it is.
 fn own_recipe_with_schedule(
     args: &TrainArgs,
-    loso_only: &str,
+    loso_only: Option<&str>,
     own_recipe: &str,
     recipe: TrainOptions,
 ) -> Result<TrainOptions> {
-    if args.protocol != Protocol::Loso {
-        bail!("{loso_only}: use --protocol loso");
+    if let (Some(why), Protocol::All) = (loso_only, args.protocol) {
+        bail!("{why}: use --protocol loso");
     }
     refuse_epir_flags(args, own_recipe)?;
     Ok(TrainOptions {
@@ -399,6 +407,38 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
             }
             Ok(())
         }
+        Protocol::All if options.architecture == Architecture::MolLite => {
+            configure_threads(device, ThreadUse::Training { parallel_jobs: 1 });
+            if prepared.is_some() {
+                bail!("--protocol all trains the shipped MOL-lite on --data (the composite set), not on --casme2/--samm/--smic");
+            }
+            if args.also_tried.len() + usize::from(args.bench_report.is_some()) > 0 {
+                bail!("--also-tried and --bench-report are EPIR's card inputs; MOL-lite's card takes --loso-report");
+            }
+            let loso: Option<LosoReport> =
+                args.loso_report.as_deref().map(|p| read_json(p, "a LOSO report")).transpose()?;
+            if let Some(report) = &loso {
+                if report.architecture != Architecture::MolLite {
+                    bail!("--loso-report is a {:?} report, not MOL-lite's", report.architecture);
+                }
+            }
+            let samples = mol_samples(&dataset, &options)?;
+            let weights_out = args.weights_out.clone().unwrap_or_else(|| SOURCE_TREE_MOL_WEIGHTS.into());
+            let command = command_line();
+            let inputs = MolShipInputs { data: &args.data, loso: loso.as_ref(), command: &command };
+            eprintln!("mol-lite: {} epochs, lr {}, seed {} on all {} samples", options.epochs, options.learning_rate, options.seed, samples.len());
+            let shipped = train_and_ship_mol(&dataset, &samples, &options, device, &weights_out, &inputs)?;
+            eprintln!(
+                "trained on all {} samples in {:.1} s; loss {:.3} -> {:.3}",
+                dataset.samples.len(),
+                shipped.wall_time_s,
+                shipped.first_loss,
+                shipped.last_loss
+            );
+            eprintln!("wrote {} and {}", shipped.weights.display(), shipped.config.display());
+            eprintln!("wrote {}", shipped.card.display());
+            Ok(())
+        }
         Protocol::All => {
             configure_threads(device, ThreadUse::Training { parallel_jobs: 1 });
             let loso: Option<LosoReport> =
@@ -421,7 +461,8 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
                 bench: bench.as_ref().map(|b| (b, machine.as_str())),
                 command: &command,
             };
-            let shipped = train_and_ship(&dataset, &config, &options, device, &args.weights_out, &inputs)?;
+            let weights_out = args.weights_out.clone().unwrap_or_else(|| SOURCE_TREE_WEIGHTS.into());
+            let shipped = train_and_ship(&dataset, &config, &options, device, &weights_out, &inputs)?;
             eprintln!(
                 "trained on all {} samples in {:.1} s; loss {:.3} -> {:.3}",
                 dataset.samples.len(),

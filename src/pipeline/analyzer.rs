@@ -9,12 +9,14 @@ use opencv::imgproc;
 
 use super::cuts::{CutDetector, CutOptions};
 use super::faces::{FaceFinder, Found};
-use super::{AnalysisOptions, PipelineError, Stage, StageTimings};
+use super::mol_event::{apex_position, mol_plane, run_mol, sample_indices, InputToImage, MolEvent};
+use super::{AnalysisOptions, Classifier, PipelineError, Stage, StageTimings};
 use crate::capture::{Frame, SourceInfo};
 use crate::face::{
     canonical_landmarks, FaceDescriptor, FaceError, FaceTracker, Landmarks, Similarity, TrackedFace, TrackerOptions,
 };
-use crate::model::epir_model::Prediction;
+use crate::model::epir_model::{argmax, Prediction};
+use crate::model::mol::MolModel;
 use crate::model::EpirModel;
 use crate::motion::{
     au_hints, epir_input, measure_regions, DisFlow, FaceRegions, FlowField, MotionError, RegionDisplacement,
@@ -92,6 +94,9 @@ struct FaceState {
 pub struct Analyzer {
     options: AnalysisOptions,
     model: EpirModel,
+    /// MOL-lite, when it classifies events too (`options.classifier`);
+    /// owned by this thread like EPIR.
+    mol: Option<MolModel>,
     /// Taken out by a caller that runs detection on its own thread.
     finder: Option<FaceFinder>,
     tracker: FaceTracker,
@@ -126,8 +131,30 @@ impl Analyzer {
     pub fn new(options: AnalysisOptions, source: &SourceInfo, device: tch::Device) -> Result<Self, PipelineError> {
         let weights = options.weights_path()?;
         let model = EpirModel::load(&weights, device)?;
-        // The session's settings name the weights file actually used.
-        let options = AnalysisOptions { weights: Some(weights), ..options };
+        let mol = match options.classifier.runs_mol() {
+            true => {
+                let path = options.mol_weights_path()?;
+                let mol = MolModel::load(&path, device)?;
+                if mol.config.class_names != model.config.class_names {
+                    return Err(PipelineError::Input {
+                        path,
+                        problem: format!(
+                            "MOL-lite's classes {:?} differ from EPIR's {:?}",
+                            mol.config.class_names, model.config.class_names
+                        ),
+                    });
+                }
+                Some((path, mol))
+            }
+            false => None,
+        };
+        // The session's settings name the weights files actually used.
+        let options = AnalysisOptions {
+            weights: Some(weights),
+            mol_weights: mol.as_ref().map(|(path, _)| path.clone()).or(options.mol_weights.clone()),
+            ..options
+        };
+        let mol = mol.map(|(_, model)| model);
         let finder = FaceFinder::new(&options, device)?;
         let side = options.spotting_side;
         let regions = FaceRegions::from_landmarks(&canonical_landmarks(side as f32), side as usize, side as usize);
@@ -154,8 +181,13 @@ impl Analyzer {
             settings: options.describe(),
             ..Session::default()
         };
+        let mut session = session;
+        if let (Some(path), true) = (&options.mol_weights, mol.is_some()) {
+            session.settings.push(("mol_weights".into(), path.display().to_string()));
+        }
         Ok(Self {
             model,
+            mol,
             finder: Some(finder),
             tracker: FaceTracker::new(TrackerOptions::default()),
             cuts: CutDetector::new(CutOptions::default()),
@@ -532,9 +564,29 @@ impl Analyzer {
             Ok(regions) => (regions, None),
             Err(why) => (Vec::new(), Some(why.to_string())),
         };
+        let mol_event = match &self.mol {
+            Some(mol) => {
+                let mol_started = std::time::Instant::now();
+                let out = mol_on_event(mol, &self.buffer, &crop, &self.options, &interval)?;
+                self.timings.mol_event_ms.push(mol_started.elapsed().as_secs_f32() * 1e3);
+                if out.is_none() {
+                    self.session.warnings.push(format!(
+                        "event at {:.3} s (face {face_id}): MOL-lite did not run, its frames had left the buffer",
+                        interval.onset_s
+                    ));
+                }
+                out
+            }
+            None => None,
+        };
         let (rows, cols) = self.model.config.grids()[0];
         let id = self.next_event_id;
         self.next_event_id += 1;
+        let epir_probabilities = match (&prediction, self.options.classifier) {
+            (Some(p), Classifier::Mol | Classifier::Both) => p.probabilities.clone(),
+            _ => Vec::new(),
+        };
+        let prediction = decide_class(prediction, mol_event.as_ref(), self.options.classifier);
         let (class, probabilities, attention) = match prediction {
             Some(p) => (p.class, p.probabilities, p.attention),
             None => {
@@ -565,6 +617,10 @@ impl Analyzer {
             au_hints: au_hints(&region_motion),
             region_motion,
             region_motion_note,
+            epir_probabilities,
+            mol_probabilities: mol_event.as_ref().map(|m| m.probabilities.clone()).unwrap_or_default(),
+            mol_landmarks: mol_event.as_ref().map(|m| m.landmarks.clone()).unwrap_or_default(),
+            mol_flow: mol_event.map(|m| m.flow).unwrap_or_default(),
             ..Event::default()
         });
         self.timings.add(Stage::Classify, started.elapsed().as_secs_f32() * 1e3);
@@ -593,6 +649,49 @@ impl Analyzer {
         }
         Ok(Some(input))
     }
+}
+
+/// MOL-lite on an event: its frames sampled from onset to offset (the
+/// buffered frame nearest each sampled index), prepared as in training;
+/// `None` when the buffer holds none of the event's frames.
+fn mol_on_event(
+    mol: &MolModel,
+    buffer: &VecDeque<BufferedFrame>,
+    crop: &Similarity,
+    options: &AnalysisOptions,
+    interval: &SpottedInterval,
+) -> Result<Option<MolEvent>, PipelineError> {
+    let indices = sample_indices(interval.onset_frame, interval.offset_frame, mol.config.frames as usize);
+    let in_event =
+        |f: &&BufferedFrame| (interval.onset_frame..=interval.offset_frame).contains(&f.index);
+    let side = mol.config.image_size as i32;
+    let mut planes = Vec::with_capacity(indices.len());
+    for &index in &indices {
+        let Some(frame) = buffer.iter().filter(in_event).min_by_key(|f| f.index.abs_diff(index)) else {
+            return Ok(None);
+        };
+        planes.push(mol_plane(&frame.grey, crop, options.classify_side, side)?);
+    }
+    let to_image = InputToImage::new(crop, options.classify_side, side);
+    Ok(Some(run_mol(mol, &planes, apex_position(&indices, interval.apex_frame), &to_image)?))
+}
+
+/// The event's class and probabilities from EPIR's prediction and MOL's,
+/// as `classifier` says: EPIR's; MOL's (EPIR's attention kept); or their
+/// mean. Where the chosen model has no output, the other's stands.
+fn decide_class(epir: Option<Prediction>, mol: Option<&MolEvent>, classifier: Classifier) -> Option<Prediction> {
+    let Some(mol) = mol.filter(|_| classifier != Classifier::Epir) else { return epir };
+    let probabilities = match (&epir, classifier) {
+        (Some(p), Classifier::Both) if p.probabilities.len() == mol.probabilities.len() => {
+            p.probabilities.iter().zip(&mol.probabilities).map(|(a, b)| 0.5 * (a + b)).collect()
+        }
+        _ => mol.probabilities.clone(),
+    };
+    Some(Prediction {
+        class: argmax(&probabilities),
+        probabilities,
+        attention: epir.map(|p| p.attention).unwrap_or_default(),
+    })
 }
 
 /// Flow between two frames on training-framed crops at
@@ -701,6 +800,20 @@ mod tests {
     fn frame(index: u64, grey_level: f64) -> BufferedFrame {
         let grey = Mat::new_rows_cols_with_default(16, 16, CV_8U, Scalar::all(grey_level)).expect("frame");
         BufferedFrame { index, timestamp_s: index as f64 / 30.0, grey }
+    }
+
+    #[test]
+    fn both_averages_the_two_models_and_mol_decides_alone() {
+        let epir = Prediction { class: 0, probabilities: vec![0.6, 0.3, 0.1], attention: vec![1.0] };
+        let mol = MolEvent { probabilities: vec![0.1, 0.2, 0.7], landmarks: Vec::new(), flow: Vec::new() };
+        let both = decide_class(Some(epir.clone()), Some(&mol), Classifier::Both).expect("both");
+        assert_eq!(both.class, 2);
+        assert!((both.probabilities[0] - 0.35).abs() < 1e-6 && (both.probabilities[2] - 0.4).abs() < 1e-6);
+        assert_eq!(both.attention, vec![1.0]);
+        let alone = decide_class(Some(epir.clone()), Some(&mol), Classifier::Mol).expect("mol");
+        assert_eq!((alone.class, alone.probabilities.clone()), (2, mol.probabilities.clone()));
+        assert_eq!(decide_class(Some(epir.clone()), Some(&mol), Classifier::Epir), Some(epir.clone()));
+        assert_eq!(decide_class(Some(epir.clone()), None, Classifier::Both), Some(epir));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod clip_run;
 pub mod cuts;
 mod faces;
 mod file_run;
+pub mod mol_event;
 pub mod live_run;
 pub mod live_save;
 mod options;
@@ -19,7 +20,7 @@ mod timings;
 pub use analyzer::Analyzer;
 pub use clip::{classify_clip, is_short_clip, ApexBy, ClassifiedClip, ClipEvent, TakenAsClip};
 pub use faces::{FaceFinder, Found};
-pub use options::{sensitivity_of, AnalysisOptions, DetectorKind, LandmarkKind};
+pub use options::{sensitivity_of, AnalysisOptions, Classifier, DetectorKind, LandmarkKind};
 pub use run::{analyze, fill_in_source, Analysis, AnalysisRun, Finished, Progress, RunCommand, RunMessage, RunSource};
 pub use timings::{Stage, StageTimings};
 
@@ -35,6 +36,8 @@ pub enum PipelineError {
     Motion(#[from] crate::motion::MotionError),
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Mol(#[from] crate::model::mol::MolError),
     #[error(transparent)]
     Resource(#[from] crate::resources::NotFound),
     #[error("{path}: OpenCV")]

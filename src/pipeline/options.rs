@@ -29,6 +29,36 @@ pub enum LandmarkKind {
     Detector,
 }
 
+/// Which model classifies each spotted event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Classifier {
+    /// EPIR on the onset→apex TV-L1 flow (the shipped classifier).
+    #[default]
+    Epir,
+    /// MOL-lite on eight aligned grey frames from onset to offset (its
+    /// classifier is weak: see weights/mol-lite-megc2019.md).
+    Mol,
+    /// Both: the event's class from the mean of their probabilities.
+    Both,
+}
+
+impl Classifier {
+    /// MOL-lite runs on each event (its probabilities, flow and landmarks
+    /// are stored whatever decides the class).
+    pub fn runs_mol(self) -> bool {
+        matches!(self, Self::Mol | Self::Both)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Epir => "epir",
+            Self::Mol => "mol",
+            Self::Both => "both",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AnalysisOptions {
@@ -72,6 +102,12 @@ pub struct AnalysisOptions {
     /// EPIR weights (the config RON beside them); `None`: the shipped ones,
     /// found by `resources`.
     pub weights: Option<PathBuf>,
+    /// What classifies each event. EPIR always runs for the per-frame
+    /// class track.
+    pub classifier: Classifier,
+    /// MOL-lite weights (the config RON beside them); `None`: the shipped
+    /// ones, found by `resources` (only looked for when MOL runs).
+    pub mol_weights: Option<PathBuf>,
     /// MTCNN weights folder; `None`: the installed one, found by `resources`.
     pub mtcnn_dir: Option<PathBuf>,
     pub landmarks: LandmarkKind,
@@ -96,6 +132,8 @@ impl Default for AnalysisOptions {
             track_hz: 10.0,
             track_batch: None,
             weights: None,
+            classifier: Classifier::Epir,
+            mol_weights: None,
             mtcnn_dir: None,
             landmarks: LandmarkKind::Mesh,
             mesh_dir: None,
@@ -110,6 +148,11 @@ impl AnalysisOptions {
         given_or_located(&self.weights, Resource::EpirWeights)
     }
 
+    /// The MOL-lite weights: the ones given, else the shipped ones.
+    pub fn mol_weights_path(&self) -> Result<PathBuf, NotFound> {
+        given_or_located(&self.mol_weights, Resource::MolWeights)
+    }
+
     pub fn mtcnn_path(&self) -> Result<PathBuf, NotFound> {
         given_or_located(&self.mtcnn_dir, Resource::MtcnnModel)
     }
@@ -122,6 +165,10 @@ impl AnalysisOptions {
     /// so a missing one fails before any work and reports name the files used.
     pub fn located(self) -> Result<Self, NotFound> {
         let weights = Some(self.weights_path()?);
+        let mol_weights = match self.classifier.runs_mol() {
+            true => Some(self.mol_weights_path()?),
+            false => self.mol_weights.clone(),
+        };
         let mtcnn_dir = match self.detector {
             DetectorKind::Mtcnn => Some(self.mtcnn_path()?),
             DetectorKind::Haar => self.mtcnn_dir.clone(),
@@ -130,7 +177,7 @@ impl AnalysisOptions {
             LandmarkKind::Mesh => Some(self.mesh_path()?),
             LandmarkKind::Detector => self.mesh_dir.clone(),
         };
-        Ok(Self { weights, mtcnn_dir, mesh_dir, ..self })
+        Ok(Self { weights, mol_weights, mtcnn_dir, mesh_dir, ..self })
     }
 
     /// The track batch for `device` (see `track_batch`).
@@ -172,6 +219,7 @@ impl AnalysisOptions {
             ("track_hz", self.track_hz.to_string()),
             ("track_batch", self.track_batch.map_or_else(|| "auto".to_string(), |b| b.to_string())),
             ("weights", self.weights.as_ref().map_or_else(|| "shipped".to_string(), |w| w.display().to_string())),
+            ("classifier", self.classifier.name().to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -41,6 +41,9 @@ pub struct StageTimings {
     /// The frame being timed: stages can run several times per frame (once
     /// per face), so time adds up here until `end_frame`.
     current: [f32; Stage::ALL.len()],
+    /// Milliseconds MOL-lite took on each event (its frames prepared and
+    /// the forward pass; also inside `Classify`), one per event it ran on.
+    pub mol_event_ms: Vec<f32>,
 }
 
 impl StageTimings {

@@ -20,7 +20,7 @@ pub fn deidentified_stem(input: &Path) -> String {
 
 /// `session` without what identifies the person or the recording: the
 /// source path, the creation date, the settings that name files (the
-/// weights' path), review notes (free text can name anyone), and the
+/// weights' paths, EPIR's and MOL-lite's), review notes (free text can name anyone), and the
 /// source path inside warnings. Marked `deidentified`, so the ELAN export
 /// carries no date either.
 pub fn deidentified(session: &Session) -> Session {
@@ -28,7 +28,7 @@ pub fn deidentified(session: &Session) -> Session {
     let path = std::mem::take(&mut out.source.path);
     out.created_unix_s = 0;
     out.deidentified = true;
-    out.settings.retain(|(key, _)| key != "weights");
+    out.settings.retain(|(key, _)| key != "weights" && key != "mol_weights");
     for event in out.events.iter_mut().chain(&mut out.reviewed_not_spotted) {
         event.review.note.clear();
     }
@@ -72,6 +72,7 @@ mod tests {
             source: SourceMeta { path: "/clinic/2026/Jane Doe interview.mp4".into(), ..SourceMeta::default() },
             settings: vec![
                 ("weights".into(), "/home/dr/weights.safetensors".into()),
+                ("mol_weights".into(), "/home/dr/mol.safetensors".into()),
                 ("detector".into(), "mtcnn".into()),
             ],
             faces: vec![

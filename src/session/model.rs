@@ -157,6 +157,25 @@ pub struct Event {
     /// Why `region_motion` is empty ("no 68-point landmarks …").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region_motion_note: Option<String>,
+    /// EPIR's own probabilities when another model decided `probabilities`
+    /// (`--classifier both`); empty otherwise (then `probabilities` are
+    /// EPIR's, or MOL's alone with `--classifier mol`): see
+    /// [`Event::epir_probabilities`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epir_probabilities: Vec<f32>,
+    /// MOL-lite's class probabilities (`--classifier mol` or `both`);
+    /// empty when MOL did not run, and in sessions from before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mol_probabilities: Vec<f32>,
+    /// MOL-lite's 68 predicted iBUG landmarks at the apex frame, in image
+    /// pixels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mol_landmarks: Vec<[f32; 2]>,
+    /// MOL-lite's predicted onset→apex flow as arrows on an 8 x 8 grid
+    /// over the face crop: `[x, y, dx, dy]` in image pixels (the sum of its
+    /// per-pair flows up to the apex, each grid cell's mean).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mol_flow: Vec<[f32; 4]>,
 }
 
 impl Event {
@@ -174,6 +193,18 @@ impl Event {
             apex_s: apex as f64 / fps,
             offset_s: offset as f64 / fps,
             ..Self::default()
+        }
+    }
+
+    /// EPIR's probabilities, or empty where EPIR did not classify the
+    /// event (`--classifier mol`).
+    pub fn epir_probabilities(&self) -> &[f32] {
+        if !self.epir_probabilities.is_empty() {
+            &self.epir_probabilities
+        } else if self.mol_probabilities.is_empty() {
+            &self.probabilities
+        } else {
+            &[]
         }
     }
 

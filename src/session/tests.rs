@@ -826,3 +826,64 @@ mod video {
         fs::remove_dir_all(&dir).expect("cleanup");
     }
 }
+
+/// The sample with MOL-lite on events 1 and 3 (`--classifier both`: the
+/// deciding probabilities are the two models' mean) and none on event 2.
+fn with_mol(mut s: Session) -> Session {
+    for (event, epir, mol) in [
+        (0usize, [0.2f32, 0.6, 0.2], [0.4f32, 0.4, 0.2]),
+        (2, [0.1, 0.1, 0.8], [0.7, 0.2, 0.1]),
+    ] {
+        let e = &mut s.events[event];
+        e.probabilities = epir.iter().zip(&mol).map(|(a, b)| 0.5 * (a + b)).collect();
+        e.epir_probabilities = epir.to_vec();
+        e.mol_probabilities = mol.to_vec();
+        e.mol_landmarks = (0..68).map(|k| [k as f32, 2.0 * k as f32]).collect();
+        e.mol_flow = vec![[10.0, 20.0, 0.5, -0.25]];
+    }
+    s
+}
+
+#[test]
+fn both_models_probabilities_go_into_the_intervals_csv_the_eaf_and_the_session_files() {
+    let s = with_mol(sample_session());
+    let rows = parse_csv(&export::intervals_csv_string(&s));
+    let header = &rows[0];
+    let at = column(header, "p_surprise");
+    assert_eq!(
+        header[at + 1..at + 7],
+        ["p_epir_negative", "p_epir_positive", "p_epir_surprise", "p_mol_negative", "p_mol_positive", "p_mol_surprise"]
+    );
+    assert!(rows.iter().all(|r| r.len() == header.len()), "ragged rows");
+    let get = |row: usize, name: &str| rows[row][column(header, name)].as_str();
+    assert_eq!([get(1, "p_positive"), get(1, "p_epir_positive"), get(1, "p_mol_positive")], ["0.5000", "0.6000", "0.4000"]);
+    // Event 2 had no MOL: its EPIR columns are its probabilities, MOL's empty.
+    assert_eq!([get(2, "p_epir_negative"), get(2, "p_mol_negative")], [get(2, "p_negative"), ""]);
+    assert_eq!(get(3, "p_mol_negative"), "0.7000");
+    // Without MOL anywhere the columns are as before.
+    let plain = parse_csv(&export::intervals_csv_string(&sample_session()));
+    assert!(!plain[0].iter().any(|c| c.starts_with("p_mol_") || c.starts_with("p_epir_")));
+
+    let text = export::eaf_string_dated(&s, 0);
+    assert!(text.contains("EPIR: positive 0.60 MOL: negative 0.40"), "{text}");
+
+    // The session files keep every MOL field.
+    let back: Session = serde_json::from_str(&serde_json::to_string(&s).expect("json")).expect("parses");
+    assert_eq!(back.events, s.events);
+    let back = Session::parse_as(Path::new("s.session.ron"), &s.to_ron_string().expect("ron")).expect("parses");
+    assert_eq!(back.events[0].mol_landmarks.len(), 68);
+    assert_eq!(back.events[2].mol_flow, vec![[10.0, 20.0, 0.5, -0.25]]);
+}
+
+/// A session written before MOL (the fuzz corpus' hand-written one) loads,
+/// with no MOL outputs and its probabilities taken as EPIR's.
+#[test]
+fn a_session_from_before_mol_still_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/session_ron/small.session.ron");
+    let text = fs::read_to_string(&path).expect("the corpus session");
+    assert!(!text.contains("mol_"));
+    let s = Session::parse_as(&path, &text).expect("loads");
+    let e = &s.events[0];
+    assert!(e.mol_probabilities.is_empty() && e.mol_landmarks.is_empty() && e.mol_flow.is_empty());
+    assert_eq!(e.epir_probabilities(), &[0.1, 0.8, 0.1]);
+}

@@ -13,7 +13,9 @@ pub mod licensed_prep;
 pub mod metrics;
 #[cfg(feature = "app")]
 pub mod mol_inputs;
+pub mod mol_card;
 pub mod mol_sequences;
+pub mod mol_ship;
 pub mod mol_trainer;
 pub mod protocol;
 pub mod ship;

@@ -28,7 +28,7 @@ use crate::capture::SourceKind;
 use crate::device::{ChosenDevice, DeviceChoice, ThreadUse};
 use crate::pipeline::clip::DATASET_FPS;
 use crate::pipeline::live_run::{session_name_now, LiveSettings, LiveStats};
-use crate::pipeline::{AnalysisOptions, AnalysisRun, RunCommand, RunSource};
+use crate::pipeline::{AnalysisOptions, AnalysisRun, Classifier, RunCommand, RunSource};
 use crate::session::carry::{carry_reviews, is_reviewed, reviewed_events, Precedence};
 use crate::session::Session;
 
@@ -49,6 +49,8 @@ pub struct GlimpseApp {
     saved_settings: Settings,
     settings_path: Option<PathBuf>,
     options: AnalysisOptions,
+    /// The command line's `--classifier`, which wins over the settings'.
+    classifier_override: Option<Classifier>,
     pub(super) device: ChosenDevice,
     /// The settings' device when `device` was chosen.
     device_setting: DeviceChoice,
@@ -111,6 +113,7 @@ impl GlimpseApp {
             settings,
             settings_path,
             options: launch.options,
+            classifier_override: launch.classifier,
             device: launch.device,
             doc: Document::default(),
             mode: Mode::Review(ReviewMode::default()),
@@ -154,9 +157,10 @@ impl GlimpseApp {
 
     /// The options of the next run: the command line's, at the settings'
     /// sensitivity, a folder of frames at `folder_fps`.
-    fn run_options(&self) -> AnalysisOptions {
+    pub(super) fn run_options(&self) -> AnalysisOptions {
         let mut options = self.options.clone();
         options.spotting = options.spotting.with_sensitivity(self.settings.sensitivity);
+        options.classifier = self.classifier_override.unwrap_or(self.settings.classifier);
         options.folder_fps = Some(self.folder_fps());
         options
     }

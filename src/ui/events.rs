@@ -66,6 +66,14 @@ const CLASS_WIDTH: f32 = 90.0;
 const CONFIDENCE_WIDTH: f32 = 150.0;
 const STATUS_WIDTH: f32 = 70.0;
 
+/// "EPIR 0.52 · MOL 0.58": each model's probability for the event's
+/// class, where MOL-lite ran.
+pub fn model_probabilities(event: &Event) -> Option<String> {
+    let mol = event.mol_probabilities.get(event.class)?;
+    let epir = event.epir_probabilities().get(event.class).map_or("–".to_string(), |p| format!("{p:.2}"));
+    Some(format!("EPIR {epir} · MOL {mol:.2}"))
+}
+
 pub fn event_list_ui(ui: &mut egui::Ui, session: &Session, selected: Option<u32>) -> EventListOutput {
     let mut out = EventListOutput::default();
     if session.events.is_empty() {
@@ -165,21 +173,35 @@ fn event_row(ui: &mut egui::Ui, session: &Session, event: &Event, row: EventRow,
             out.edits.push(ReviewEdit::Relabel { event_id: id, class: Some(picked) });
         }
         let model = format!("model: {} {confidence:.2}", session.class_name(event.class));
-        let text =
-            RichText::new(if event.review.relabelled_class.is_some() { model } else { format!("{confidence:.2}") })
-                .weak();
-        ui.add_sized([CONFIDENCE_WIDTH, height], egui::Label::new(text).truncate()).on_hover_text(format!(
-            "The model's probabilities: {}. Spotting score {:.1}: the motion at the apex, in robust standard \
-             deviations of the face's resting motion (the threshold at sensitivity 0.5 is 6)",
+        let mut shown = if event.review.relabelled_class.is_some() { model } else { format!("{confidence:.2}") };
+        let listed = |probabilities: &[f32]| {
             session
                 .class_names
                 .iter()
-                .zip(&event.probabilities)
+                .zip(probabilities)
                 .map(|(name, p)| format!("{name} {p:.2}"))
                 .collect::<Vec<_>>()
-                .join(", "),
-            event.score
-        ));
+                .join(", ")
+        };
+        let mut hover = format!("The model's probabilities: {}.", listed(&event.probabilities));
+        // MOL-lite ran: each model's probability for the class, side by side.
+        if let Some(both) = model_probabilities(event) {
+            shown.push_str(&format!("  {both}"));
+            hover = format!(
+                "Probabilities deciding the class: {}. EPIR: {}. MOL-lite: {} (its classifier is weak: see its \
+                 model card).",
+                listed(&event.probabilities),
+                listed(event.epir_probabilities()),
+                listed(&event.mol_probabilities)
+            );
+        }
+        ui.add_sized([CONFIDENCE_WIDTH, height], egui::Label::new(RichText::new(shown).weak()).truncate()).on_hover_text(
+            format!(
+                "{hover} Spotting score {:.1}: the motion at the apex, in robust standard deviations of the face's \
+                 resting motion (the threshold at sensitivity 0.5 is 6)",
+                event.score
+            ),
+        );
     }
     ui.horizontal(|ui| {
         let status = event.review.status;
@@ -226,6 +248,15 @@ mod tests {
             ],
             ..Session::default()
         }
+    }
+
+    #[test]
+    fn each_models_probability_is_shown_where_mol_ran() {
+        let mut event = Event { class: 2, probabilities: vec![0.2, 0.2, 0.6], ..Event::default() };
+        assert_eq!(model_probabilities(&event), None);
+        event.epir_probabilities = vec![0.1, 0.2, 0.7];
+        event.mol_probabilities = vec![0.3, 0.2, 0.5];
+        assert_eq!(model_probabilities(&event).as_deref(), Some("EPIR 0.70 · MOL 0.50"));
     }
 
     #[test]

@@ -234,6 +234,7 @@ impl LiveView {
                 let options = OverlayOptions {
                     heatmap: settings.heatmap,
                     heatmap_opacity: settings.heatmap_opacity,
+                    mol: settings.mol_overlay,
                     hold_s: LIVE_EVENT_HOLD_S,
                 };
                 let painter = ui.painter_at(response.rect);

@@ -6,6 +6,7 @@ use eframe::egui;
 use super::export_folder::folder_label;
 use super::settings::{Settings, Theme};
 use crate::device::{ChosenDevice, DeviceChoice};
+use crate::pipeline::Classifier;
 use crate::session::export::ExportFormat;
 
 /// What the user asked for in the menus.
@@ -171,11 +172,30 @@ fn settings_ui(
     {
         action = Some(MenuAction::Reanalyse);
     }
+    ui.label("Event classifier (next analysis)");
+    ui.horizontal(|ui| {
+        for (choice, name, help) in [
+            (Classifier::Epir, "EPIR", "EPIR on the onset-to-apex optical flow: the shipped classifier"),
+            (
+                Classifier::Mol,
+                "MOL",
+                "MOL-lite on eight frames from onset to offset; it also predicts the flow and 68 landmarks. \
+                 Its classifier is weak (trained on rendered clips: see its model card); EPIR's probabilities are kept",
+            ),
+            (Classifier::Both, "both", "The class from the mean of EPIR's and MOL-lite's probabilities; each is shown"),
+        ] {
+            ui.radio_value(&mut settings.classifier, choice, name).on_hover_text(help);
+        }
+    });
     ui.separator();
     ui.checkbox(&mut settings.heatmap, "Attention heatmap")
         .on_hover_text("While an event is on, colour the face where the model looked (key in the video's corner)");
     ui.add_enabled(settings.heatmap, egui::Slider::new(&mut settings.heatmap_opacity, 0.0..=1.0).text("opacity"))
         .on_hover_text("How strongly the heatmap covers the face");
+    ui.checkbox(&mut settings.mol_overlay, "MOL flow and landmarks").on_hover_text(
+        "While an event MOL-lite classified is on, draw its predicted onset-to-apex flow (arrows, lengthened to be \
+         seen; the key gives the longest) and its 68 landmarks at the apex",
+    );
     ui.separator();
     ui.horizontal(|ui| {
         let before = settings.theme;

@@ -64,6 +64,8 @@ pub struct AppLaunch {
     pub bench_ui: Option<PathBuf>,
     /// Where live sessions go this run (overrides the settings).
     pub live_dir: Option<PathBuf>,
+    /// What classifies events this run (`--classifier`; overrides the settings).
+    pub classifier: Option<crate::pipeline::Classifier>,
 }
 
 /// The outcome of a scripted run, read by `main` after the window closes.

@@ -2,7 +2,9 @@
 //! ID and five landmarks; while one of its events is on, the event's label
 //! and the EPIR attention heatmap, drawn where the model looked (the
 //! attention grid lives in the crop EPIR saw, so it is mapped back onto the
-//! frame through the inverse of `attention_crop`).
+//! frame through the inverse of `attention_crop`); and, where MOL-lite
+//! ran, its predicted onset→apex flow as arrows and its apex landmarks
+//! (both already in frame pixels).
 use eframe::egui::{self, epaint, Color32, Pos2, Rect, Stroke};
 
 use super::colours::{class_colour, jet, CANDIDATE, CONFIRMED};
@@ -16,6 +18,8 @@ const HEAT_MESH_SIDE: usize = 29;
 pub struct OverlayOptions {
     pub heatmap: bool,
     pub heatmap_opacity: f32,
+    /// Draw MOL-lite's flow arrows and landmarks of the newest active event.
+    pub mol: bool,
     /// Live view: an event stays on screen this long after its offset
     /// (it is only known about a second after it ends); 0 in review.
     pub hold_s: f64,
@@ -147,6 +151,11 @@ fn draw_face(
             }
         }
     }
+    if options.mol {
+        if let Some(event) = active.iter().find(|e| !e.mol_landmarks.is_empty() || !e.mol_flow.is_empty()) {
+            draw_mol(painter, to_screen, event);
+        }
+    }
     let colour = if active.iter().any(|e| e.review.status == ReviewStatus::Confirmed) { CONFIRMED } else { CANDIDATE };
     let rect = Rect::from_min_max(to_screen.point([b.x, b.y]), to_screen.point([b.x + b.width, b.y + b.height]));
     painter.rect_stroke(rect, 0.0, Stroke::new(2.0, colour), egui::StrokeKind::Middle);
@@ -179,6 +188,44 @@ fn draw_face(
         y = drawn.bottom() + 2.0;
     }
     heatmap_shown
+}
+
+/// MOL-lite's colour: apart from the box colours and the class colours.
+const MOL_COLOUR: Color32 = Color32::from_rgb(255, 140, 220);
+
+/// How long MOL's flow arrows are drawn: the longest is `arrow_gain`
+/// times its length, one grid step long on screen (micro-expression flow
+/// is a pixel or two, invisible at its true length). Returns the gain.
+pub fn mol_arrow_gain(flow: &[[f32; 4]]) -> f32 {
+    let longest = flow.iter().map(|a| a[2].hypot(a[3])).fold(0.0f32, f32::max);
+    // The grid step: the distance between the first two arrows' origins.
+    let step = match flow {
+        [a, b, ..] => (b[0] - a[0]).hypot(b[1] - a[1]),
+        _ => 0.0,
+    };
+    if longest > 1e-6 && step > 0.0 { (step / longest).max(1.0) } else { 1.0 }
+}
+
+/// MOL-lite's predicted flow (arrows from each grid cell, lengthened by
+/// `mol_arrow_gain`) and its 68 apex landmarks, with a key naming the
+/// longest arrow's true length.
+fn draw_mol(painter: &egui::Painter, to_screen: FrameToScreen, event: &Event) {
+    let stroke = Stroke::new(1.5, MOL_COLOUR);
+    let gain = mol_arrow_gain(&event.mol_flow);
+    for &[x, y, dx, dy] in &event.mol_flow {
+        let from = to_screen.point([x, y]);
+        let to = to_screen.point([x + gain * dx, y + gain * dy]);
+        if from.distance(to) >= 1.0 {
+            painter.arrow(from, to - from, stroke);
+        }
+    }
+    for &point in &event.mol_landmarks {
+        painter.circle_stroke(to_screen.point(point), 2.0, Stroke::new(1.0, MOL_COLOUR));
+    }
+    let longest = event.mol_flow.iter().map(|a| a[2].hypot(a[3])).fold(0.0f32, f32::max);
+    let font = egui::FontId::proportional(12.0);
+    let text = format!("MOL flow x{gain:.0} (longest {longest:.1} px), MOL landmarks");
+    label(painter, to_screen.rect.left_bottom() + egui::vec2(6.0, -6.0), egui::Align2::LEFT_BOTTOM, &text, MOL_COLOUR, &font);
 }
 
 /// Text on a dark backing, readable over any frame.
@@ -259,6 +306,16 @@ mod tests {
     use egui_kittest::Harness;
 
     use super::*;
+
+    #[test]
+    fn mol_arrows_are_lengthened_to_one_grid_step_never_shortened() {
+        // Origins 20 px apart, the longest arrow 0.5 px: drawn 40 times longer.
+        let flow = [[10.0, 10.0, 0.3, 0.4], [30.0, 10.0, 0.1, 0.0]];
+        assert!((mol_arrow_gain(&flow) - 40.0).abs() < 1e-4);
+        assert_eq!(mol_arrow_gain(&[[10.0, 10.0, 30.0, 40.0], [30.0, 10.0, 0.0, 0.0]]), 1.0);
+        assert_eq!(mol_arrow_gain(&[]), 1.0);
+        assert_eq!(mol_arrow_gain(&[[1.0, 1.0, 0.0, 0.0], [2.0, 1.0, 0.0, 0.0]]), 1.0);
+    }
 
     #[test]
     fn the_heatmap_key_ramps_from_low_to_high_inside_the_video() {

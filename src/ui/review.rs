@@ -384,6 +384,7 @@ impl ReviewMode {
                 let options = OverlayOptions {
                     heatmap: settings.heatmap,
                     heatmap_opacity: settings.heatmap_opacity,
+                    mol: settings.mol_overlay,
                     hold_s: 0.0,
                 };
                 let painter = ui.painter_at(response.rect);

@@ -87,7 +87,7 @@ impl ScriptedApp {
             _ => 0.0,
         };
         let clip = self.app.live_panel.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-        let report = crate::bench::ui::summarize(
+        let mut report = crate::bench::ui::summarize(
             &bench.samples,
             &clip,
             &self.app.device.line,
@@ -95,6 +95,11 @@ impl ScriptedApp {
             stats.analysed,
             stats.dropped,
         );
+        report.classifier = self.app.run_options().classifier.name().to_string();
+        if let Some(session) = &self.app.doc.session {
+            report.events = session.events.len();
+            report.events_with_mol = session.events.iter().filter(|e| !e.mol_probabilities.is_empty()).count();
+        }
         let outcome = serde_json::to_vec_pretty(&report)
             .map_err(|e| e.to_string())
             .and_then(|json| {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::capture::CameraRequest;
 use crate::device::DeviceChoice;
 use crate::files::{write_atomic, WriteError};
+use crate::pipeline::Classifier;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -39,6 +40,12 @@ pub struct Settings {
     pub live_dir: Option<PathBuf>,
     /// Where File ▸ Export writes (default: beside the video).
     pub export_dir: Option<PathBuf>,
+    /// What classifies each event in the next analysis (EPIR, MOL-lite or
+    /// both); settings files from before it read EPIR.
+    pub classifier: Classifier,
+    /// Draw MOL-lite's predicted flow (arrows) and apex landmarks over the
+    /// face while one of its events is on.
+    pub mol_overlay: bool,
 }
 
 impl Default for Settings {
@@ -54,6 +61,8 @@ impl Default for Settings {
             record_live: true,
             live_dir: None,
             export_dir: None,
+            classifier: Classifier::Epir,
+            mol_overlay: true,
         }
     }
 }
@@ -166,9 +175,24 @@ mod tests {
             record_live: false,
             live_dir: Some(PathBuf::from("/data/live")),
             export_dir: Some(PathBuf::from("/data/exports")),
+            classifier: Classifier::Both,
+            mol_overlay: false,
         };
         save_settings(&settings, &path).expect("save");
         assert_eq!(load_settings(&path), LoadedSettings { settings, warning: None });
+    }
+
+    /// A settings file from before the classifier choice reads EPIR, with
+    /// its other values kept.
+    #[test]
+    fn settings_from_before_the_classifier_choice_read_epir() {
+        let path = scratch("before-mol").join("settings.ron");
+        std::fs::create_dir_all(path.parent().expect("folder")).expect("folder");
+        std::fs::write(&path, "(sensitivity: 0.7, heatmap: false)").expect("write");
+        let loaded = load_settings(&path);
+        assert_eq!(loaded.warning, None);
+        assert_eq!((loaded.settings.classifier, loaded.settings.mol_overlay), (Classifier::Epir, true));
+        assert_eq!((loaded.settings.sensitivity, loaded.settings.heatmap), (0.7, false));
     }
 
     #[test]

@@ -54,6 +54,12 @@ pub enum MolConfigError {
     OfficialClasses(usize),
     #[error("invalid MOL config: {0}")]
     Invalid(String),
+    #[error("cannot read MOL config {path}: {reason}")]
+    Read { path: std::path::PathBuf, reason: std::io::Error },
+    #[error("MOL config {path} is not valid RON: {message}")]
+    Parse { path: std::path::PathBuf, message: String },
+    #[error("cannot write the MOL config as RON: {0}")]
+    Serialize(String),
 }
 
 impl MolConfig {
@@ -124,6 +130,21 @@ impl MolConfig {
 
     pub fn num_classes(&self) -> i64 {
         self.class_names.len() as i64
+    }
+
+    /// Reads and validates a config RON (as `to_ron` writes it).
+    pub fn load(path: &std::path::Path) -> Result<Self, MolConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|reason| MolConfigError::Read { path: path.to_path_buf(), reason })?;
+        let config: Self = ron::from_str(&text)
+            .map_err(|e| MolConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn to_ron(&self) -> Result<String, MolConfigError> {
+        let pretty = ron::ser::PrettyConfig::new().depth_limit(2);
+        ron::ser::to_string_pretty(self, pretty).map_err(|e| MolConfigError::Serialize(e.to_string()))
     }
 
     pub fn pairs(&self) -> i64 {

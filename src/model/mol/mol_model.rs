@@ -1,9 +1,14 @@
 //! A MOL with its own variable store on one device: checks the input's
-//! shape and counts parameters. (Saving, loading and training come with
-//! the later MOL-lite work.)
+//! shape, counts parameters, and saves and loads its weights (safetensors,
+//! the config RON beside them, every tensor checked against the
+//! architecture before use, as EPIR's).
+use std::path::{Path, PathBuf};
+
 use tch::{nn, Device, Tensor};
 
 use super::{trainable_params, Mol, MolConfig, MolConfigError, MolOutput};
+use crate::files::{write_atomic, write_atomic_with, AtomicWithError, WriteError};
+use crate::model::epir_model::{first_line, mismatches};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MolError {
@@ -13,6 +18,16 @@ pub enum MolError {
         "MOL input has shape {found:?}, expected [batch, {frames}, 1, {side}, {side}] or [batch, {frames}, {side}, {side}]"
     )]
     InputShape { found: Vec<i64>, frames: i64, side: i64 },
+    #[error("cannot read MOL weights {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("MOL weights {path} do not fit the architecture in {config}: {problems}")]
+    Mismatch { path: PathBuf, config: PathBuf, problems: String },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("cannot write MOL weights {path}: {message}")]
+    WriteWeights { path: PathBuf, message: String },
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
 }
 
 pub struct MolModel {
@@ -28,6 +43,42 @@ impl MolModel {
         let vars = nn::VarStore::new(device);
         let net = Mol::new(&vars.root(), &config)?;
         Ok(Self { config, device, vars, net })
+    }
+
+    /// Reads `weights` and the config RON beside them (`path_beside`).
+    pub fn load(weights: &Path, device: Device) -> Result<Self, MolError> {
+        if !weights.is_file() {
+            return Err(MolError::Read { path: weights.to_path_buf(), message: "no such file".into() });
+        }
+        let config_path = Self::config_beside(weights);
+        let config = MolConfig::load(&config_path)?;
+        let mut model = Self::new(config, device)?;
+        let read_error = |e: tch::TchError| MolError::Read { path: weights.to_path_buf(), message: first_line(&e.to_string()) };
+        let stored = Tensor::read_safetensors(weights).map_err(read_error)?;
+        let problems = mismatches(&model.vars, &stored);
+        if !problems.is_empty() {
+            return Err(MolError::Mismatch { path: weights.to_path_buf(), config: config_path, problems: problems.join("; ") });
+        }
+        model.vars.load(weights).map_err(read_error)?;
+        Ok(model)
+    }
+
+    /// Writes the weights (safetensors; BatchNorm running statistics
+    /// included) and the config RON beside them, each atomically.
+    pub fn save(&self, weights: &Path) -> Result<(), MolError> {
+        write_atomic_with(weights, |tmp| self.vars.save(tmp)).map_err(|e| match e {
+            AtomicWithError::Io(io) => MolError::Write(io),
+            AtomicWithError::Writer(err) => {
+                MolError::WriteWeights { path: weights.to_path_buf(), message: first_line(&err.to_string()) }
+            }
+        })?;
+        write_atomic(&Self::config_beside(weights), self.config.to_ron()?.as_bytes())?;
+        Ok(())
+    }
+
+    /// `mol-lite-megc2019.safetensors` -> `mol-lite-megc2019.ron`.
+    pub fn config_beside(weights: &Path) -> PathBuf {
+        weights.with_extension("ron")
     }
 
     /// Trainable parameters, as PyTorch counts them.
@@ -110,6 +161,26 @@ mod tests {
         let message = model.forward(&Tensor::rand([2, 8, 128, 128], (Kind::Float, Device::Cpu)), false);
         let message = message.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.contains("[batch, 8, 1, 64, 64]"), "{message}");
+    }
+
+    #[test]
+    fn save_then_load_gives_identical_outputs_and_names_a_missing_file() {
+        let dir = crate::files::scratch_dir("mol-weights");
+        let path = dir.join("mol-lite.safetensors");
+        tch::manual_seed(3);
+        let model = MolModel::new(MolConfig::lite(), Device::Cpu).expect("model");
+        model.save(&path).expect("save");
+        let loaded = MolModel::load(&path, Device::Cpu).expect("load");
+        assert_eq!(loaded.config, model.config);
+        let frames = Tensor::rand([1, 8, 64, 64], (Kind::Float, Device::Cpu));
+        let (a, b) = tch::no_grad(|| {
+            (model.forward(&frames, false).expect("forward"), loaded.forward(&frames, false).expect("forward"))
+        });
+        assert!(a.class_logits.equal(&b.class_logits) && a.landmarks.equal(&b.landmarks) && a.flows.equal(&b.flows));
+        let missing = dir.join("absent.safetensors");
+        let message = MolModel::load(&missing, Device::Cpu).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("absent.safetensors"), "{message}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -162,6 +162,13 @@ fn annotation_value(session: &Session, event: &Event) -> String {
         format!("{}{}", session.class_name(event.class), p(event.class))
     };
     let mut value = format!("{class} (apex {:.3} s) [{}]", event.apex_s, review_name(event.review.status));
+    // Where MOL-lite ran, each model's own top class.
+    for (model, probabilities) in [("EPIR", event.epir_probabilities()), ("MOL", &event.mol_probabilities[..])] {
+        if !event.mol_probabilities.is_empty() && !probabilities.is_empty() {
+            let top = crate::model::epir_model::argmax(probabilities);
+            value.push_str(&format!(" {model}: {} {:.2}", session.class_name(top), probabilities[top]));
+        }
+    }
     let note = event.review.note.trim();
     if !note.is_empty() {
         value.push(' ');

@@ -8,7 +8,11 @@
 //! person's own left, "still"), then `au_hints` (candidate action units,
 //! hints not detections, `; `-separated) and `region_note` (why the regions
 //! are empty, when they are); all empty for events without it.
-use super::{csv_field, num, probability_cells, probability_columns};
+//!
+//! Where MOL-lite ran (`--classifier mol` or `both`), `p_<class>` are the
+//! probabilities that decided the class and `p_epir_<class>`,
+//! `p_mol_<class>` follow them: each model's own.
+use super::{csv_field, has_mol, model_probability_columns, num, probability_cells, probability_columns};
 use crate::motion::FaceRegion;
 use crate::session::model::{Event, ReviewStatus, Session};
 
@@ -31,6 +35,10 @@ pub fn intervals_csv_header(session: &Session) -> Vec<String> {
     .map(|s| s.to_string())
     .collect();
     columns.extend(probability_columns(session));
+    if has_mol(session) {
+        columns.extend(model_probability_columns(session, "epir"));
+        columns.extend(model_probability_columns(session, "mol"));
+    }
     columns.push("review".into());
     columns.push("note".into());
     for region in FaceRegion::ALL {
@@ -78,6 +86,10 @@ fn row(session: &Session, event: &Event) -> Vec<String> {
         num(Some(f64::from(event.score)), 3),
     ];
     cells.extend(probability_cells(session, Some(&event.probabilities)));
+    if has_mol(session) {
+        cells.extend(probability_cells(session, Some(event.epir_probabilities())));
+        cells.extend(probability_cells(session, Some(&event.mol_probabilities)));
+    }
     cells.push(review_name(event.review.status).into());
     cells.push(csv_field(&event.review.note).into_owned());
     for region in FaceRegion::ALL {

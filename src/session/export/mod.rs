@@ -244,6 +244,18 @@ pub(crate) fn probability_columns(session: &Session) -> Vec<String> {
     session.class_names.iter().map(|name| csv_field(&format!("p_{name}")).into_owned()).collect()
 }
 
+/// Whether any event carries MOL-lite's probabilities: then the event
+/// exports add each model's own columns (`p_epir_<class>`, `p_mol_<class>`)
+/// beside the deciding `p_<class>`; sessions without MOL keep their columns.
+pub(crate) fn has_mol(session: &Session) -> bool {
+    session.events.iter().any(|e| !e.mol_probabilities.is_empty())
+}
+
+/// `p_<model>_<class>` column names, one per class name.
+pub(crate) fn model_probability_columns(session: &Session, model: &str) -> Vec<String> {
+    session.class_names.iter().map(|name| csv_field(&format!("p_{model}_{name}")).into_owned()).collect()
+}
+
 /// One probability per class column: missing entries stay empty.
 pub(crate) fn probability_cells(session: &Session, probabilities: Option<&[f32]>) -> Vec<String> {
     (0..session.class_names.len())
