@@ -141,6 +141,10 @@ pub struct TrainArgs {
     /// `--protocol all`: `glimpse bench model` JSON whose latencies go into the model card.
     #[arg(long)]
     bench_report: Option<PathBuf>,
+    /// `--protocol all`: the development-split LOSO reports behind the
+    /// recipe's choices, tabled in the model card.
+    #[arg(long, num_args = 1..)]
+    development_reports: Vec<PathBuf>,
     /// MOL-lite on CASME II's own frames instead of --data: the folder
     /// holding `CASME2_RAW_selected/` and the coding sheet as its one CSV.
     #[arg(long)]
@@ -412,8 +416,11 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
             if prepared.is_some() {
                 bail!("--protocol all trains the shipped MOL-lite on --data (the composite set), not on --casme2/--samm/--smic");
             }
-            if args.also_tried.len() + usize::from(args.bench_report.is_some()) > 0 {
-                bail!("--also-tried and --bench-report are EPIR's card inputs; MOL-lite's card takes --loso-report");
+            if args.also_tried.len() + args.development_reports.len() + usize::from(args.bench_report.is_some()) > 0 {
+                bail!(
+                    "--also-tried, --development-reports and --bench-report are EPIR's card inputs; MOL-lite's card \
+                     takes --loso-report"
+                );
             }
             let loso: Option<LosoReport> =
                 args.loso_report.as_deref().map(|p| read_json(p, "a LOSO report")).transpose()?;
@@ -452,6 +459,11 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
                 args.bench_report.as_deref().map(|p| read_json(p, "a `glimpse bench model` report")).transpose()?;
             let also_tried: Vec<LosoReport> =
                 args.also_tried.iter().map(|p| read_json(p, "a LOSO report")).collect::<Result<_>>()?;
+            let development: Vec<(String, LosoReport)> = args
+                .development_reports
+                .iter()
+                .map(|p| Ok((p.display().to_string(), read_json(p, "a LOSO report")?)))
+                .collect::<Result<_>>()?;
             let machine = machine_description();
             let command = command_line();
             let inputs = CardInputs {
@@ -460,6 +472,8 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
                 also_tried: &also_tried,
                 bench: bench.as_ref().map(|b| (b, machine.as_str())),
                 command: &command,
+                loso_path: args.loso_report.as_deref(),
+                development: &development,
             };
             let weights_out = args.weights_out.clone().unwrap_or_else(|| SOURCE_TREE_WEIGHTS.into());
             let shipped = train_and_ship(&dataset, &config, &options, device, &weights_out, &inputs)?;

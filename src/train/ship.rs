@@ -24,6 +24,10 @@ pub struct CardInputs<'a> {
     pub bench: Option<(&'a ModelBench, &'a str)>,
     /// The command that reproduces the weights.
     pub command: &'a str,
+    /// Where `loso` was read from.
+    pub loso_path: Option<&'a Path>,
+    /// The development-split runs behind the recipe, with their files.
+    pub development: &'a [(String, LosoReport)],
 }
 
 #[derive(Debug)]
@@ -74,6 +78,7 @@ pub fn train_and_ship(
     let trained = train(config, &all, &[], options, options.seed, device)?;
     let wall_time_s = started.elapsed().as_secs_f64();
     trained.model.save(weights_out)?;
+    let loso_path = inputs.loso_path.map(|p| p.display().to_string());
     let weights_name = weights_out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let card = model_card(&CardFacts {
         weights_file: &weights_name,
@@ -90,6 +95,8 @@ pub fn train_and_ship(
         loso: inputs.loso,
         also_tried: inputs.also_tried,
         bench: inputs.bench,
+        loso_path: loso_path.as_deref(),
+        development: inputs.development,
     });
     write_atomic(&card_path, card.as_bytes())?;
     Ok(Shipped {
