@@ -214,6 +214,16 @@ fn ststnet_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOpt
     Ok(options)
 }
 
+/// What `--protocol all` wrote, for the terminal.
+fn say_shipped(shipped: &glimpse::train::ship::Shipped, samples: usize) {
+    eprintln!(
+        "trained on all {samples} samples in {:.1} s; loss {:.3} -> {:.3}",
+        shipped.wall_time_s, shipped.first_loss, shipped.last_loss
+    );
+    eprintln!("wrote {} and {}", shipped.weights.display(), shipped.config.display());
+    eprintln!("wrote {}", shipped.card.display());
+}
+
 /// MOL-lite's recipe with the schedule flags, --class-weighting and
 /// --mer-weight applied; EPIR's own recipe flags are refused. Unlike
 /// STSTNet it also trains on all data (the shipped MOL-lite weights).
@@ -435,15 +445,7 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
             let inputs = MolShipInputs { data: &args.data, loso: loso.as_ref(), command: &command };
             eprintln!("mol-lite: {} epochs, lr {}, seed {} on all {} samples", options.epochs, options.learning_rate, options.seed, samples.len());
             let shipped = train_and_ship_mol(&dataset, &samples, &options, device, &weights_out, &inputs)?;
-            eprintln!(
-                "trained on all {} samples in {:.1} s; loss {:.3} -> {:.3}",
-                dataset.samples.len(),
-                shipped.wall_time_s,
-                shipped.first_loss,
-                shipped.last_loss
-            );
-            eprintln!("wrote {} and {}", shipped.weights.display(), shipped.config.display());
-            eprintln!("wrote {}", shipped.card.display());
+            say_shipped(&shipped, dataset.samples.len());
             Ok(())
         }
         Protocol::All => {
@@ -477,15 +479,7 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
             };
             let weights_out = args.weights_out.clone().unwrap_or_else(|| SOURCE_TREE_WEIGHTS.into());
             let shipped = train_and_ship(&dataset, &config, &options, device, &weights_out, &inputs)?;
-            eprintln!(
-                "trained on all {} samples in {:.1} s; loss {:.3} -> {:.3}",
-                dataset.samples.len(),
-                shipped.wall_time_s,
-                shipped.first_loss,
-                shipped.last_loss
-            );
-            eprintln!("wrote {} and {}", shipped.weights.display(), shipped.config.display());
-            eprintln!("wrote {}", shipped.card.display());
+            say_shipped(&shipped, dataset.samples.len());
             Ok(())
         }
     }

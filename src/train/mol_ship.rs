@@ -10,6 +10,7 @@ use super::dataset::Dataset;
 use super::mol_card::{mol_model_card, MolCardFacts, MOL_CARD_HEADING};
 use super::mol_trainer::{check_mol_options, train_mol, MolSample};
 use super::protocol::{unix_now, LosoReport};
+use super::ship::Shipped;
 use super::trainer::{TrainError, TrainOptions};
 use crate::files::{write_atomic, WriteError};
 use crate::model::mol::{MolError, MolModel};
@@ -28,16 +29,6 @@ pub enum MolShipError {
     NotOurCard { path: PathBuf },
     #[error("{samples} MOL inputs for {expected} data set samples")]
     InputCount { samples: usize, expected: usize },
-}
-
-#[derive(Debug)]
-pub struct MolShipped {
-    pub weights: PathBuf,
-    pub config: PathBuf,
-    pub card: PathBuf,
-    pub wall_time_s: f64,
-    pub first_loss: f64,
-    pub last_loss: f64,
 }
 
 /// The card beside `weights`: `mol-lite-megc2019.safetensors` ->
@@ -63,7 +54,7 @@ pub fn train_and_ship_mol(
     device: Device,
     weights_out: &Path,
     inputs: &MolShipInputs<'_>,
-) -> Result<MolShipped, MolShipError> {
+) -> Result<Shipped, MolShipError> {
     let recipe = check_mol_options(options)?;
     if samples.len() != dataset.samples.len() {
         return Err(MolShipError::InputCount { samples: samples.len(), expected: dataset.samples.len() });
@@ -98,7 +89,7 @@ pub fn train_and_ship_mol(
         loso: inputs.loso,
     });
     write_atomic(&card_path, card.as_bytes())?;
-    Ok(MolShipped {
+    Ok(Shipped {
         weights: weights_out.to_path_buf(),
         config: MolModel::config_beside(weights_out),
         card: card_path,
