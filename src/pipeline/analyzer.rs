@@ -126,6 +126,12 @@ impl Analyzer {
     pub fn new(options: AnalysisOptions, source: &SourceInfo, device: tch::Device) -> Result<Self, PipelineError> {
         let weights = options.weights_path()?;
         let model = EpirModel::load(&weights, device)?;
+        if model.config.apex_stream {
+            return Err(PipelineError::Input {
+                path: weights,
+                problem: "these weights read an apex crop beside the flow (--apex-stream, a research recipe); the analysis gives the flow alone".into(),
+            });
+        }
         // The session's settings name the weights file actually used.
         let options = AnalysisOptions { weights: Some(weights), ..options };
         let finder = FaceFinder::new(&options, device)?;
