@@ -27,7 +27,10 @@ pub fn run(args: EvalArgs, device: tch::Device) -> Result<()> {
     let EvalArgs { weights, data, out } = args;
     let weights = given_or_located(weights, Resource::EpirWeights)?;
     let model = EpirModel::load(&weights, device)?;
-    let dataset = Dataset::load(&data, &model.config.class_names)?;
+    let mut dataset = Dataset::load(&data, &model.config.class_names)?;
+    if model.config.apex_stream {
+        super::train::add_apex_stream(&mut dataset)?;
+    }
     let mut outcomes = Vec::with_capacity(dataset.samples.len());
     for chunk in dataset.samples.chunks(256) {
         let flows: Vec<&[f32]> = chunk.iter().map(|s| s.flow.as_slice()).collect();

@@ -87,6 +87,11 @@ pub struct TrainArgs {
     /// less), in [0, 1) (stored in the config RON).
     #[arg(long)]
     drop_path: Option<f64>,
+    /// A second input stream: each sample's apex crop in grey at the flow's 28 px,
+    /// scaled per image, as a fourth plane the patch tokeniser embeds with the
+    /// flow (stored in the config RON; reads the crops with OpenCV).
+    #[arg(long)]
+    apex_stream: bool,
     /// Draw each epoch's samples with every (class, data set) cell equally likely,
     /// instead of each sample once (the loss is then unweighted).
     #[arg(long)]
@@ -297,11 +302,23 @@ fn refuse_epir_flags(args: &TrainArgs, why: &str) -> Result<()> {
         || args.ema_warmup != 10.0
         || args.drop_path.is_some()
         || args.balanced_sampling
-        || args.supcon.is_some();
+        || args.supcon.is_some()
+        || args.apex_stream;
     if epir_only {
-        bail!("--config, --test-time-mirror, --image-size, --shift-fill, --spare-norms, --ema, --mixup, --ema-warmup, --drop-path, --balanced-sampling and --supcon are EPIR's; {why}");
+        bail!("--config, --test-time-mirror, --image-size, --shift-fill, --spare-norms, --ema, --mixup, --ema-warmup, --drop-path, --balanced-sampling, --supcon and --apex-stream are EPIR's; {why}");
     }
     Ok(())
+}
+
+/// EPIR's apex stream: every sample's grey apex crop as a fourth plane.
+#[cfg(feature = "app")]
+pub(super) fn add_apex_stream(dataset: &mut Dataset) -> Result<()> {
+    glimpse::train::mol_inputs::add_apex_stream(dataset).context("the apex stream")
+}
+
+#[cfg(not(feature = "app"))]
+pub(super) fn add_apex_stream(_dataset: &mut Dataset) -> Result<()> {
+    bail!("the apex stream reads the apex crops with OpenCV: build with the `app` feature")
 }
 
 pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
@@ -316,6 +333,7 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
     if let Some(rate) = args.drop_path {
         config.drop_path = rate;
     }
+    config.apex_stream |= args.apex_stream;
     config.validate()?;
     let defaults = TrainOptions::default();
     let options = TrainOptions {
@@ -353,7 +371,11 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
         let (dataset, inputs) = licensed_data(&args, &options)?;
         (dataset, Some(inputs))
     } else {
-        (Dataset::load(&args.data, &config.class_names)?, None)
+        let mut dataset = Dataset::load(&args.data, &config.class_names)?;
+        if config.apex_stream && options.architecture == Architecture::Epir {
+            add_apex_stream(&mut dataset)?;
+        }
+        (dataset, None)
     };
     eprintln!(
         "data: {} samples, {} subjects, class counts {:?} from {}",

@@ -35,7 +35,7 @@ pub struct ModelBench {
 pub fn time_forward(model: &EpirModel, batch: i64, warmup: usize, runs: usize) -> Latency {
     let c = &model.config;
     let side = crate::model::input::INPUT_SIDE as i64;
-    let input = Tensor::rand([batch, c.in_channels, side, side], (Kind::Float, model.device));
+    let input = Tensor::rand([batch, c.input_channels(), side, side], (Kind::Float, model.device));
     let times = timed_runs(model.device, warmup, runs, || {
         // The inference path the product uses, mirror averaging included.
         let (probabilities, _) = model.probabilities(&input, model.config.test_time_mirror);

@@ -46,6 +46,13 @@ pub struct EpirConfig {
     /// that never saw it); 1: uncalibrated.
     #[serde(default = "uncalibrated", skip_serializing_if = "is_uncalibrated")]
     pub temperature: f64,
+    /// A second input stream: the sample's apex crop in grey at the flow's
+    /// side, pixel-aligned with it, as one more plane after the flow's
+    /// `in_channels` (`model::input::apex_plane`). The patch tokeniser
+    /// then embeds it with the motion; nothing else changes. Off (the
+    /// first recipes): left out of the RON and of the recipe key.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub apex_stream: bool,
 }
 
 // Options added after the first recipes are left out of the RON (and of the
@@ -57,6 +64,10 @@ fn uncalibrated() -> f64 {
 
 fn is_uncalibrated(t: &f64) -> bool {
     *t == 1.0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -96,6 +107,7 @@ impl Default for EpirConfig {
             shift_fill: ShiftFill::Zero,
             drop_path: 0.0,
             temperature: 1.0,
+            apex_stream: false,
         }
     }
 }
@@ -115,6 +127,12 @@ pub enum ConfigError {
 impl EpirConfig {
     pub fn num_classes(&self) -> i64 {
         self.class_names.len() as i64
+    }
+
+    /// Planes of one input: the flow's `in_channels`, and the apex crop's
+    /// with the apex stream.
+    pub fn input_channels(&self) -> i64 {
+        self.in_channels + i64::from(self.apex_stream)
     }
 
     pub fn num_stages(&self) -> usize {
@@ -241,6 +259,15 @@ mod tests {
         let config = EpirConfig::default();
         let back: EpirConfig = ron::from_str(&config.to_ron().expect("serialise")).expect("parse");
         assert_eq!(back, config);
+        // Options off stay out of the RON: the first recipes' text, key for key.
+        let text = config.to_ron().expect("serialise");
+        for key in ["apex_stream", "drop_path", "shift_fill", "temperature"] {
+            assert!(!text.contains(key), "{key} in {text}");
+        }
+        let apex = EpirConfig { apex_stream: true, ..Default::default() };
+        let text = apex.to_ron().expect("serialise");
+        assert!(text.contains("apex_stream: true"), "{text}");
+        assert_eq!(ron::from_str::<EpirConfig>(&text).expect("parse"), apex);
         let bad = EpirConfig { heads: vec![3, 4], ..Default::default() };
         let message = bad.validate().expect_err("64 is not divisible by 3").to_string();
         assert!(message.contains("stage 0") && message.contains("3 heads"), "{message}");

@@ -119,7 +119,7 @@ impl EpirModel {
     /// Classifies flow images given as CHW floats in 0..1, batched.
     pub fn predict(&self, flows: &[&[f32]]) -> Result<Vec<Prediction>, ModelError> {
         // The flow comes at the input's side; the model resizes it to its own.
-        let (channels, side) = (self.config.in_channels, crate::model::input::INPUT_SIDE as i64);
+        let (channels, side) = (self.config.input_channels(), crate::model::input::INPUT_SIDE as i64);
         let per_image = (channels * side * side) as usize;
         if let Some(bad) = flows.iter().find(|f| f.len() != per_image) {
             return Err(ModelError::InputShape { found: vec![bad.len() as i64], channels, side });
@@ -243,6 +243,32 @@ mod tests {
         }
         // Same unmirrored pass (batch size changes rounding only).
         assert!(both[0].attention.iter().zip(&plain[0].attention).all(|(a, b)| (a - b).abs() < 1e-6));
+    }
+
+    #[test]
+    fn with_the_apex_stream_the_test_time_mirror_flips_the_crop_with_the_flow() {
+        let config = EpirConfig { apex_stream: true, ..Default::default() };
+        let mut model = EpirModel::new(config, Device::Cpu).expect("model");
+        let input: Vec<f32> = (0..4 * 28 * 28).map(|i| ((i * 31) % 97) as f32 / 96.0).collect();
+        let flow_only = &input[..3 * 28 * 28];
+        let message = model.predict(&[flow_only]).expect_err("the flow alone is refused").to_string();
+        assert!(message.contains("[batch, 4, 28, 28]"), "{message}");
+        // The mirror the model averages with is `input::mirror` of all four
+        // planes: u negated, v, strain and the grey crop flipped.
+        let mirrored = crate::model::input::mirror(&input);
+        let plain = model.predict(&[&input, &mirrored]).expect("predict");
+        model.config.test_time_mirror = true;
+        let both = model.predict(&[&input]).expect("predict");
+        for c in 0..3 {
+            let mean = (plain[0].probabilities[c] + plain[1].probabilities[c]) / 2.0;
+            assert!((both[0].probabilities[c] - mean).abs() < 1e-5);
+        }
+        // Flipping the flow without the crop is another input.
+        let mut half = mirrored.clone();
+        half[3 * 28 * 28..].copy_from_slice(&input[3 * 28 * 28..]);
+        let other = model.predict(&[&half]).expect("predict");
+        let moved: f32 = other[0].probabilities.iter().zip(&plain[1].probabilities).map(|(a, b)| (a - b).abs()).sum();
+        assert!(moved > 1e-6, "{moved}");
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub fn layer_costs(config: &EpirConfig) -> Vec<LayerCost> {
         |name: String, params: i64, macs: i64| rows.push(LayerCost { name, params: params as u64, macs: macs as u64 });
     let grids = config.grids();
     let tokens_of = |stage: usize| grids[stage].0 * grids[stage].1;
-    let features = patch_features(config.in_channels, config.patch_size);
+    let features = patch_features(config.input_channels(), config.patch_size);
     let d0 = config.dims[0];
     push(
         "dnspt (shift, patchify, LN, linear, LN)".into(),

@@ -10,6 +10,10 @@
 //! - **Layout**: channel-first (CHW) floats, `INPUT_LEN` per image.
 //! - **Mirror**: a left-right mirror flips the width and negates u, which on
 //!   a min-max-scaled channel is exactly `1 - u`; v and strain only move.
+//! - **Apex stream** (optional, `EpirConfig::apex_stream`): a fourth plane,
+//!   the apex crop in grey at the same side, min-max scaled per image like
+//!   the flow channels (`apex_plane`); it is pixel-aligned with the flow
+//!   (same face crop), and a mirror only flips it.
 use tch::Tensor;
 
 pub const INPUT_SIDE: usize = 28;
@@ -21,11 +25,24 @@ pub const INPUT_LEN: usize = INPUT_CHANNELS * INPUT_SIDE * INPUT_SIDE;
 pub fn encode_channels(u: &[f32], v: &[f32], strain: &[f32]) -> Vec<f32> {
     let mut out = Vec::with_capacity(INPUT_LEN);
     for channel in [u, v, strain] {
-        let (lo, hi) = channel.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-        let range = hi - lo;
-        out.extend(channel.iter().map(|&x| if range > 1e-12 { (x - lo) / range } else { 0.0 }));
+        out.extend(min_max(channel));
     }
     out
+}
+
+/// One plane min-max scaled to 0..1 (a constant plane is all 0).
+fn min_max(channel: &[f32]) -> impl Iterator<Item = f32> + '_ {
+    let (lo, hi) = channel.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    let range = hi - lo;
+    channel.iter().map(move |&x| if range > 1e-12 { (x - lo) / range } else { 0.0 })
+}
+
+/// The apex stream's plane from a grey apex crop already at
+/// `INPUT_SIDE`² pixels (any scale): min-max scaled per image, so the
+/// crops of the three source sets (lit and exposed differently, SAMM
+/// grey) reach the network on one scale, as the flow channels do.
+pub fn apex_plane(grey: &[f32]) -> Vec<f32> {
+    min_max(grey).collect()
 }
 
 /// Interleaved 8-bit RGB pixels of a flow image (R = u, G = v, B = strain)
@@ -44,11 +61,13 @@ pub fn from_rgb8(pixels: &[u8]) -> Option<Vec<f32>> {
     Some(flow)
 }
 
-/// Left-right mirror of one input image (see the module comment).
+/// Left-right mirror of one input image (see the module comment), of any
+/// number of `INPUT_SIDE`² planes: u (the first) is negated, the others,
+/// the apex plane among them, only move.
 pub fn mirror(flow: &[f32]) -> Vec<f32> {
     let side = INPUT_SIDE;
     let mut out = vec![0.0; flow.len()];
-    for channel in 0..INPUT_CHANNELS {
+    for channel in 0..flow.len() / (side * side) {
         for y in 0..side {
             for x in 0..side {
                 let value = flow[(channel * side + y) * side + (side - 1 - x)];
@@ -75,9 +94,15 @@ pub fn mirror_normalised(batch: &Tensor) -> Tensor {
 
 /// Flat inputs → a normalised `[count, C, H, W]` batch on `device`.
 pub fn batch_of(flat: &[f32], device: tch::Device) -> Tensor {
-    let count = (flat.len() / INPUT_LEN) as i64;
+    batch_of_images(flat, flat.len() / INPUT_LEN, device)
+}
+
+/// `count` flat inputs of any number of `INPUT_SIDE`² planes (the flow's
+/// three, with the apex stream four) → a normalised `[count, C, H, W]`
+/// batch on `device`.
+pub fn batch_of_images(flat: &[f32], count: usize, device: tch::Device) -> Tensor {
     let side = INPUT_SIDE as i64;
-    normalise_input(&Tensor::from_slice(flat).reshape([count, INPUT_CHANNELS as i64, side, side])).to_device(device)
+    normalise_input(&Tensor::from_slice(flat).reshape([count as i64, -1, side, side])).to_device(device)
 }
 
 #[cfg(test)]
@@ -130,6 +155,32 @@ mod tests {
         let expected = batch_of(&mirror(&flow), tch::Device::Cpu);
         let got = mirror_normalised(&batch_of(&flow, tch::Device::Cpu));
         let worst = f64::try_from((got - expected).abs().max()).expect("a scalar");
+        assert!(worst < 1e-6, "off by {worst}");
+    }
+
+    #[test]
+    fn with_the_apex_plane_a_mirror_negates_u_and_only_flips_the_grey() {
+        let plane = INPUT_SIDE * INPUT_SIDE;
+        let grey: Vec<f32> = (0..plane).map(|i| 40.0 + (i % 28) as f32 * 5.0).collect();
+        let apex = apex_plane(&grey);
+        // 40..175 grey levels -> 0..1: column 0 is 0, column 27 is 1, column 9 is 45/135.
+        assert_eq!((apex[0], apex[27]), (0.0, 1.0));
+        assert!((apex[9] - 1.0 / 3.0).abs() < 1e-6);
+        assert!(apex_plane(&[3.0; 4]).iter().all(|&x| x == 0.0));
+        let mut input = ramp();
+        input.extend_from_slice(&apex);
+        let once = mirror(&input);
+        assert_eq!(once.len(), 4 * plane);
+        // u negated and moved, the grey moved only: the left edge's grey is the right edge's.
+        assert!((once[0] - (1.0 - input[27])).abs() < 1e-6);
+        assert_eq!(once[3 * plane], 1.0);
+        assert_eq!(once[3 * plane + 27], 0.0);
+        assert!(mirror(&once).iter().zip(&input).all(|(a, b)| (a - b).abs() < 1e-6));
+        // The batched mirror agrees, apex plane included.
+        let batch = batch_of_images(&input, 1, tch::Device::Cpu);
+        assert_eq!(batch.size(), vec![1, 4, 28, 28]);
+        let expected = batch_of_images(&once, 1, tch::Device::Cpu);
+        let worst = f64::try_from((mirror_normalised(&batch) - expected).abs().max()).expect("a scalar");
         assert!(worst < 1e-6, "off by {worst}");
     }
 }

@@ -85,7 +85,7 @@ impl Epir {
         let last = config.dims[config.num_stages() - 1];
         let small = nn::Init::Randn { mean: 0.0, stdev: 0.02 };
         Ok(Self {
-            tokenizer: Dnspt::new(&(path / "dnspt"), config.in_channels, config.patch_size, d0, config.shift_fill),
+            tokenizer: Dnspt::new(&(path / "dnspt"), config.input_channels(), config.patch_size, d0, config.shift_fill),
             class_token: path.var("class_token", &[1, 1, d0], small),
             positions: path.var("positions", &[1, first_tokens, d0], small),
             stages,
@@ -293,6 +293,40 @@ mod tests {
             assert_eq!(out.attention.size(), vec![2, rows, cols]);
             assert_eq!(out.selected.size(), vec![2, config.kept_tokens()]);
         }
+    }
+
+    #[test]
+    fn the_apex_stream_adds_one_plane_to_the_tokeniser_alone() {
+        // Off (the default): the shipped architecture, to the parameter.
+        let plain = nn::VarStore::new(Device::Cpu);
+        let _ = Epir::new(&plain.root(), &EpirConfig::default()).expect("valid config");
+        assert_eq!(count_params(&plain), 394_419);
+        let config = EpirConfig { apex_stream: true, ..Default::default() };
+        assert_eq!((config.in_channels, config.input_channels()), (3, 4));
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Epir::new(&vs.root(), &config).expect("valid config");
+        assert_eq!(flops::total_params(&config), count_params(&vs));
+        // One more plane of 5 shifted copies of 4x4 patches: 80 more patch
+        // features, each with a LayerNorm gain and bias and 64 projection weights.
+        assert_eq!(count_params(&vs) - count_params(&plain), 80 * (2 + 64));
+        let (shapes, plain_shapes) = (vs.variables(), plain.variables());
+        assert_eq!(shapes.len(), plain_shapes.len());
+        for (name, tensor) in &shapes {
+            let expected = match name.as_str() {
+                "dnspt.proj.weight" => vec![64, 4 * 5 * 16],
+                "dnspt.norm_in.weight" | "dnspt.norm_in.bias" => vec![4 * 5 * 16],
+                _ => plain_shapes[name].size(),
+            };
+            assert_eq!(tensor.size(), expected, "{name}");
+        }
+        let images = Tensor::rand([2, 4, 28, 28], (Kind::Float, Device::Cpu));
+        let out = model.forward(&images);
+        assert_eq!(out.logits.size(), vec![2, 3]);
+        assert_eq!(out.attention.size(), vec![2, 7, 7]);
+        // The apex plane reaches the logits.
+        let dimmed = Tensor::cat(&[images.narrow(1, 0, 3), images.narrow(1, 3, 1) * 0.0], 1);
+        let moved = f64::try_from((model.forward(&dimmed).logits - &out.logits).abs().max()).expect("host");
+        assert!(moved > 1e-5, "{moved}");
     }
 
     #[test]

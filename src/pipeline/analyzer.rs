@@ -131,6 +131,12 @@ impl Analyzer {
     pub fn new(options: AnalysisOptions, source: &SourceInfo, device: tch::Device) -> Result<Self, PipelineError> {
         let weights = options.weights_path()?;
         let model = EpirModel::load(&weights, device)?;
+        if model.config.apex_stream {
+            return Err(PipelineError::Input {
+                path: weights,
+                problem: "these weights read an apex crop beside the flow (--apex-stream, a research recipe); the analysis gives the flow alone".into(),
+            });
+        }
         let mol = match options.classifier.runs_mol() {
             true => {
                 let path = options.mol_weights_path()?;

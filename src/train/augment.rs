@@ -2,7 +2,7 @@
 //! Our own generator (not libtorch's global one) keeps training reproducible
 //! from `--seed` even when several folds train on parallel threads.
 pub use crate::model::input::mirror;
-use crate::model::input::{INPUT_CHANNELS, INPUT_SIDE};
+use crate::model::input::INPUT_SIDE;
 
 /// SplitMix64: tiny, fast, and plenty for shuffling and augmentation.
 #[derive(Clone, Debug)]
@@ -82,11 +82,12 @@ impl Augmentation {
 
 /// Moves the image by (dy, dx) pixels, repeating the edge pixels into the
 /// gap (flow near a face crop's border is smooth, zeros would be a false edge).
+/// Every plane moves together: the flow's three and the apex stream's.
 pub fn translate(flow: &[f32], dy: i64, dx: i64) -> Vec<f32> {
     let side = INPUT_SIDE as i64;
     let clamp = |v: i64| v.clamp(0, side - 1) as usize;
     let mut out = vec![0.0; flow.len()];
-    for channel in 0..INPUT_CHANNELS {
+    for channel in 0..flow.len() / (INPUT_SIDE * INPUT_SIDE) {
         let base = channel * INPUT_SIDE * INPUT_SIDE;
         for y in 0..side {
             for x in 0..side {
@@ -114,6 +115,35 @@ mod tests {
         assert_eq!(moved[5 * 28 + 10], flow[4 * 28 + 8]);
         assert_eq!(moved[0], flow[0]);
         assert_eq!(translate(&flow, 0, 0), flow);
+    }
+
+    #[test]
+    fn augmenting_with_the_apex_plane_flips_and_moves_it_with_the_flow() {
+        let plane = INPUT_SIDE * INPUT_SIDE;
+        let flow = ramp();
+        let apex: Vec<f32> = (0..plane).map(|i| ((i * 13) % 29) as f32 / 28.0).collect();
+        let mut both = flow.clone();
+        both.extend_from_slice(&apex);
+        let augmentation = Augmentation { flip: 0.5, max_shift: 2 };
+        let mut flipped = 0;
+        for seed in 0..16 {
+            // The same draws: the flow's planes of the four-plane variant
+            // are exactly the three-plane variant, and the apex plane
+            // moved as the flow did (a flip shows as v mirrored).
+            let out = augmentation.apply(&both, &mut Rng::new(seed));
+            let alone = augmentation.apply(&flow, &mut Rng::new(seed));
+            assert_eq!(out.len(), 4 * plane);
+            assert_eq!(&out[..3 * plane], alone.as_slice(), "seed {seed}");
+            let mut check = Rng::new(seed);
+            let flip = check.unit() < 0.5;
+            let (dy, dx) = (check.below(5) as i64 - 2, check.below(5) as i64 - 2);
+            let apex_then = if flip { mirror(&both)[3 * plane..].to_vec() } else { apex.clone() };
+            let mut moved_alone = vec![0.0; 3 * plane];
+            moved_alone.extend_from_slice(&apex_then);
+            assert_eq!(&out[3 * plane..], &translate(&moved_alone, dy, dx)[3 * plane..], "seed {seed}");
+            flipped += usize::from(flip);
+        }
+        assert!(flipped > 2 && flipped < 14, "{flipped} of 16 flipped");
     }
 
     #[test]

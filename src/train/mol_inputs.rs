@@ -16,8 +16,8 @@ use crate::face::{FaceBox, FaceError, FaceMesh};
 pub enum ApexError {
     #[error("{path}: {problem}")]
     Image { path: PathBuf, problem: String },
-    #[error("sample {sample}: labels.csv names no apex crop (MOL needs one)")]
-    NoApex { sample: String },
+    #[error("sample {sample}: labels.csv names no apex crop ({needs} needs one)")]
+    NoApex { sample: String, needs: &'static str },
     #[error("{path}: the face mesh finds no face there (presence {presence:.2})")]
     NoFace { path: PathBuf, presence: f32 },
     #[error("the face mesh: {0}")]
@@ -47,6 +47,38 @@ pub(crate) fn read_bgr(path: &Path, what: &str) -> Result<Mat, String> {
     Ok(bgr)
 }
 
+/// A colour image in grey, resized (area-averaged) to `side`×`side`, in 0..1.
+fn grey_at(bgr: &Mat, side: usize) -> Result<Vec<f32>, opencv::Error> {
+    let mut grey = Mat::default();
+    imgproc::cvt_color_def(bgr, &mut grey, imgproc::COLOR_BGR2GRAY)?;
+    let mut small = Mat::default();
+    let size = core::Size::new(side as i32, side as i32);
+    imgproc::resize(&grey, &mut small, size, 0.0, 0.0, imgproc::INTER_AREA)?;
+    Ok(small.data_bytes()?.iter().map(|&g| f32::from(g) / 255.0).collect())
+}
+
+/// EPIR's apex stream (`EpirConfig::apex_stream`): every sample's apex
+/// crop in grey at the flow's side, scaled per image
+/// (`model::input::apex_plane`), appended to its flow as a fourth plane.
+/// The crops are the flow's face crops, so the planes are pixel-aligned.
+pub fn add_apex_stream(dataset: &mut Dataset) -> Result<(), ApexError> {
+    use crate::model::input::{apex_plane, INPUT_LEN, INPUT_SIDE};
+    for sample in &mut dataset.samples {
+        let path = sample.apex.as_ref().ok_or_else(|| ApexError::NoApex {
+            sample: sample.sample.clone(),
+            needs: "the apex stream",
+        })?;
+        let image_error = |problem: String| ApexError::Image { path: path.to_path_buf(), problem };
+        if sample.flow.len() != INPUT_LEN {
+            return Err(image_error(format!("its sample's flow has {} values, not {INPUT_LEN}: added twice?", sample.flow.len())));
+        }
+        let bgr = read_bgr(path, "file").map_err(image_error)?;
+        let grey = grey_at(&bgr, INPUT_SIDE).map_err(|e| image_error(e.to_string()))?;
+        sample.flow.extend(apex_plane(&grey));
+    }
+    Ok(())
+}
+
 /// One apex crop at `side` px with its landmarks.
 pub fn apex_face(mesh: &FaceMesh, path: &Path, side: usize) -> Result<ApexFace, ApexError> {
     let image_error = |problem: String| ApexError::Image { path: path.to_path_buf(), problem };
@@ -59,13 +91,7 @@ pub fn apex_face(mesh: &FaceMesh, path: &Path, side: usize) -> Result<ApexFace, 
     if !mesh_points.is_face() {
         return Err(ApexError::NoFace { path: path.to_path_buf(), presence: mesh_points.presence });
     }
-    let opencv_error = |e: opencv::Error| image_error(e.to_string());
-    let mut grey = Mat::default();
-    imgproc::cvt_color_def(&bgr, &mut grey, imgproc::COLOR_BGR2GRAY).map_err(opencv_error)?;
-    let mut small = Mat::default();
-    let size = core::Size::new(side as i32, side as i32);
-    imgproc::resize(&grey, &mut small, size, 0.0, 0.0, imgproc::INTER_AREA).map_err(opencv_error)?;
-    let grey: Vec<f32> = small.data_bytes().map_err(opencv_error)?.iter().map(|&g| f32::from(g) / 255.0).collect();
+    let grey = grey_at(&bgr, side).map_err(|e| image_error(e.to_string()))?;
     // Pixel-centre coordinates scale about the half-pixel offset.
     let scale = side as f32 / width;
     let mut landmarks = [[0.0f32; 2]; LANDMARKS];
@@ -89,7 +115,7 @@ pub fn apex_faces(
         .iter()
         .enumerate()
         .map(|(i, sample)| {
-            let path = sample.apex.as_ref().ok_or_else(|| ApexError::NoApex { sample: sample.sample.clone() })?;
+            let path = sample.apex.as_ref().ok_or_else(|| ApexError::NoApex { sample: sample.sample.clone(), needs: "MOL" })?;
             let face = apex_face(mesh, path, side)?;
             if (i + 1) % 50 == 0 || i + 1 == total {
                 progress(i + 1, total);
@@ -109,6 +135,44 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/megc2019-composite");
         let names: Vec<String> = ["negative", "positive", "surprise"].map(String::from).to_vec();
         Dataset::load(&root, &names).unwrap_or_else(|e| panic!("the composite data set: {e}"))
+    }
+
+    /// The apex stream on real crops, one per source set: a fourth plane
+    /// spanning 0..1, the flow untouched, and the crop's own grey resized:
+    /// the plane's brightest pixel is where the 224 px crop's 8×8 block is
+    /// brightest.
+    #[test]
+    fn the_apex_stream_appends_each_crop_in_grey_at_the_flow_side() {
+        use crate::model::input::{INPUT_LEN, INPUT_SIDE};
+        use crate::train::Sample;
+        let mut data = composite();
+        let firsts: Vec<Sample> = ["casme2", "samm", "smic"]
+            .iter()
+            .map(|set| data.samples.iter().find(|s| s.dataset == *set).expect("a sample of each set").clone())
+            .collect();
+        data.samples = firsts;
+        assert_eq!(data.samples.len(), 3);
+        let flows: Vec<Vec<f32>> = data.samples.iter().map(|s| s.flow.clone()).collect();
+        add_apex_stream(&mut data).expect("apex planes");
+        let plane = INPUT_SIDE * INPUT_SIDE;
+        for (sample, flow) in data.samples.iter().zip(&flows) {
+            assert_eq!(sample.flow.len(), INPUT_LEN + plane, "{}", sample.sample);
+            assert_eq!(&sample.flow[..INPUT_LEN], flow.as_slice());
+            let apex = &sample.flow[INPUT_LEN..];
+            let (lo, hi) = apex.iter().fold((1.0f32, 0.0f32), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            assert_eq!((lo, hi), (0.0, 1.0), "{}", sample.sample);
+            let bgr = read_bgr(sample.apex.as_ref().expect("apex"), "file").expect("crop");
+            assert_eq!((bgr.cols(), bgr.rows()), (224, 224));
+            let full = grey_at(&bgr, 224).expect("grey");
+            let block_mean = |i: usize| {
+                let (y, x) = (i / INPUT_SIDE * 8, i % INPUT_SIDE * 8);
+                (0..64).map(|k| full[(y + k / 8) * 224 + x + k % 8]).sum::<f32>() / 64.0
+            };
+            let brightest = (0..plane).max_by(|&a, &b| block_mean(a).total_cmp(&block_mean(b))).expect("pixels");
+            assert!(apex[brightest] > 0.97, "{}: {}", sample.sample, apex[brightest]);
+        }
+        let again = add_apex_stream(&mut data).expect_err("a second plane is refused").to_string();
+        assert!(again.contains("added twice"), "{again}");
     }
 
     /// Real composite samples, one per source set: faces found, landmarks

@@ -8,7 +8,7 @@ use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use super::augment::{Augmentation, Rng};
 use super::dataset::{count_classes, Sample};
-use crate::model::input::batch_of;
+use crate::model::input::{batch_of_images, INPUT_SIDE};
 use crate::model::ststnet::Architecture;
 use crate::model::{EpirConfig, EpirModel, ModelError};
 
@@ -229,6 +229,16 @@ pub fn train(
     }
     if train_set.is_empty() {
         return Err(TrainError::NoTrainingSamples);
+    }
+    let input_len = config.input_channels() as usize * INPUT_SIDE * INPUT_SIDE;
+    if let Some(sample) = train_set.iter().chain(held_out).find(|s| s.flow.len() != input_len) {
+        return Err(TrainError::InvalidOptions(format!(
+            "sample {} has {} input values where the config reads {input_len} ({} planes{})",
+            sample.sample,
+            sample.flow.len(),
+            config.input_channels(),
+            if config.apex_stream { ": the flow's and the apex crop's" } else { "" }
+        )));
     }
     // Everything that draws from libtorch's generator happens under the lock.
     let (model, mut average) = {
@@ -452,13 +462,16 @@ pub fn predict_classes(model: &EpirModel, batch: &Tensor, mirror: bool) -> Resul
     Ok(classes.into_iter().map(|c| c as usize).collect())
 }
 
-/// CHW flows in 0..1 -> a normalised `[B, C, H, W]` batch on `device`.
+/// CHW flows in 0..1 (with the apex stream's plane when the config has
+/// it) -> a normalised `[B, C, H, W]` batch on `device`.
 pub fn stack<'a>(flows: impl Iterator<Item = &'a [f32]>, device: Device) -> Tensor {
     let mut flat = Vec::new();
+    let mut count = 0;
     for flow in flows {
         flat.extend_from_slice(flow);
+        count += 1;
     }
-    batch_of(&flat, device)
+    batch_of_images(&flat, count, device)
 }
 
 /// Inverse-frequency class weights normalised so a balanced set gets 1.0 each.
@@ -717,6 +730,32 @@ mod tests {
         assert!(json.contains("\"supcon_weight\":0.1"), "{json}");
         let back: TrainOptions = serde_json::from_str(&json).expect("read back");
         assert_eq!(back, changed);
+    }
+
+    #[test]
+    fn the_apex_stream_trains_on_four_planes_and_refuses_three() {
+        let plane = 28 * 28;
+        let make = |i: usize, planes: usize| Sample {
+            dataset: "d".into(),
+            subject: "s".into(),
+            sample: format!("x{i}"),
+            label: i % 3,
+            flow: (0..planes * plane).map(|j| ((i * 31 + j * 7) % 97) as f32 / 96.0).collect(),
+            apex: None,
+        };
+        let options = TrainOptions { epochs: 1, batch_size: 4, warmup_epochs: 0, ..Default::default() };
+        let config = EpirConfig { apex_stream: true, test_time_mirror: true, ..Default::default() };
+        let four: Vec<Sample> = (0..6).map(|i| make(i, 4)).collect();
+        let refs: Vec<&Sample> = four.iter().collect();
+        let trained = train(&config, &refs[..4], &refs[4..], &options, 5, Device::Cpu).expect("train");
+        assert_eq!(trained.model.param_count(), 394_419 + 80 * (2 + 64));
+        assert_eq!(trained.held_out_predictions.len(), 1);
+        assert_eq!(trained.held_out_predictions[0].len(), 2);
+        assert_eq!(trained.held_out_unmirrored.len(), 2);
+        let three: Vec<Sample> = (0..4).map(|i| make(i, 3)).collect();
+        let refs: Vec<&Sample> = three.iter().collect();
+        let message = train(&config, &refs, &[], &options, 5, Device::Cpu).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("sample x0 has 2352 input values where the config reads 3136"), "{message}");
     }
 
     #[test]
