@@ -187,10 +187,6 @@ impl Analyzer {
             settings: options.describe(),
             ..Session::default()
         };
-        let mut session = session;
-        if let (Some(path), true) = (&options.mol_weights, mol.is_some()) {
-            session.settings.push(("mol_weights".into(), path.display().to_string()));
-        }
         Ok(Self {
             model,
             mol,

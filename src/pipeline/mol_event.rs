@@ -51,7 +51,7 @@ pub fn mol_plane(grey: &Mat, crop: &Similarity, classify_side: i32, side: i32) -
     imgproc::resize(&face, &mut small, Size::new(side, side), 0.0, 0.0, imgproc::INTER_AREA)
         .map_err(MotionError::from)?;
     let bytes = small.data_bytes().map_err(MotionError::from)?;
-    Ok(bytes.iter().map(|&g| (f32::from(g) / 255.0 - 0.5) * 2.0).collect())
+    Ok(bytes.iter().map(|&g| crate::model::mol::input_level(f32::from(g) / 255.0)).collect())
 }
 
 /// Model-input pixel coordinates -> image pixels. The input is the

@@ -223,6 +223,13 @@ impl AnalysisOptions {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        // MOL-lite's weights, where it classifies.
+        .chain(
+            self.mol_weights
+                .as_ref()
+                .filter(|_| self.classifier.runs_mol())
+                .map(|path| ("mol_weights".to_string(), path.display().to_string())),
+        )
         .collect()
     }
 }

@@ -197,7 +197,7 @@ struct Batch {
 fn batch_of(clips: &[Sequence], device: Device) -> Batch {
     let (count, side) = (clips.len() as i64, clips[0].side as i64);
     let pairs = (FRAMES - 1) as i64;
-    let frames: Vec<f32> = clips.iter().flat_map(|c| c.frames.iter().map(|g| (g - 0.5) * 2.0)).collect();
+    let frames: Vec<f32> = clips.iter().flat_map(|c| c.frames.iter().map(|&g| crate::model::mol::input_level(g))).collect();
     let flows: Vec<f32> = clips.iter().flat_map(|c| c.flows.iter().copied()).collect();
     let points: Vec<f32> = clips.iter().flat_map(|c| c.landmarks[1..].iter().flatten().flatten().copied()).collect();
     let distances: Vec<f32> = clips.iter().flat_map(|c| c.landmarks[1..].iter().map(|p| inter_ocular(p))).collect();

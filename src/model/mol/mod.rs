@@ -42,6 +42,12 @@ use landmark_head::LandmarkHead;
 use lite_flow::LiteFlow;
 use mer_head::MerHead;
 
+/// A grey level in 0..1 as MOL takes it, -1..1: one mapping for the
+/// training clips and the analysis's event frames.
+pub fn input_level(grey: f32) -> f32 {
+    (grey - 0.5) * 2.0
+}
+
 /// LeakyReLU with the 0.1 slope FlowNet uses (tch's `leaky_relu` is fixed
 /// at 0.01).
 pub(crate) fn leaky_relu(x: &Tensor) -> Tensor {
