@@ -51,6 +51,18 @@ pub struct PipelineArgs {
     /// (H.264, MJPEG) at the price of more false events from head motion.
     #[arg(long, default_value_t = 1)]
     pub spotting_frame_mean: usize,
+    /// Spotting baseline of a recorded file: centred on each moment (2 s
+    /// either side; events are decided 2 s later) or trailing (the last
+    /// 4 s, as live sessions always use).
+    #[arg(long, value_enum, default_value_t = Baseline::Centred)]
+    pub baseline: Baseline,
+}
+
+/// Where the spotting baseline lies around the moment it judges.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Baseline {
+    Centred,
+    Trailing,
 }
 
 impl PipelineArgs {
@@ -86,6 +98,9 @@ impl PipelineArgs {
                 bail!("--sensitivity must be within 0..1, got {sensitivity}");
             }
             options.spotting = options.spotting.with_sensitivity(sensitivity);
+        }
+        if self.baseline == Baseline::Trailing {
+            options.spotting = options.spotting.trailing();
         }
         Ok(options.located()?)
     }

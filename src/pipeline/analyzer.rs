@@ -166,8 +166,10 @@ impl Analyzer {
         let regions = FaceRegions::from_landmarks(&canonical_landmarks(side as f32), side as usize, side as usize);
         let s = &options.spotting;
         // Oldest frame still needed: an event's onset, reported up to
-        // L + duration + slack after it happened, plus the onset lookback.
-        let buffer_s = s.reference_gap_s + s.max_duration_s + 2.0 * s.slack_s + s.max_onset_to_apex_s + 0.5;
+        // L + duration + slack (+ the baseline's look-ahead) after it
+        // happened, plus the onset lookback.
+        let buffer_s =
+            s.reference_gap_s + s.max_duration_s + 2.0 * s.slack_s + s.max_onset_to_apex_s + s.lookahead_s() + 0.5;
         let session = Session {
             format_version: SESSION_FORMAT_VERSION,
             glimpse_version: env!("CARGO_PKG_VERSION").to_string(),

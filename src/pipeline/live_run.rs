@@ -206,8 +206,10 @@ pub(super) fn run(
     if let Some(recorder) = &recorder {
         session_info.path = recorder.path().to_path_buf();
     }
-    // Probabilities as each frame comes, not a batch later.
-    let options = AnalysisOptions { track_batch: Some(1), ..options };
+    // Probabilities as each frame comes, not a batch later; events as they
+    // happen, so the spotting baseline only looks back.
+    let spotting = options.spotting.clone().trailing();
+    let options = AnalysisOptions { track_batch: Some(1), spotting, ..options };
     let analyzer = match Analyzer::new(options, &session_info, device) {
         Ok(analyzer) => analyzer,
         Err(e) => return out.fail(e),
@@ -584,6 +586,11 @@ mod tests {
         assert_eq!(Session::load(&saved.path).expect("loads").frames.len() as u64, frames);
         assert!(!settings(&dir, "live-test").paths().journal.exists(), "the journal is removed after a clean save");
         assert!(!session.events.is_empty(), "the demo clip's micro-expressions are spotted live");
+        // Events as they happen: the baseline trails, though the options
+        // given (a recorded file's defaults) centre it.
+        assert_eq!(AnalysisOptions::default().spotting.lookahead_s(), 2.0);
+        let lookahead = session.settings.iter().find(|(key, _)| key == "baseline_lookahead_s").map(|(_, v)| v.as_str());
+        assert_eq!(lookahead, Some("0"), "{:?}", session.settings);
         // Clinical data: the recording and the session are the owner's alone.
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;

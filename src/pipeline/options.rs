@@ -81,7 +81,8 @@ pub struct AnalysisOptions {
     /// 41 with 9 false events, 3 found 44 with 7, 5 found 45 with 4. But it
     /// also lowers the noise that head-motion residue is measured against:
     /// on `make eval-spotting` (60 events) 1 found 46 with 4 false, 3 found
-    /// 45 with 6, 5 found 46 with 7 (2026-11-28), so it is not the default.
+    /// 45 with 6, 5 found 46 with 7 (2026-11-28, trailing baseline), so it
+    /// is not the default.
     pub spotting_frame_mean: usize,
     /// Side of the aligned crop that classification flow starts from (then
     /// area-averaged to 28×28).
@@ -128,7 +129,7 @@ impl Default for AnalysisOptions {
             spotting_frame_mean: 1,
             classify_side: 112,
             classify_flow_side: 112,
-            spotting: SpottingOptions::default(),
+            spotting: SpottingOptions::offline(),
             track_hz: 10.0,
             track_batch: None,
             weights: None,
@@ -210,6 +211,7 @@ impl AnalysisOptions {
             ),
             ("reference_gap_s", s.reference_gap_s.to_string()),
             ("baseline_s", s.baseline_s.to_string()),
+            ("baseline_lookahead_s", s.lookahead_s().to_string()),
             // What the sensitivity slider set (`with_sensitivity`), for the record.
             ("sensitivity", format!("{:.2}", sensitivity_of(s.threshold_sigmas))),
             ("threshold_sigmas", s.threshold_sigmas.to_string()),

@@ -22,6 +22,15 @@ pub struct SpottingOptions {
     pub reference_gap_s: f64,
     /// Span of the rolling baseline.
     pub baseline_s: f64,
+    /// How much of that span lies after the sample judged: 0 keeps the
+    /// baseline trailing (the last `baseline_s`), as a live session must;
+    /// half the span centres it on the sample, which a recorded file can
+    /// afford (`SpottingOptions::offline`). A centred baseline measures the
+    /// noise around the event itself, so a quiet stretch before a noisy one
+    /// (head movement, codec flicker) no longer sets the bar; the price is
+    /// that events are decided this much later and the analysis buffers
+    /// this much more video.
+    pub baseline_lookahead_s: f64,
     /// Rise over the baseline median, in robust standard deviations (1.4826·MAD).
     pub threshold_sigmas: f32,
     /// Smallest rise that counts, in crop pixels (a still face has a tiny MAD).
@@ -56,6 +65,7 @@ impl Default for SpottingOptions {
         Self {
             reference_gap_s: 0.6,
             baseline_s: 4.0,
+            baseline_lookahead_s: 0.0,
             threshold_sigmas: 6.0,
             min_motion_px: 0.12,
             edge_fraction: 0.15,
@@ -71,6 +81,25 @@ impl Default for SpottingOptions {
 }
 
 impl SpottingOptions {
+    /// Seconds of look-ahead of a centred baseline: half its span.
+    pub const CENTRED_LOOKAHEAD_S: f64 = 2.0;
+
+    /// For recorded files: the baseline centred on the sample (2 s either
+    /// side). Live sessions keep the trailing default.
+    pub fn offline() -> Self {
+        Self { baseline_lookahead_s: Self::CENTRED_LOOKAHEAD_S, ..Self::default() }
+    }
+
+    /// The same options with a trailing baseline, for live sessions.
+    pub fn trailing(self) -> Self {
+        Self { baseline_lookahead_s: 0.0, ..self }
+    }
+
+    /// The look-ahead actually used: never more than the baseline's span.
+    pub fn lookahead_s(&self) -> f64 {
+        self.baseline_lookahead_s.clamp(0.0, self.baseline_s.max(0.0))
+    }
+
     /// Scales the threshold for a sensitivity in 0..1 (0.5 = the default).
     pub fn with_sensitivity(mut self, sensitivity: f32) -> Self {
         let s = sensitivity.clamp(0.0, 1.0);
@@ -109,6 +138,9 @@ pub struct Spotter {
     options: SpottingOptions,
     /// Quiet samples of the last `baseline_s` (candidates are kept out).
     baseline: VecDeque<MotionSample>,
+    /// Samples pushed but not judged yet: the look-ahead of a centred
+    /// baseline (always empty with a trailing one).
+    ahead: VecDeque<MotionSample>,
     /// Recent samples, kept for walking back to an onset.
     recent: VecDeque<MotionSample>,
     active: Option<Candidate>,
@@ -131,6 +163,7 @@ impl Spotter {
         Self {
             options,
             baseline: VecDeque::new(),
+            ahead: VecDeque::new(),
             recent: VecDeque::new(),
             active: None,
             recovering: None,
@@ -143,7 +176,25 @@ impl Spotter {
     }
 
     /// Adds one two-sided sample (in time order); returns events that ended.
+    /// With a centred baseline a sample is judged once the look-ahead after
+    /// it has arrived, so events come that much later.
     pub fn push(&mut self, sample: MotionSample) -> Vec<SpottedInterval> {
+        let lookahead_s = self.options.lookahead_s();
+        if lookahead_s <= 0.0 {
+            return self.judge(sample);
+        }
+        self.ahead.push_back(sample);
+        let mut out = Vec::new();
+        while self.ahead.front().is_some_and(|s| s.timestamp_s + lookahead_s <= sample.timestamp_s + 1e-9) {
+            if let Some(next) = self.ahead.pop_front() {
+                out.extend(self.judge(next));
+            }
+        }
+        out
+    }
+
+    /// Judges one sample against the baseline around it.
+    fn judge(&mut self, sample: MotionSample) -> Vec<SpottedInterval> {
         let mut out = Vec::new();
         let lookback_s = self.options.max_onset_to_apex_s + self.options.slack_s;
         while self.recent.front().is_some_and(|s| s.timestamp_s < sample.timestamp_s - lookback_s) {
@@ -180,7 +231,8 @@ impl Spotter {
         } else {
             self.baseline.push_back(sample);
         }
-        while self.baseline.front().is_some_and(|s| s.timestamp_s < sample.timestamp_s - self.options.baseline_s) {
+        let trailing_s = self.options.baseline_s - self.options.lookahead_s();
+        while self.baseline.front().is_some_and(|s| s.timestamp_s < sample.timestamp_s - trailing_s) {
             self.baseline.pop_front();
         }
         self.recent.push_back(sample);
@@ -201,21 +253,43 @@ impl Spotter {
         Some(sample.expressive > median + rise)
     }
 
-    /// Ends the stream: a candidate still open is judged on what it has.
+    /// Ends the stream: the samples still waiting for their look-ahead are
+    /// judged on what follows them, and a candidate still open on what it has.
     pub fn finish(&mut self) -> Vec<SpottedInterval> {
-        self.active.take().map(|c| self.finish_candidate(c)).into_iter().flatten().collect()
+        let mut out = Vec::new();
+        while let Some(next) = self.ahead.pop_front() {
+            out.extend(self.judge(next));
+        }
+        out.extend(self.active.take().and_then(|c| self.finish_candidate(c)));
+        out
     }
 
-    /// Median and robust sigma of the baseline, once it spans a second.
+    /// Median and robust sigma of the baseline, once it spans a second: the
+    /// quiet samples before `now_s` and, with a centred baseline, the
+    /// look-ahead after it. A later sample counts as quiet when it stays
+    /// under the event threshold of the whole window (the rule that keeps
+    /// earlier candidates out), so an event coming up does not raise the
+    /// bar for the one before it.
     fn baseline_stats(&self, now_s: f64) -> Option<(f32, f32)> {
-        let first = self.baseline.front()?;
-        if now_s - first.timestamp_s < 1.0_f64.min(self.options.baseline_s) || self.baseline.len() < 5 {
+        let first_s = self.baseline.front().or(self.ahead.front())?.timestamp_s;
+        let last_s = self.ahead.back().map_or(now_s, |s| s.timestamp_s.max(now_s));
+        let count = self.baseline.len() + self.ahead.len();
+        if last_s - first_s < 1.0_f64.min(self.options.baseline_s) || count < 5 {
             return None;
         }
-        let mut values: Vec<f32> = self.baseline.iter().map(|s| s.expressive).collect();
-        let centre = median(&mut values);
-        let mut deviations: Vec<f32> = values.iter().map(|v| (v - centre).abs()).collect();
-        Some((centre, 1.4826 * median(&mut deviations)))
+        let mut values: Vec<f32> = self.baseline.iter().chain(&self.ahead).map(|s| s.expressive).collect();
+        let (centre, sigma) = robust_stats(&mut values);
+        if self.ahead.is_empty() {
+            return Some((centre, sigma));
+        }
+        let bar = centre + (self.options.threshold_sigmas * sigma).max(self.options.min_motion_px);
+        let mut quiet: Vec<f32> = self
+            .baseline
+            .iter()
+            .map(|s| s.expressive)
+            .chain(self.ahead.iter().map(|s| s.expressive).filter(|&v| v <= bar))
+            .collect();
+        Some(robust_stats(&mut quiet))
     }
 
     fn finish_candidate(&mut self, candidate: Candidate) -> Option<SpottedInterval> {
@@ -289,6 +363,13 @@ fn widen(samples: &[MotionSample], mut first: usize, mut last: usize, min_s: f64
     (first, last)
 }
 
+/// Median and robust standard deviation (1.4826·MAD); reorders `values`.
+fn robust_stats(values: &mut [f32]) -> (f32, f32) {
+    let centre = median(values);
+    let mut deviations: Vec<f32> = values.iter().map(|v| (v - centre).abs()).collect();
+    (centre, 1.4826 * median(&mut deviations))
+}
+
 fn median(values: &mut [f32]) -> f32 {
     if values.is_empty() {
         return 0.0;
@@ -322,7 +403,16 @@ mod tests {
     }
 
     fn run(fps: f64, seconds: f64, signal: impl Fn(f64) -> (f32, f32)) -> (Vec<SpottedInterval>, Spotter) {
-        let mut spotter = Spotter::new(SpottingOptions::default());
+        run_with(SpottingOptions::default(), fps, seconds, signal)
+    }
+
+    fn run_with(
+        options: SpottingOptions,
+        fps: f64,
+        seconds: f64,
+        signal: impl Fn(f64) -> (f32, f32),
+    ) -> (Vec<SpottedInterval>, Spotter) {
+        let mut spotter = Spotter::new(options);
         let mut found = Vec::new();
         for frame in 0..(seconds * fps) as u64 {
             let t = frame as f64 / fps;
@@ -428,5 +518,79 @@ mod tests {
         let apexes: Vec<f64> = found.iter().map(|e| e.apex_s).collect();
         assert_eq!(apexes.len(), 2, "{found:?}");
         assert!((apexes[0] - 5.12).abs() < 0.05 && (apexes[1] - 6.7).abs() < 0.05, "{apexes:?}");
+    }
+
+    #[test]
+    fn a_centred_baseline_finds_the_same_event_and_decides_it_later() {
+        for fps in [25.0, 30.0, 100.0] {
+            let signal = |t| (event(t, 5.0, 0.15, 0.2, 0.6), 0.0);
+            let (trailing, _) = run(fps, 10.0, signal);
+            let (centred, _) = run_with(SpottingOptions::offline(), fps, 10.0, signal);
+            let frames = |found: &[SpottedInterval]| -> Vec<(u64, u64, u64)> {
+                found.iter().map(|e| (e.onset_frame, e.apex_frame, e.offset_frame)).collect()
+            };
+            assert_eq!(frames(&centred), frames(&trailing), "{fps} fps");
+            assert_eq!(centred.len(), 1, "{fps} fps");
+        }
+        // Streaming, the event comes out once 2 s more have been pushed.
+        let mut spotter = Spotter::new(SpottingOptions::offline());
+        let mut reported_at = None;
+        for frame in 0..300u64 {
+            let t = frame as f64 / 30.0;
+            let sample =
+                MotionSample { frame, timestamp_s: t, expressive: event(t, 5.0, 0.15, 0.2, 0.6) + noise(frame), eyes: 0.0, head: 0.0 };
+            if !spotter.push(sample).is_empty() {
+                reported_at = Some(t);
+            }
+        }
+        // Two quiet samples after the offset (about 5.3 s), then the look-ahead.
+        let at = reported_at.expect("reported before the end");
+        assert!((7.3..7.5).contains(&at), "reported at {at}");
+    }
+
+    #[test]
+    fn a_centred_baseline_spots_in_the_first_second() {
+        // The trailing baseline needs a second of signal before it judges anything.
+        let signal = |t| (event(t, 0.4, 0.12, 0.2, 0.6), 0.0);
+        let (trailing, _) = run(30.0, 8.0, signal);
+        let (centred, _) = run_with(SpottingOptions::offline(), 30.0, 8.0, signal);
+        assert!(trailing.is_empty(), "{trailing:?}");
+        assert_eq!(centred.len(), 1, "{centred:?}");
+        assert!((centred[0].apex_s - 0.53).abs() < 0.04, "{centred:?}");
+    }
+
+    /// Noise of 0.05-0.2 px, as a head movement leaves after compensation.
+    fn rough(i: u64) -> f32 {
+        0.05 + 0.15 * ((i.wrapping_mul(40503).wrapping_add(17) % 997) as f32 / 997.0)
+    }
+
+    #[test]
+    fn a_centred_baseline_does_not_fire_where_rough_motion_sets_in() {
+        // Rough motion from 2 to 5 s (0.05-0.2 px, as head movement leaves
+        // after compensation), then a 0.3 px event at 5.5 s on a still
+        // face. A trailing baseline is still quiet when the roughness
+        // starts, so its first peaks look like events; a centred one
+        // already holds the roughness that follows.
+        let signal = |frame: u64, t: f64| {
+            let base = if (2.0..5.0).contains(&t) { rough(frame) } else { noise(frame) };
+            base + event(t, 5.5, 0.15, 0.2, 0.3)
+        };
+        let spot = |options: SpottingOptions| {
+            let mut spotter = Spotter::new(options);
+            let mut found = Vec::new();
+            for frame in 0..300u64 {
+                let t = frame as f64 / 30.0;
+                let sample = MotionSample { frame, timestamp_s: t, expressive: signal(frame, t), eyes: 0.0, head: 0.0 };
+                found.extend(spotter.push(sample));
+            }
+            found.extend(spotter.finish());
+            found
+        };
+        let trailing = spot(SpottingOptions::default());
+        let centred = spot(SpottingOptions::offline());
+        let apexes = |found: &[SpottedInterval]| -> Vec<u64> { found.iter().map(|e| e.apex_frame).collect() };
+        // The event (apex at 5.63 s) and, trailing, two inside the roughness.
+        assert_eq!(apexes(&trailing), [67, 144, 169], "{trailing:?}");
+        assert_eq!(apexes(&centred), [169], "{centred:?}");
     }
 }
