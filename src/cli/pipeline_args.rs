@@ -46,6 +46,11 @@ pub struct PipelineArgs {
     /// Side at which classification flow is computed before averaging to 28×28.
     #[arg(long, default_value_t = 112)]
     pub classify_flow_side: i32,
+    /// Classify each event from its onset and this many frames either side
+    /// of it, averaging the probabilities (0: the onset alone; live
+    /// sessions always use 0).
+    #[arg(long, default_value_t = 2)]
+    pub onset_jitter: u32,
     /// Spotting flow between means of this many consecutive aligned crops
     /// (odd, 1..=9; 1: single frames). 5 steadies small, re-encoded faces
     /// (H.264, MJPEG) at the price of more false events from head motion.
@@ -84,6 +89,7 @@ impl PipelineArgs {
             detect_every_s: self.detect_every,
             track_hz: self.track_hz,
             classify_flow_side: self.classify_flow_side,
+            classify_onset_jitter: self.onset_jitter,
             weights: self.weights.clone(),
             classifier: self.classifier,
             mol_weights: self.mol_weights.clone(),

@@ -546,7 +546,15 @@ impl Analyzer {
         let prediction: Option<Prediction> = match (onset, apex) {
             (Some(onset), Some(apex)) => {
                 let tvl1 = &mut self.tvl1;
-                let flow = classify_flow(&mut |a, b| tvl1.calc(a, b), &self.options, &crop, &onset.grey, &apex.grey)?;
+                // The onset and the frames either side of it (as far as
+                // `classify_onset_jitter` reaches and the buffer holds,
+                // never at or past the apex).
+                let onsets: Vec<&BufferedFrame> = onset_neighbours(&self.buffer, onset, apex, self.options.classify_onset_jitter);
+                let mut inputs = Vec::with_capacity(onsets.len());
+                for from in &onsets {
+                    let flow = classify_flow(&mut |a, b| tvl1.calc(a, b), &self.options, &crop, &from.grey, &apex.grey)?;
+                    inputs.push(epir_input(&flow));
+                }
                 if let Some(points) = &onset_points {
                     // The spotter's onset is where its signal crossed the
                     // threshold, often a frame or two into the rise: the
@@ -558,7 +566,8 @@ impl Analyzer {
                     region_motion =
                         region_motion_between(tvl1, &self.options, &spot_crop, &rise_start.grey, &apex.grey, points)?;
                 }
-                self.model.predict(&[epir_input(&flow).as_slice()])?.into_iter().next()
+                let inputs: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
+                mean_prediction(self.model.predict(&inputs)?)
             }
             // Older than the buffer: cannot happen with the buffer sized from
             // the spotting limits, but never worth a panic.
@@ -696,6 +705,37 @@ fn decide_class(epir: Option<Prediction>, mol: Option<&MolEvent>, classifier: Cl
         probabilities,
         attention: epir.map(|p| p.attention).unwrap_or_default(),
     })
+}
+
+/// `onset` and up to `jitter` buffered frames either side of it, in frame
+/// order, leaving out any at or past `apex`.
+fn onset_neighbours<'a>(
+    buffer: &'a VecDeque<BufferedFrame>,
+    onset: &'a BufferedFrame,
+    apex: &BufferedFrame,
+    jitter: u32,
+) -> Vec<&'a BufferedFrame> {
+    let Some(at) = buffer.iter().position(|f| f.index == onset.index) else { return vec![onset] };
+    let reach = jitter as usize;
+    let first = at.saturating_sub(reach);
+    let last = (at + reach).min(buffer.len().saturating_sub(1));
+    buffer.range(first..=last).filter(|f| f.index == onset.index || f.index < apex.index).collect()
+}
+
+/// The mean of several predictions of one event: probabilities and
+/// attention averaged, the class their arg-max.
+fn mean_prediction(predictions: Vec<Prediction>) -> Option<Prediction> {
+    let count = predictions.len();
+    let mut iter = predictions.into_iter();
+    let mut mean = iter.next()?;
+    for p in iter {
+        mean.probabilities.iter_mut().zip(&p.probabilities).for_each(|(m, v)| *m += v);
+        mean.attention.iter_mut().zip(&p.attention).for_each(|(m, v)| *m += v);
+    }
+    let scale = 1.0 / count as f32;
+    mean.probabilities.iter_mut().chain(mean.attention.iter_mut()).for_each(|v| *v *= scale);
+    mean.class = mean.probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
+    Some(mean)
 }
 
 /// Flow between two frames on training-framed crops at
@@ -836,5 +876,29 @@ mod tests {
         // A window of one is the frame itself.
         let single = mean_crop(&buffer, 3..=3, &crop, 8, &mut VecDeque::new()).expect("single");
         assert_eq!(*single.at_2d::<u8>(7, 7).expect("pixel"), 100);
+    }
+
+    #[test]
+    fn onset_neighbours_stay_inside_the_buffer_and_before_the_apex() {
+        let buffer: VecDeque<BufferedFrame> = (10..20).map(|i| frame(i, 0.0)).collect();
+        let at = |i: u64| &buffer[(i - 10) as usize];
+        let indices = |frames: Vec<&BufferedFrame>| frames.iter().map(|f| f.index).collect::<Vec<_>>();
+        assert_eq!(indices(onset_neighbours(&buffer, at(14), at(18), 0)), [14]);
+        assert_eq!(indices(onset_neighbours(&buffer, at(14), at(18), 2)), [12, 13, 14, 15, 16]);
+        // The buffer's first frame: nothing older to take.
+        assert_eq!(indices(onset_neighbours(&buffer, at(10), at(18), 2)), [10, 11, 12]);
+        // Never the apex or past it.
+        assert_eq!(indices(onset_neighbours(&buffer, at(14), at(16), 2)), [12, 13, 14, 15]);
+    }
+
+    #[test]
+    fn the_mean_prediction_averages_probabilities_and_attention() {
+        let p = |probabilities: Vec<f32>, attention: Vec<f32>| Prediction { class: 0, probabilities, attention };
+        let mean = mean_prediction(vec![p(vec![0.5, 0.4, 0.1], vec![1.0, 0.0]), p(vec![0.2, 0.6, 0.2], vec![0.0, 1.0])])
+            .expect("a mean");
+        assert_eq!(mean.class, 1);
+        assert!(mean.probabilities.iter().zip([0.35, 0.5, 0.15]).all(|(a, b)| (a - b).abs() < 1e-6), "{mean:?}");
+        assert_eq!(mean.attention, vec![0.5, 0.5]);
+        assert_eq!(mean_prediction(Vec::new()), None);
     }
 }

@@ -207,9 +207,10 @@ pub(super) fn run(
         session_info.path = recorder.path().to_path_buf();
     }
     // Probabilities as each frame comes, not a batch later; events as they
-    // happen, so the spotting baseline only looks back.
+    // happen, so the spotting baseline only looks back; one flow per event,
+    // as each TV-L1 flow holds the analysis thread for about 0.1 s.
     let spotting = options.spotting.clone().trailing();
-    let options = AnalysisOptions { track_batch: Some(1), spotting, ..options };
+    let options = AnalysisOptions { track_batch: Some(1), spotting, classify_onset_jitter: 0, ..options };
     let analyzer = match Analyzer::new(options, &session_info, device) {
         Ok(analyzer) => analyzer,
         Err(e) => return out.fail(e),
@@ -591,6 +592,8 @@ mod tests {
         assert_eq!(AnalysisOptions::default().spotting.lookahead_s(), 2.0);
         let lookahead = session.settings.iter().find(|(key, _)| key == "baseline_lookahead_s").map(|(_, v)| v.as_str());
         assert_eq!(lookahead, Some("0"), "{:?}", session.settings);
+        let jitter = session.settings.iter().find(|(key, _)| key == "classify_onset_jitter").map(|(_, v)| v.as_str());
+        assert_eq!(jitter, Some("0"), "{:?}", session.settings);
         // Clinical data: the recording and the session are the owner's alone.
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
