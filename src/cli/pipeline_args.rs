@@ -49,7 +49,7 @@ pub struct PipelineArgs {
     /// Classify each event from its onset and this many frames either side
     /// of it, averaging the probabilities (0: the onset alone; live
     /// sessions always use 0).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 1)]
     pub onset_jitter: u32,
     /// Spotting flow between means of this many consecutive aligned crops
     /// (odd, 1..=9; 1: single frames). 5 steadies small, re-encoded faces

@@ -97,10 +97,11 @@ pub struct AnalysisOptions {
     /// sessions use 0). The spotter's onset is where its signal crossed
     /// 15 % of the rise, which a frame of noise moves, and EPIR's class
     /// moved with it: a one-frame change of onset changed the class of 10
-    /// of 43 eval-spotting events. With 2 (five onsets), right classes
-    /// among the hits went from 35 to 39 of 47 on `make eval-spotting`, 103
-    /// to 120 of 128 on the framing table and 3 to 4 of 4 on the demo
-    /// clip (2026-12-07); each extra onset costs a TV-L1 flow (~0.1 s).
+    /// of 43 eval-spotting events. With 1 (three onsets), right classes
+    /// among the hits went from 35 to 37 of 47 on `make eval-spotting`, 103
+    /// to 119 of 128 on the framing table and 3 to 4 of 4 on the demo clip
+    /// (2026-12-07; with 2: 39, 120 and 4); each extra onset costs a TV-L1
+    /// flow, so 2 ran the demo clip about 20 % slower end to end, 1 about 12 %.
     pub classify_onset_jitter: u32,
     pub spotting: SpottingOptions,
     /// Per-frame class probabilities this many times a second (0: every frame).
@@ -139,7 +140,7 @@ impl Default for AnalysisOptions {
             spotting_frame_mean: 1,
             classify_side: 112,
             classify_flow_side: 112,
-            classify_onset_jitter: 2,
+            classify_onset_jitter: 1,
             spotting: SpottingOptions::offline(),
             track_hz: 10.0,
             track_batch: None,
