@@ -7,6 +7,7 @@ use clap::ValueEnum;
 use glimpse::device::{configure_threads, machine_description, ThreadUse};
 use glimpse::model::bench::ModelBench;
 use glimpse::model::config::ShiftFill;
+use glimpse::model::mol::MerInput;
 use glimpse::model::ststnet::Architecture;
 use glimpse::train::baseline::{check_ststnet_options, ststnet_options};
 use glimpse::train::mol_trainer::{check_mol_options, mol_lite_options, MolSample};
@@ -35,6 +36,17 @@ pub enum Protocol {
     Loso,
     /// Train on every sample and write the shipped weights and model card.
     All,
+}
+
+/// What MOL-lite's MER head reads (`model::mol::MerInput`).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MerInputArg {
+    /// The F5C features of each pair's two frames (the official model).
+    Features,
+    /// Each pair's F5C feature difference, second frame minus first (one block).
+    Differences,
+    /// The flow head's predicted flow, pooled to the feature grid.
+    Flow,
 }
 
 #[derive(clap::Args)]
@@ -112,6 +124,14 @@ pub struct TrainArgs {
     /// landmark (0.5) losses (the official recipe: 1).
     #[arg(long)]
     mer_weight: Option<f64>,
+    /// mol-lite: what its MER head reads (official: features).
+    #[arg(long, value_enum)]
+    mer_input: Option<MerInputArg>,
+    /// mol-lite: the range of the rendered clips' peak displacement, in
+    /// pixels at a 128 px side, as LOW,HIGH (default 0.3,3). Training and
+    /// held-out clips alike.
+    #[arg(long, value_name = "LOW,HIGH")]
+    peak_px: Option<String>,
     /// Folds trained in parallel (CPU: one thread each). Default: CPU cores, or 1 on CUDA.
     #[arg(long)]
     jobs: Option<usize>,
@@ -239,8 +259,25 @@ fn mol_run_options(args: &TrainArgs, epir: &TrainOptions) -> Result<TrainOptions
     if let (Some(weight), Some(recipe)) = (args.mer_weight, options.mol.as_mut()) {
         recipe.mer_weight = weight;
     }
+    if let (Some(range), Some(recipe)) = (&args.peak_px, options.mol.as_mut()) {
+        recipe.sequences = recipe.sequences.with_peak_px_at_128(parse_peak_range(range).context("--peak-px")?)?;
+    }
+    if let (Some(input), Some(recipe)) = (args.mer_input, options.mol.as_mut()) {
+        recipe.config.mer_input = match input {
+            MerInputArg::Features => MerInput::Features,
+            MerInputArg::Differences => MerInput::Differences,
+            MerInputArg::Flow => MerInput::Flow,
+        };
+    }
     check_mol_options(&options)?;
     Ok(options)
+}
+
+/// `LOW,HIGH` -> [low, high] (checked by `SequenceSettings::with_peak_px_at_128`).
+fn parse_peak_range(text: &str) -> Result<[f32; 2]> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [low, high] = parts.as_slice() else { bail!("expected LOW,HIGH, found {text:?}") };
+    Ok([low.parse().context("LOW")?, high.parse().context("HIGH")?])
 }
 
 /// A network with a recipe of its own: the schedule flags (epochs, batch
@@ -350,8 +387,10 @@ pub fn run(args: TrainArgs, device: tch::Device) -> Result<()> {
         ..defaults
     };
     options.validate()?;
-    if args.model != Architecture::MolLite && (args.class_weighting || args.mer_weight.is_some()) {
-        bail!("--class-weighting and --mer-weight are MOL-lite's: use --model mol-lite");
+    if args.model != Architecture::MolLite
+        && (args.class_weighting || args.mer_weight.is_some() || args.mer_input.is_some() || args.peak_px.is_some())
+    {
+        bail!("--class-weighting, --mer-weight, --mer-input and --peak-px are MOL-lite's: use --model mol-lite");
     }
     let options = match args.model {
         Architecture::Epir => options,

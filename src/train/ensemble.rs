@@ -125,6 +125,8 @@ fn ensemble_fold(members: &[&FoldResult]) -> FoldResult {
         mol_losses: Vec::new(),
         flow_epe: None,
         landmark_nme: None,
+        zero_flow_epe: None,
+        training_fit: None,
     }
 }
 
@@ -154,6 +156,8 @@ mod tests {
             mol_losses: Vec::new(),
             flow_epe: None,
             landmark_nme: None,
+            zero_flow_epe: None,
+            training_fit: None,
         }
     }
 

@@ -64,6 +64,17 @@ impl SequenceSettings {
     pub fn new(side: usize) -> Self {
         Self { side, peak_px_at_128: [0.3, 3.0], noise_grey_levels: 2.0 }
     }
+
+    /// These settings with the peak displacement drawn from `[low, high]`
+    /// px at 128 instead (MOL-lite's `--peak-px`); refuses a range that is
+    /// not `0 < low <= high < infinity`.
+    pub fn with_peak_px_at_128(self, range: [f32; 2]) -> Result<Self, SequenceError> {
+        let [low, high] = range;
+        if !(low > 0.0 && low <= high && high.is_finite()) {
+            return Err(SequenceError::PeakRange { low, high });
+        }
+        Ok(Self { peak_px_at_128: range, ..self })
+    }
 }
 
 /// One sample's apex face at the frame side.
@@ -96,6 +107,8 @@ pub enum SequenceError {
     FlowSize { expected: usize, found: usize },
     #[error("the apex face is {found} values for a {side} px side")]
     ApexSize { side: usize, found: usize },
+    #[error("the peak displacement range must satisfy 0 < low <= high, found {low}..{high}")]
+    PeakRange { low: f32, high: f32 },
 }
 
 /// The 28 x 28 flow image (CHW in 0..1, `model::input`) -> the decoded
@@ -318,6 +331,36 @@ mod tests {
         let bound = (0.25 * (0.15f32.powi(2) + 0.11f32.powi(2)) + 0.15 * 2.0 * 0.09f32.powi(2)) / 8.0;
         assert!(worst < bound, "warped frame differs from the next by {worst}, over the bound {bound}");
         assert!(moved > 10.0 * worst, "the frames barely move: {moved} vs {worst}");
+    }
+
+    /// A wider peak range scales the motion, targets and frame changes
+    /// alike: the same clip drawn at 4x the peak has 4x the targets.
+    #[test]
+    fn a_larger_peak_range_renders_proportionally_larger_motion() {
+        let side = 64;
+        let apex = smooth_apex(side);
+        let unit = unit_flow(&bump_flow(30.0)).expect("decodes");
+        let quiet = SequenceSettings { noise_grey_levels: 0.0, ..SequenceSettings::new(side) };
+        let low = quiet.with_peak_px_at_128([1.0, 1.0]).expect("1 px");
+        let high = quiet.with_peak_px_at_128([4.0, 4.0]).expect("4 px");
+        let (a, b) = (
+            render(&apex, &unit, &low, &mut Rng::new(2)).expect("renders"),
+            render(&apex, &unit, &high, &mut Rng::new(2)).expect("renders"),
+        );
+        assert!((b.peak_px - 4.0 * a.peak_px).abs() < 1e-6, "{} vs {}", a.peak_px, b.peak_px);
+        let largest = |v: &[f32]| v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        let ratio = largest(&b.flows) / largest(&a.flows);
+        assert!((ratio - 4.0).abs() < 1e-4, "targets scale by {ratio}");
+        // Largest change of a pixel from one frame to the next.
+        let change = |c: &Sequence| {
+            let steps: Vec<f32> = c.frames.iter().zip(&c.frames[side * side..]).map(|(x, y)| y - x).collect();
+            largest(&steps)
+        };
+        assert!(change(&b) > 3.0 * change(&a), "frame changes {} vs {}", change(&a), change(&b));
+        for bad in [[0.0, 1.0], [2.0, 1.0], [1.0, f32::INFINITY], [f32::NAN, 1.0]] {
+            let message = quiet.with_peak_px_at_128(bad).expect_err("bad range").to_string();
+            assert!(message.contains("peak displacement range"), "{bad:?}: {message}");
+        }
     }
 
     #[test]

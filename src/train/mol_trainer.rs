@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use super::augment::Rng;
+use super::metrics::{Confusion, Scores};
 use super::mol_sequences::{inter_ocular, render, ApexFace, Sequence, SequenceSettings, FRAMES, LANDMARKS};
 use super::trainer::{class_weights_of_counts, smoothed_weighted_cross_entropy, TrainError, TrainOptions, INIT_LOCK};
 use crate::model::mol::{MolConfig, MolModel};
@@ -180,6 +181,13 @@ pub struct MolRun {
     /// Last-epoch landmark NME on the held-out clips: mean point distance
     /// over the inter-ocular distance.
     pub held_out_landmark_nme: Option<f64>,
+    /// The end-point error a flow of zero everywhere would have there (the
+    /// mean target magnitude): the flow head's EPE is worth reading beside it.
+    pub held_out_zero_flow_epe: Option<f64>,
+    /// How well the trained model fits its own training samples: scored in
+    /// evaluation mode on one rendering of them (a generator of its own,
+    /// so training is unchanged).
+    pub training_fit: Option<Scores>,
 }
 
 /// A batch of clips as tensors on `device`.
@@ -292,7 +300,7 @@ pub fn train_mol(
     let mut loss_parts = Vec::with_capacity(options.epochs);
     let mut held_out_predictions = Vec::with_capacity(options.epochs);
     let mut held_out_probabilities = Vec::new();
-    let (mut held_out_flow_epe, mut held_out_landmark_nme) = (None, None);
+    let (mut held_out_flow_epe, mut held_out_landmark_nme, mut held_out_zero_flow_epe) = (None, None, None);
     for epoch in 0..options.epochs {
         rng.shuffle(&mut order);
         let (mut total, mut parts, mut seen) = (0.0, [0.0f64; 3], 0usize);
@@ -333,9 +341,16 @@ pub fn train_mol(
                 held_out_probabilities = scored.probabilities;
                 held_out_flow_epe = Some(scored.flow_epe);
                 held_out_landmark_nme = Some(scored.landmark_nme);
+                held_out_zero_flow_epe = Some(scored.zero_flow_epe);
             }
         }
     }
+    let training_fit = if options.epochs > 0 {
+        let classes = recipe.config.num_classes() as usize;
+        Some(training_fit(&model, train_set, &recipe.sequences, classes, seed, batch_size, device)?)
+    } else {
+        None
+    };
     Ok(MolRun {
         model,
         losses: run_losses,
@@ -344,7 +359,32 @@ pub fn train_mol(
         held_out_probabilities,
         held_out_flow_epe,
         held_out_landmark_nme,
+        held_out_zero_flow_epe,
+        training_fit,
     })
+}
+
+/// Scores of `model` (evaluation mode) on one rendering of its training
+/// samples, from a generator of its own seeded by `seed`.
+fn training_fit(
+    model: &MolModel,
+    train_set: &[&MolSample],
+    settings: &SequenceSettings,
+    classes: usize,
+    seed: u64,
+    batch_size: usize,
+    device: Device,
+) -> Result<Scores, TrainError> {
+    let mut rng = Rng::new(seed ^ 0x7EA1_7EA1);
+    let mut confusion = Confusion::new(classes);
+    for chunk in train_set.chunks(batch_size.max(1)) {
+        let clips = render_all(chunk, settings, &mut rng)?;
+        let scored = score(model, &clips, device)?;
+        for (sample, predicted) in chunk.iter().zip(scored.predicted) {
+            confusion.add(sample.label, predicted);
+        }
+    }
+    Ok(confusion.scores())
 }
 
 /// The three unweighted losses of `model` on `clips` in evaluation mode
@@ -368,6 +408,8 @@ pub struct MolScores {
     pub probabilities: Vec<Vec<f32>>,
     pub flow_epe: f64,
     pub landmark_nme: f64,
+    /// The EPE of predicting no motion: the mean target magnitude.
+    pub zero_flow_epe: f64,
 }
 
 pub fn score(model: &MolModel, clips: &[Sequence], device: Device) -> Result<MolScores, TrainError> {
@@ -382,6 +424,7 @@ pub fn score(model: &MolModel, clips: &[Sequence], device: Device) -> Result<Mol
         .map(|p| p.iter().enumerate().fold(0, |best, (i, v)| if *v > p[best] { i } else { best }))
         .collect();
     let epe = (&out.flows - &batch.flows).square().sum_dim_intlist([2i64].as_slice(), false, Kind::Float).sqrt();
+    let zero = batch.flows.square().sum_dim_intlist([2i64].as_slice(), false, Kind::Float).sqrt();
     let size = out.landmarks.size();
     let pairs_points = [size[0], size[1], LANDMARKS as i64, 2];
     let distance = (out.landmarks.reshape(pairs_points) - batch.landmarks.reshape(pairs_points))
@@ -394,6 +437,7 @@ pub fn score(model: &MolModel, clips: &[Sequence], device: Device) -> Result<Mol
         probabilities,
         flow_epe: f64::try_from(epe.mean(Kind::Float))?,
         landmark_nme: f64::try_from(nme.mean(Kind::Float))?,
+        zero_flow_epe: f64::try_from(zero.mean(Kind::Float))?,
     })
 }
 

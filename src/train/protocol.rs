@@ -56,6 +56,15 @@ pub struct FoldResult {
     /// MOL: last-epoch landmark NME (mean distance / inter-ocular) there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub landmark_nme: Option<f64>,
+    /// MOL: the held-out EPE of a flow of zero (the mean target magnitude;
+    /// folds stored before 2026-12-07 have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zero_flow_epe: Option<f64>,
+    /// MOL: the trained model's scores on one rendering of its own
+    /// training samples, in evaluation mode (folds stored before 2026-12-07
+    /// have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_fit: Option<Scores>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -367,7 +376,7 @@ fn run_fold(
         })
         .collect();
     let seed = settings.options.seed.wrapping_mul(1_000_003).wrapping_add(fold_index);
-    let mut mol_extras = (Vec::new(), None, None);
+    let mut mol_extras = (Vec::new(), None, None, None, None);
     let (losses, held_out_predictions, held_out_unmirrored, held_out_probabilities) =
         match settings.options.architecture {
             Architecture::Epir => {
@@ -411,9 +420,12 @@ fn run_fold(
                     held_out_probabilities,
                     held_out_flow_epe,
                     held_out_landmark_nme,
+                    held_out_zero_flow_epe,
+                    training_fit,
                     ..
                 } = train_mol(&train_inputs, &test_inputs, settings.options, seed, settings.device)?;
-                mol_extras = (loss_parts, held_out_flow_epe, held_out_landmark_nme);
+                mol_extras =
+                    (loss_parts, held_out_flow_epe, held_out_landmark_nme, held_out_zero_flow_epe, training_fit);
                 (losses, held_out_predictions, Vec::new(), held_out_probabilities)
             }
         };
@@ -441,6 +453,8 @@ fn run_fold(
         mol_losses: mol_extras.0,
         flow_epe: mol_extras.1,
         landmark_nme: mol_extras.2,
+        zero_flow_epe: mol_extras.3,
+        training_fit: mol_extras.4,
     })
 }
 

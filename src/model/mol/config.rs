@@ -4,6 +4,48 @@
 //! modules.
 use serde::{Deserialize, Serialize};
 
+/// What the MER head reads (MOL-lite variants; the official model reads
+/// the F5C features).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MerInput {
+    /// The fourteen F5C maps of the seven pairs, first0, second0, first1,
+    /// ... (the official `MER_3dCNN` input).
+    #[default]
+    Features,
+    /// Per pair, the first-frame F5C block's map of the second frame minus
+    /// its map of the first frame (seven maps): what stays the same from
+    /// frame to frame, the person's appearance among it, cancels; a static
+    /// clip gives exactly zero. BatchNorm over the channels before the
+    /// 3-D convolution.
+    Differences,
+    /// The flow head's predicted flow of each pair, average-pooled to the
+    /// feature grid (seven 2-channel maps), through a BatchNorm; gradients
+    /// flow back into the flow head.
+    Flow,
+}
+
+impl MerInput {
+    pub fn is_features(&self) -> bool {
+        *self == Self::Features
+    }
+
+    /// Channels of each map the MER head's 3-D convolution reads.
+    pub fn channels(&self, feature_channels: i64) -> i64 {
+        match self {
+            Self::Features | Self::Differences => feature_channels,
+            Self::Flow => 2,
+        }
+    }
+
+    /// Maps stacked along the MER head's time axis for `pairs` pairs.
+    pub fn steps(&self, pairs: i64) -> i64 {
+        match self {
+            Self::Features => 2 * pairs,
+            Self::Differences | Self::Flow => pairs,
+        }
+    }
+}
+
 /// Which network predicts each pair's optical flow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FlowHead {
@@ -46,6 +88,10 @@ pub struct MolConfig {
     /// published (see `Mol::forward`).
     #[serde(default)]
     pub pairs_in_one_batch: bool,
+    /// What the MER head reads; left out of the RON (and of recipe keys)
+    /// when it is the official F5C features.
+    #[serde(default, skip_serializing_if = "MerInput::is_features")]
+    pub mer_input: MerInput,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +131,7 @@ impl MolConfig {
             class_names,
             flow_head: FlowHead::FlowNetC,
             pairs_in_one_batch: false,
+            mer_input: MerInput::Features,
         })
     }
 
@@ -125,6 +172,7 @@ impl MolConfig {
             class_names: ["negative", "positive", "surprise"].map(String::from).to_vec(),
             flow_head: FlowHead::Lite { width: 16 },
             pairs_in_one_batch: true,
+            mer_input: MerInput::Features,
         }
     }
 
@@ -175,6 +223,13 @@ impl MolConfig {
         // stacked maps, i.e. three pairs.
         if self.frames < 4 {
             return bad(format!("at least four frames are needed, found {}", self.frames));
+        }
+        // Seven maps (one per pair) need at least six pairs.
+        if !self.mer_input.is_features() && self.pairs() < 6 {
+            return bad(format!("the MER head's {:?} input needs at least seven frames", self.mer_input));
+        }
+        if !self.mer_input.is_features() && !self.pairs_in_one_batch {
+            return bad(format!("the MER head's {:?} input is built only with pairs_in_one_batch", self.mer_input));
         }
         match self.flow_head {
             // FlowNet halves the grid six times and upsamples back with

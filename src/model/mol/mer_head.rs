@@ -1,7 +1,9 @@
 //! The micro-expression head (official `MER_3dCNN`): the F5C features of all
 //! pairs, stacked along a last "time" axis in the order first0, second0,
 //! first1, second1, ..., go through one 3-D convolution (k 2x2x5, stride
-//! 2x2x1), a 2x2x2 max-pool, dropout, and two linear layers.
+//! 2x2x1), a 2x2x2 max-pool, dropout, and two linear layers. MOL-lite's
+//! other inputs (`MerInput::Differences`, `Flow`: one map per pair) go
+//! through a BatchNorm over their channels first.
 use tch::{nn, Tensor};
 
 use super::MolConfig;
@@ -13,6 +15,8 @@ const DROPOUT: f64 = 0.5;
 
 #[derive(Debug)]
 pub struct MerHead {
+    /// Present for every input but the official F5C features.
+    input_norm: Option<nn::BatchNorm>,
     conv3d: nn::Conv3D,
     fc1: nn::Linear,
     fc2: nn::Linear,
@@ -20,7 +24,8 @@ pub struct MerHead {
 
 impl MerHead {
     pub fn new(path: &nn::Path, config: &MolConfig) -> Self {
-        let (conv_init, conv_bias_init) = super::torch_default(config.feature_channels * 2 * 2 * TIME_KERNEL);
+        let channels = config.mer_input.channels(config.feature_channels);
+        let (conv_init, conv_bias_init) = super::torch_default(channels * 2 * 2 * TIME_KERNEL);
         let conv_config = nn::ConvConfigND::<[i64; 3]> {
             stride: [2, 2, 1],
             padding: [0, 0, 0],
@@ -31,8 +36,17 @@ impl MerHead {
             bs_init: conv_bias_init,
             padding_mode: nn::PaddingMode::Zeros,
         };
+        let input_norm = (!config.mer_input.is_features()).then(|| {
+            let norm = nn::BatchNormConfig {
+                ws_init: nn::Init::Const(1.0),
+                bs_init: nn::Init::Const(0.0),
+                ..Default::default()
+            };
+            nn::batch_norm3d(path / "input_norm", channels, norm)
+        });
         Self {
-            conv3d: nn::conv(path / "conv3d", config.feature_channels, CONV_CHANNELS, [2, 2, TIME_KERNEL], conv_config),
+            input_norm,
+            conv3d: nn::conv(path / "conv3d", channels, CONV_CHANNELS, [2, 2, TIME_KERNEL], conv_config),
             fc1: nn::linear(
                 path / "fc1",
                 Self::flat_features(config),
@@ -46,13 +60,18 @@ impl MerHead {
     /// Inputs to `fc1`: 2560 for the official sizes (32 x 4 x 4 x 5).
     pub fn flat_features(config: &MolConfig) -> i64 {
         let side = (config.feature_side() - 2) / 2 + 1; // conv, stride 2
-        let time = 2 * config.pairs() - TIME_KERNEL + 1; // conv, stride 1
+        let time = config.mer_input.steps(config.pairs()) - TIME_KERNEL + 1; // conv, stride 1
         CONV_CHANNELS * (side / 2) * (side / 2) * (time / 2) // 2x2x2 pool
     }
 
-    /// `[B, C, S, S, 2 * pairs]` -> class logits `[B, classes]`.
+    /// `[B, C, S, S, steps]` -> class logits `[B, classes]` (`MerInput`'s
+    /// channels and steps).
     pub fn forward(&self, stacked: &Tensor, train: bool) -> Tensor {
-        stacked
+        let normed = match &self.input_norm {
+            Some(norm) => stacked.apply_t(norm, train),
+            None => stacked.shallow_clone(),
+        };
+        normed
             .apply(&self.conv3d)
             .max_pool3d([2, 2, 2], [2, 2, 2], [0, 0, 0], [1, 1, 1], false)
             .dropout(DROPOUT, train)
@@ -79,6 +98,26 @@ mod tests {
             assert_eq!(super::super::trainable_params(&vs), params);
             let stacked = Tensor::randn([2, 128, 16, 16, 14], (Kind::Float, Device::Cpu));
             assert_eq!(head.forward(&stacked, true).size(), vec![2, classes as i64]);
+        }
+    }
+
+    #[test]
+    fn lite_inputs_one_map_per_pair_with_their_own_counts() {
+        use super::super::MerInput;
+        // Lite features: 14 maps of 64 x 8 x 8 -> 32 x 2 x 2 x 5 = 640 into fc1.
+        // Seven maps (differences, flow) -> 32 x 2 x 2 x 1 = 128.
+        for (input, channels, steps, flat, params) in [
+            (MerInput::Features, 64, 14, 640, 64 * 20 * 32 + 32 + 640 * 256 + 256 + 257 * 3),
+            (MerInput::Differences, 64, 7, 128, 2 * 64 + 64 * 20 * 32 + 32 + 128 * 256 + 256 + 257 * 3),
+            (MerInput::Flow, 2, 7, 128, 2 * 2 + 2 * 20 * 32 + 32 + 128 * 256 + 256 + 257 * 3),
+        ] {
+            let config = MolConfig { mer_input: input, ..MolConfig::lite() };
+            assert_eq!(MerHead::flat_features(&config), flat, "{input:?}");
+            let vs = nn::VarStore::new(Device::Cpu);
+            let head = MerHead::new(&(vs.root() / "mer_3dcnn"), &config);
+            assert_eq!(super::super::trainable_params(&vs), params, "{input:?}");
+            let stacked = Tensor::randn([3, channels, 8, 8, steps], (Kind::Float, Device::Cpu));
+            assert_eq!(head.forward(&stacked, true).size(), vec![3, 3], "{input:?}");
         }
     }
 }

@@ -32,7 +32,7 @@ pub mod mol_model;
 
 use tch::{nn, Tensor};
 
-pub use config::{FlowHead, MolConfig, MolConfigError};
+pub use config::{FlowHead, MerInput, MolConfig, MolConfigError};
 pub use mol_model::{MolError, MolModel};
 
 use conv_stack::ConvStack;
@@ -108,6 +108,7 @@ pub struct Mol {
     mer_head: MerHead,
     landmark_head: LandmarkHead,
     pairs_in_one_batch: bool,
+    mer_input: MerInput,
 }
 
 /// The three outputs, in the official return order.
@@ -137,6 +138,7 @@ impl Mol {
             mer_head: MerHead::new(&(path / "mer_3dcnn"), config),
             landmark_head: LandmarkHead::new(&(path / "ldm_predictor"), config),
             pairs_in_one_batch: config.pairs_in_one_batch,
+            mer_input: config.mer_input,
         })
     }
 
@@ -191,7 +193,19 @@ impl Mol {
             shape.extend_from_slice(&t.size()[2..]);
             t.reshape(shape.as_slice())
         };
-        let first = self.f5c_first.forward(&merge(encoded.narrow(1, 0, pairs)), train);
+        // For `MerInput::Differences` the first-frame block also maps the
+        // last frame, so that every pair's two maps come from one block.
+        let (first, first_of_all) = match self.mer_input {
+            MerInput::Differences => {
+                let all = self.f5c_first.forward(&merge_all(encoded, batch, pairs + 1), train);
+                let grid = all.size();
+                let all = all.reshape([batch, pairs + 1, grid[1], grid[2], grid[3]]);
+                (merge(all.narrow(1, 0, pairs)), Some(all))
+            }
+            MerInput::Features | MerInput::Flow => {
+                (self.f5c_first.forward(&merge(encoded.narrow(1, 0, pairs)), train), None)
+            }
+        };
         let second = self.f5c_second.forward(&merge(encoded.narrow(1, 1, pairs)), train);
         let landmarks = self.landmark_head.forward(&second).reshape([batch, pairs, -1]);
         let features = Tensor::cat(&[&first, &second], 1);
@@ -201,14 +215,32 @@ impl Mol {
             &features,
             train,
         );
-        // first0, second0, first1, ... along the last axis, as `forward`.
-        let stacked = Tensor::stack(&[first, second], 2)
-            .reshape([batch, 2 * pairs, channels, side, side])
-            .permute([0, 2, 3, 4, 1]);
-        MolOutput {
-            class_logits: self.mer_head.forward(&stacked, train),
-            flows: flows.reshape([batch, pairs, 2, size[3], size[4]]),
-            landmarks,
-        }
+        let flows = flows.reshape([batch, pairs, 2, size[3], size[4]]);
+        let stacked = match (self.mer_input, first_of_all) {
+            // d_t = F(x_{t+1}) - F(x_t), one map per pair.
+            (MerInput::Differences, Some(all)) => {
+                (all.narrow(1, 1, pairs) - all.narrow(1, 0, pairs)).permute([0, 2, 3, 4, 1])
+            }
+            // Each pair's flow averaged over the feature grid's cells.
+            (MerInput::Flow, _) => {
+                let pooled = flows
+                    .reshape([batch * pairs, 2, size[3], size[4]])
+                    .adaptive_avg_pool2d([side, side])
+                    .reshape([batch, pairs, 2, side, side]);
+                pooled.permute([0, 2, 3, 4, 1])
+            }
+            // first0, second0, first1, ... along the last axis, as `forward`.
+            _ => Tensor::stack(&[first, second], 2)
+                .reshape([batch, 2 * pairs, channels, side, side])
+                .permute([0, 2, 3, 4, 1]),
+        };
+        MolOutput { class_logits: self.mer_head.forward(&stacked, train), flows, landmarks }
     }
+}
+
+/// `[B, frames, ...]` -> `[B * frames, ...]`, sample-major.
+fn merge_all(t: &Tensor, batch: i64, frames: i64) -> Tensor {
+    let mut shape = vec![batch * frames];
+    shape.extend_from_slice(&t.size()[2..]);
+    t.reshape(shape.as_slice())
 }

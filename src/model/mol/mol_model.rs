@@ -163,6 +163,51 @@ mod tests {
         assert!(message.contains("[batch, 8, 1, 64, 64]"), "{message}");
     }
 
+    /// With `MerInput::Differences` two different faces, each held still
+    /// for the whole clip, get the same logits (the MER head sees zeros);
+    /// with the official features they do not, and motion changes them.
+    #[test]
+    fn difference_input_cancels_a_still_face() {
+        use crate::model::mol::MerInput;
+        let still = |seed: i64| {
+            tch::manual_seed(seed);
+            Tensor::rand([1, 1, 64, 64], (Kind::Float, Device::Cpu)).expand([1, 8, 64, 64], false).contiguous()
+        };
+        let (a, b) = (still(1), still(2));
+        tch::manual_seed(7);
+        let moving = Tensor::rand([1, 8, 64, 64], (Kind::Float, Device::Cpu));
+        let logits = |model: &MolModel, frames: &Tensor| {
+            tch::no_grad(|| model.forward(frames, false)).expect("forward").class_logits
+        };
+        let gap = |x: &Tensor, y: &Tensor| f64::try_from((x - y).abs().max()).expect("tensor values on the host");
+        for (input, still_gap_is_zero) in [(MerInput::Differences, true), (MerInput::Features, false)] {
+            tch::manual_seed(3);
+            let model = MolModel::new(MolConfig { mer_input: input, ..MolConfig::lite() }, Device::Cpu).expect("model");
+            let (la, lb, lm) = (logits(&model, &a), logits(&model, &b), logits(&model, &moving));
+            assert_eq!(gap(&la, &lb) == 0.0, still_gap_is_zero, "{input:?}: {la} vs {lb}");
+            assert!(gap(&la, &lm) > 1e-6, "{input:?}: motion left the logits unchanged");
+        }
+    }
+
+    #[test]
+    fn lite_variants_output_shapes_and_mer_head_sizes() {
+        use crate::model::mol::MerInput;
+        // The official features' MER head is 205,859 of 988,003.
+        for input in [MerInput::Differences, MerInput::Flow] {
+            let model = MolModel::new(MolConfig { mer_input: input, ..MolConfig::lite() }, Device::Cpu).expect("model");
+            let mer = crate::model::mol::mer_head::MerHead::flat_features(&model.config);
+            assert_eq!(mer, 128, "{input:?}");
+            let frames = Tensor::rand([2, 8, 64, 64], (Kind::Float, Device::Cpu));
+            let out = model.forward(&frames, true).expect("forward");
+            assert_eq!(out.class_logits.size(), vec![2, 3]);
+            assert_eq!(out.flows.size(), vec![2, 7, 2, 64, 64]);
+            assert_eq!(out.landmarks.size(), vec![2, 7, 136]);
+        }
+        let official = MolConfig { mer_input: MerInput::Differences, ..MolConfig::official(3).expect("official") };
+        let message = official.validate().expect_err("per-pair path").to_string();
+        assert!(message.contains("pairs_in_one_batch"), "{message}");
+    }
+
     #[test]
     fn save_then_load_gives_identical_outputs_and_names_a_missing_file() {
         let dir = crate::files::scratch_dir("mol-weights");
