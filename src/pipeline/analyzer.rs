@@ -734,7 +734,7 @@ fn mean_prediction(predictions: Vec<Prediction>) -> Option<Prediction> {
     }
     let scale = 1.0 / count as f32;
     mean.probabilities.iter_mut().chain(mean.attention.iter_mut()).for_each(|v| *v *= scale);
-    mean.class = mean.probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
+    mean.class = argmax(&mean.probabilities);
     Some(mean)
 }
 

@@ -187,31 +187,25 @@ impl Mol {
         let grid = encoded.size();
         let (batch, pairs) = (size[0], size[1] - 1);
         let (channels, side) = (grid[2], grid[3]);
-        // [B, P, ...] -> [B * P, ...], sample-major so reshapes undo it.
-        let merge = |t: Tensor| {
-            let mut shape = vec![batch * pairs];
-            shape.extend_from_slice(&t.size()[2..]);
-            t.reshape(shape.as_slice())
-        };
         // For `MerInput::Differences` the first-frame block also maps the
         // last frame, so that every pair's two maps come from one block.
         let (first, first_of_all) = match self.mer_input {
             MerInput::Differences => {
-                let all = self.f5c_first.forward(&merge_all(encoded, batch, pairs + 1), train);
+                let all = self.f5c_first.forward(&merge(encoded), train);
                 let grid = all.size();
                 let all = all.reshape([batch, pairs + 1, grid[1], grid[2], grid[3]]);
-                (merge(all.narrow(1, 0, pairs)), Some(all))
+                (merge(&all.narrow(1, 0, pairs)), Some(all))
             }
             MerInput::Features | MerInput::Flow => {
-                (self.f5c_first.forward(&merge(encoded.narrow(1, 0, pairs)), train), None)
+                (self.f5c_first.forward(&merge(&encoded.narrow(1, 0, pairs)), train), None)
             }
         };
-        let second = self.f5c_second.forward(&merge(encoded.narrow(1, 1, pairs)), train);
+        let second = self.f5c_second.forward(&merge(&encoded.narrow(1, 1, pairs)), train);
         let landmarks = self.landmark_head.forward(&second).reshape([batch, pairs, -1]);
         let features = Tensor::cat(&[&first, &second], 1);
         let flows = self.flownet.forward(
-            &merge(frames.narrow(1, 0, pairs)),
-            &merge(frames.narrow(1, 1, pairs)),
+            &merge(&frames.narrow(1, 0, pairs)),
+            &merge(&frames.narrow(1, 1, pairs)),
             &features,
             train,
         );
@@ -238,9 +232,10 @@ impl Mol {
     }
 }
 
-/// `[B, frames, ...]` -> `[B * frames, ...]`, sample-major.
-fn merge_all(t: &Tensor, batch: i64, frames: i64) -> Tensor {
-    let mut shape = vec![batch * frames];
-    shape.extend_from_slice(&t.size()[2..]);
+/// `[B, N, ...]` -> `[B * N, ...]`, sample-major so reshapes undo it.
+fn merge(t: &Tensor) -> Tensor {
+    let size = t.size();
+    let mut shape = vec![size[0] * size[1]];
+    shape.extend_from_slice(&size[2..]);
     t.reshape(shape.as_slice())
 }
